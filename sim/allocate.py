@@ -1,0 +1,59 @@
+"""Allocation of scarce things: want, then allocate, never more than there is.
+
+Every scarce resource (seats on a flight, visas per channel per day, packages per agency per
+day, repatriation seats) goes through these kernels. Priority is first-come-first-served by
+the day a person started waiting, ties broken by the person's own random draw.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def priority_order(day_waiting: np.ndarray, tie: np.ndarray) -> np.ndarray:
+    """Indices that sort candidates by (day they started waiting, tie draw): FIFO."""
+    return np.lexsort((tie, day_waiting))
+
+
+def allocate_fifo(n_available: int, day_waiting: np.ndarray, tie: np.ndarray) -> np.ndarray:
+    """Which candidates get one of ``n_available`` units (a bool mask over candidates).
+
+    Formula: the first ``min(n_available, len)`` candidates in :func:`priority_order`.
+    """
+    win = np.zeros(day_waiting.shape[0], dtype=bool)
+    k = int(min(max(n_available, 0), win.shape[0]))
+    if k:
+        win[priority_order(day_waiting, tie)[:k]] = True
+    return win
+
+
+def allocate_by_group(
+    group: np.ndarray, capacity: np.ndarray, day_waiting: np.ndarray, tie: np.ndarray
+) -> np.ndarray:
+    """FIFO allocation within groups: candidate i wants one unit of ``capacity[group[i]]``.
+
+    Sort candidates by (group, day waiting, tie); a candidate's rank within its group is its
+    position minus the group's first position; it wins if rank < capacity of its group.
+    No group ever gives more than its capacity.
+
+    Returns:
+        bool mask over candidates.
+    """
+    n = group.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    order = np.lexsort((tie, day_waiting, group))
+    g_sorted = group[order]
+    counts = np.bincount(g_sorted, minlength=capacity.shape[0])
+    first = np.cumsum(counts) - counts
+    rank = np.arange(n) - first[g_sorted]
+    cap = np.floor(np.maximum(capacity, 0)).astype(np.int64)
+    win = np.zeros(n, dtype=bool)
+    win[order] = rank < cap[g_sorted]
+    return win
+
+
+def stochastic_round(x: np.ndarray | float, u: np.ndarray | float) -> np.ndarray:
+    """Round ``x`` to an integer, up with probability equal to its fractional part."""
+    x = np.asarray(x, dtype=float)
+    return (np.floor(x) + (np.asarray(u) < (x - np.floor(x)))).astype(np.int64)

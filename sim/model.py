@@ -1,0 +1,538 @@
+"""MigrationModel: the corridor as a Mesa model. The model owns and wires; kernels compute.
+
+One step is one day::
+
+    1. levers       reset today's policy; states and airlines pull their active levers
+    2. states       issuers scale visa capacity to their queues
+    3. airlines     publish today's flights and corridor seats
+    4. agencies     sell packages to intending migrants (want, then allocate)
+    5. migrants     intention, visas, flights, Minsk, returns (vectorised)
+    6. guards       resolve today's attempts at each border segment
+    7. record       the day's stocks and flows
+
+The model's randomness comes only from streams derived from ``run.seed`` (Mesa's ``model.rng``
+is seeded from the same root), so the same config and seed give identical outputs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mesa
+import numpy as np
+
+from sim.agents import Airline, BorderGuard, StateActor, TravelAgency
+from sim.allocate import allocate_by_group, allocate_fifo, stochastic_round
+from sim.config import Config, ConfigError, load_config, set_dotted, to_dict
+from sim.levers import build_levers
+from sim.population import (
+    IN_BELARUS,
+    Population,
+    State,
+    choose_by_weight,
+    give_up_prob,
+    intention_prob,
+    network_signal,
+    resolve_crossings,
+    return_willingness,
+    segment_weights,
+    stop_share,
+)
+from sim.recorder import METRICS, Recorder
+from sim.rng import Streams
+from sim.world import World
+
+
+class MigrationModel(mesa.Model):
+    """The 2021 Iraq -> Belarus -> EU corridor (or any world given in the config).
+
+    Args:
+        config: a :class:`Config` or a nested mapping (checked by :func:`load_config`);
+            ``None`` gives the schema's defaults, which have an empty world: pass the default
+            scenario with :func:`sim.run.default_config`.
+        rng: root seed; overrides ``config.run.seed`` (this is how ``mesa.batch_run`` seeds).
+        **overrides: dotted keys with ``__`` for dots, e.g. ``population__size=20000``
+            (how ``mesa.batch_run`` passes parameters).
+
+    Attributes:
+        cfg: the checked config. world: the :class:`World`. people: the :class:`Population`.
+        day: index of the day being simulated next (0 = run start).
+        recorder: the daily table and run totals.
+    """
+
+    def __init__(self, config: Config | dict | None = None, rng: int | None = None,
+                 **overrides: Any) -> None:
+        data = to_dict(config) if isinstance(config, Config) else dict(config or {})
+        for key, value in overrides.items():
+            set_dotted(data, key, value)
+        if rng is not None:
+            set_dotted(data, "run.seed", int(rng))
+        cfg = load_config(data)
+        super().__init__(rng=np.random.default_rng(np.random.SeedSequence(cfg.run.seed)))
+        self.cfg = cfg
+        self.world = World(cfg)
+        self.streams = Streams(cfg.run.seed, cfg.population.size)
+
+        actors = list(self.world.states) + list(self.world.airlines)
+        levers = build_levers(cfg.levers, self.world, actors, list(METRICS))
+        self.levers = levers
+        self.people = Population(cfg, self.world, self.streams)
+        self.recorder = Recorder(self)
+        w = self.world
+
+        self.state_actors = {s: StateActor(self, s, [lv for lv in levers if lv.actor == s]) for s in w.states}
+        self.airline_agents = {a: Airline(self, a, w, cfg.airline, [lv for lv in levers if lv.actor == a])
+                               for a in w.airlines}
+        self.agencies: list[TravelAgency] = []
+        for o in range(w.n_origins):
+            for _ in range(w.origin_agencies[o]):
+                self.agencies.append(TravelAgency(self, len(self.agencies), o, w.agency_capacity,
+                                                  w.agency_price, cfg.agency))
+        self.agency_origin = np.array([a.origin for a in self.agencies], dtype=int)
+        self.guards = [BorderGuard(self, s, w.segment_ids[s], w.seg_cap[s], w.seg_adapt[s], w.seg_cap_max[s])
+                       for s in range(w.n_segments)]
+
+        R, S, O = w.n_routes, w.n_segments, w.n_origins
+        self.flights_today = np.zeros(R, dtype=np.int64)
+        self.seats_today = np.zeros(R, dtype=np.int64)
+        self.channel_level = np.ones(w.n_channels)
+        self.success_ema = np.zeros(O)
+        self.failure_ema = np.zeros(O)
+        # what people believe of each segment before anyone reports: the guards' base strength
+        self.seg_attempts_ema = np.ones(S)
+        self.seg_success_ema = (1 - w.seg_detect) * (1 - w.seg_interior)
+        self.decay = 0.5 ** (1.0 / cfg.intention.report_half_life_days)
+        self.day = 0
+        self.running = True
+
+    # ------------------------------------------------------------------------------------
+    def step(self) -> None:
+        """One day: levers -> states -> airlines -> agencies -> migrants -> guards -> record."""
+        if self.day >= self.cfg.n_days:
+            self.running = False
+            return
+        self.recorder.start_day(self.day)
+        self.pull_levers()        # 1
+        self.states_decide()      # 2
+        self.publish_flights()    # 3
+        self.sell_packages()      # 4
+        self.move_migrants()      # 5
+        self.resolve_border()     # 6
+        self.recorder.end_day()   # 7
+        self.day += 1
+        if self.day >= self.cfg.n_days:
+            self.running = False
+
+    def run(self, progress: Any = None) -> None:
+        """Step to the end of the run window (``progress``: a callable called once a day)."""
+        while self.running:
+            self.step()
+            if progress is not None:
+                progress()
+
+    # ---- 1. levers -----------------------------------------------------------------------
+    def pull_levers(self) -> None:
+        policy = self.world.reset_policy()
+        metric = self.recorder.yesterday
+        for actor in list(self.state_actors.values()) + list(self.airline_agents.values()):
+            actor.pull_levers(self.day, policy, metric)
+
+    # ---- 2. states -------------------------------------------------------------------------
+    def states_decide(self) -> None:
+        """Issuing states scale their channels to yesterday's queue."""
+        w, rec = self.world, self.recorder
+        for name, actor in self.state_actors.items():
+            issued_here = (np.array(w.channel_state) == name) & (w.channel_growth > 0)
+            if issued_here.any():
+                actor.scale_visa_issuance(self.channel_level, issued_here, rec.channel_queue,
+                                          rec.channel_capacity, w.channel_growth, w.channel_max_mult)
+
+    # ---- 3. airlines -----------------------------------------------------------------------
+    def publish_flights(self) -> None:
+        for airline in self.airline_agents.values():
+            airline.review_schedule(self.day)
+            airline.publish(self.day, self.world, self.flights_today, self.seats_today)
+
+    # ---- 4. agencies ------------------------------------------------------------------------
+    def sell_packages(self) -> None:
+        """Intending people who can pay ask their agency; agencies sell up to capacity (FIFO)."""
+        p, w, cfg, day = self.people, self.world, self.cfg, self.day
+        pol = w.policy
+        it = p.ids(State.INTENDING)
+        price = np.array([a.price_usd for a in self.agencies])
+        cap = np.array([a.capacity_today(pol.agency_cap_mult[a.origin]) for a in self.agencies])
+        cap = stochastic_round(cap, self.streams.generator("agency.capacity", day).random(cap.size))
+        demand = np.zeros(len(self.agencies), dtype=np.int64)
+        sold = np.zeros_like(demand)
+        revenue = np.zeros(len(self.agencies))
+        self.offer = self._package_on_sale()
+        if it.size:
+            ag = p.agency[it]
+            afford = p.has_agency[it] & (p.savings_usd[it] >= price[ag] + cfg.purchase.reserve_usd)
+            on_sale = self.offer[p.origin[it]]
+            want = afford & on_sale & (self.streams.uniform("buy", day, it) < cfg.purchase.buy_prob_per_day)
+            buyers = it[want]
+            demand = np.bincount(p.agency[buyers], minlength=len(self.agencies))
+            win = allocate_by_group(p.agency[buyers].astype(np.int64), cap, p.day_entered[buyers],
+                                    self.streams.uniform("buy.tie", day, buyers))
+            got = buyers[win]
+            paid = price[p.agency[got]]
+            p.pay(got, paid)
+            sold = np.bincount(p.agency[got], minlength=len(self.agencies))
+            revenue = np.bincount(p.agency[got], weights=paid, minlength=len(self.agencies))
+            p.move(got, State.INTENDING, State.WAITING_PACKAGE, day)
+            self.recorder.add("packages_sold", got.size)
+            self.recorder.add("paid_agencies_usd", float(paid.sum()))
+            # giving up: cannot afford, or the network's news is bad
+            rest = it[~want]
+            signal = self.signal
+            q = give_up_prob(cfg.intention.give_up_per_day, cfg.intention.discouraged_per_day, signal,
+                             afford[~want] & on_sale[~want], p.origin[rest])
+            quit_ = rest[self.streams.uniform("give_up", day, rest) < q]
+            p.move(quit_, State.INTENDING, State.AT_HOME, day)
+        for a in self.agencies:
+            a.close_day(int(demand[a.index]), int(sold[a.index]), float(revenue[a.index]))
+        self.recorder.add("package_demand", int(demand.sum()))
+
+    def _package_on_sale(self) -> np.ndarray:
+        """(O,) bool: an origin's agencies are open and a visa channel serves its nationality."""
+        w = self.world
+        pol = w.policy
+        ch = w.channels_in_service(self.day)[:, None] & pol.channel_ok & w.channel_nat  # (C, K)
+        nat_ok = ch.any(axis=0)
+        return (pol.agency_cap_mult > 0) & (w.origin_agencies > 0) & nat_ok[w.origin_nat]
+
+    # ---- 5. migrants -----------------------------------------------------------------------
+    def move_migrants(self) -> None:
+        self.intend()
+        self.apply_for_visas()
+        self.collect_visas()
+        self.fly()
+        self.live_in_belarus()
+        self.go_home()
+        self.leave_minsk()
+
+    @property
+    def signal(self) -> np.ndarray:
+        c = self.cfg.intention
+        return network_signal(self.success_ema, self.failure_ema, c.success_scale_per_day, c.failure_scale_per_day)
+
+    def intend(self) -> None:
+        """At home -> intending (push, network, information, offer); returnees leave again."""
+        p, w, c, day = self.people, self.world, self.cfg.intention, self.day
+        pol = w.policy
+        home = p.ids(State.AT_HOME)
+        offer = np.where(self.offer, 1.0, c.closed_offer_mult)
+        prob = intention_prob(c.base_rate_per_day, w.origin_push, self.signal, pol.info, offer,
+                              pol.intent_mult, c.network_gain, p.net_weight[home], p.origin[home])
+        go = home[self.streams.uniform("intend", day, home) < prob]
+        p.move(go, State.AT_HOME, State.INTENDING, day)
+        back = p.ids(State.RETURNED)
+        again = back[self.streams.uniform("leave_again", day, back) < self.cfg.returns.leave_again_per_day * self.offer[p.origin[back]]]
+        p.move(again, State.RETURNED, State.INTENDING, day)
+
+    def apply_for_visas(self) -> None:
+        """Waiting for a package -> waiting for a visa: agencies apply at open channels (FIFO)."""
+        p, w, day = self.people, self.world, self.day
+        pol = w.policy
+        # applications at channels that closed or stopped serving the nationality lapse
+        wv = p.ids(State.WAITING_VISA)
+        serving = w.channels_in_service(day)[:, None] & pol.channel_ok & w.channel_nat
+        lapsed = wv[~serving[p.channel[wv], p.nationality[wv]]]
+        p.channel[lapsed] = -1
+        p.move(lapsed, State.WAITING_VISA, State.WAITING_PACKAGE, day)
+        self.recorder.add("visa_lapsed", lapsed.size)
+
+        wp = p.ids(State.WAITING_PACKAGE)
+        cap = w.channel_cap * self.channel_level * pol.channel_cap_mult * serving.any(axis=1)
+        cap = stochastic_round(cap, self.streams.generator("visa.capacity", day).random(cap.size))
+        self.recorder.channel_capacity = cap.astype(float)
+        k = p.nationality[wp]
+        self.recorder.channel_queue = serving[:, k].sum(axis=1).astype(float)
+        free = np.ones(wp.size, bool)
+        tie = self.streams.uniform("visa.tie", day, wp)
+        preference = np.argsort(w.channel_cost + 50.0 * w.channel_days, kind="stable")
+        for c in preference:
+            cand = np.flatnonzero(free & serving[c, k])
+            if cand.size == 0 or cap[c] <= 0:
+                continue
+            win = cand[allocate_fifo(int(cap[c]), p.day_entered[wp[cand]], tie[cand])]
+            free[win] = False
+            ids = wp[win]
+            p.channel[ids] = c
+            p.day_due[ids] = day + w.channel_days[c]
+            p.move(ids, State.WAITING_PACKAGE, State.WAITING_VISA, day)
+            self.recorder.add(f"visa_applications_{w.channel_ids[c]}", ids.size)
+        # no channel for them for too long: the agency cancels and refunds part of the price
+        stuck = wp[free & ~serving[:, k].any(axis=0) & (day - p.day_entered[wp] > self.cfg.travel.package_cancel_days)]
+        self._cancel(stuck, State.WAITING_PACKAGE)
+
+    def _cancel(self, ids: np.ndarray, src: State) -> None:
+        """A trip is cancelled before departure: part of the package price comes back; home."""
+        p = self.people
+        refund = self.cfg.travel.refund_share * self.world.agency_price
+        p.savings_usd[ids] += np.float32(refund)
+        p.move(ids, src, State.AT_HOME, self.day)
+        self.recorder.add("cancelled", ids.size)
+
+    def collect_visas(self) -> None:
+        p, w, day = self.people, self.world, self.day
+        wv = p.ids(State.WAITING_VISA)
+        ready = wv[p.day_due[wv] <= day]
+        for c in range(w.n_channels):
+            n = int((p.channel[ready] == c).sum())
+            if n:
+                self.recorder.add(f"visas_{w.channel_ids[c]}", n)
+        p.move(ready, State.WAITING_VISA, State.TICKETED, day)
+
+    def fly(self) -> None:
+        """Ticketed and in-transit people take today's seats to Minsk; agencies reroute via hubs.
+
+        A ticketed person flies direct while a route from their airports will carry them and
+        they have waited less than ``rebook_wait_days``; otherwise the agency sends them to a
+        hub, chosen in proportion to the corridor seats a week from each hub that accept their
+        nationality. People at a hub whose routes stop carrying them move to another hub, or go
+        home after ``hub_stranded_days``.
+        """
+        p, w, cfg, day = self.people, self.world, self.cfg, self.day
+        pol = w.policy
+        serv = w.routes_in_service(day) & (w.route_week.sum(axis=1) > 0)  # (R,)
+        carry = serv[:, None] & pol.boarding_ok  # (R, K)
+        direct_ok = (w.direct.astype(int) @ carry.astype(int)) > 0  # (O, K)
+
+        tk = p.ids(State.TICKETED)
+        go_direct = direct_ok[p.origin[tk], p.nationality[tk]] & (day - p.day_entered[tk] < cfg.travel.rebook_wait_days)
+        tr = p.ids(State.IN_TRANSIT)
+        at_hub = tr[p.day_due[tr] <= day]
+
+        # seats today: one FIFO queue per route over direct travellers and those at its hub
+        pool = np.concatenate([tk[go_direct], at_hub])
+        is_tk = np.zeros(pool.size, bool)
+        is_tk[: int(go_direct.sum())] = True
+        wait = np.where(is_tk, p.day_entered[pool], p.day_due[pool])
+        tie = self.streams.uniform("seat.tie", day, pool)
+        seated = np.zeros(pool.size, bool)
+        sold = np.zeros(w.n_routes, dtype=np.int64)
+        o, k, h = p.origin[pool], p.nationality[pool], p.hub[pool]
+        order = self.streams.generator("seat.route_order", day).permutation(w.n_routes)
+        for r in order:
+            if self.seats_today[r] <= 0:
+                continue
+            elig = ~seated & pol.boarding_ok[r, k] & np.where(is_tk, w.direct[o, r], h == w.route_from_hub[r])
+            cand = np.flatnonzero(elig)
+            if cand.size == 0:
+                continue
+            win = cand[allocate_fifo(int(self.seats_today[r]), wait[cand], tie[cand])]
+            seated[win] = True
+            sold[r] = win.size
+            ids = pool[win]
+            from_tk = is_tk[win]
+            p.move(ids[from_tk], State.TICKETED, State.IN_MINSK, day)
+            p.move(ids[~from_tk], State.IN_TRANSIT, State.IN_MINSK, day)
+            p.day_in_belarus[ids] = day
+            p.hub[ids] = -1
+            self.recorder.add(f"arrivals_{w.route_ids[r]}", ids.size)
+            self.recorder.add("paid_airlines_usd", float(ids.size * w.route_fare[r]))
+        self.sold_today = sold
+        for airline in self.airline_agents.values():
+            airline.record_sales(sold)
+
+        # hub weights: weekly corridor seats from each hub that carry nationality k
+        weekly = w.route_week.sum(axis=1) * w.route_seats * w.route_share
+        hub_w = np.zeros((w.n_nationalities, len(w.hubs)))
+        hub_routes = w.route_from_hub >= 0
+        for kk in range(w.n_nationalities):
+            m = hub_routes & carry[:, kk]
+            np.add.at(hub_w[kk], w.route_from_hub[m], weekly[m])
+
+        # rebook ticketed people who cannot fly direct
+        reroute = tk[~go_direct]
+        self._send_to_hub(reroute, State.TICKETED, hub_w, "hub.choice")
+
+        # in transit at a hub that no longer carries them: another hub, or home after a while
+        rest = at_hub[~seated[is_tk.sum():]]
+        if rest.size:
+            kr, hr = p.nationality[rest], p.hub[rest]
+            hub_carries = hub_w[kr, hr] > 0
+            stuck = rest[~hub_carries]
+            other = hub_w[p.nationality[stuck]].sum(axis=1) > 0
+            self._send_to_hub(stuck[other], State.IN_TRANSIT, hub_w, "hub.rechoice")
+            home = stuck[~other & (day - p.day_due[stuck] > cfg.travel.hub_stranded_days)]
+            p.hub[home] = -1
+            p.returns[home] += 1
+            p.move(home, State.IN_TRANSIT, State.RETURNED, day)
+            self.recorder.add("stranded_at_hub_went_home", home.size)
+
+    def _send_to_hub(self, ids: np.ndarray, src: State, hub_w: np.ndarray, stream: str) -> None:
+        p, cfg, day = self.people, self.cfg, self.day
+        if ids.size == 0:
+            return
+        wk = hub_w[p.nationality[ids]]
+        can = (wk.sum(axis=1) > 0) & (p.savings_usd[ids] >= cfg.purchase.hub_extra_usd)
+        go = ids[can]
+        if go.size:
+            hub = choose_by_weight(wk[can], self.streams.uniform(stream, day, go))
+            p.pay(go, cfg.purchase.hub_extra_usd)
+            self.recorder.add("paid_agencies_usd", float(go.size * cfg.purchase.hub_extra_usd))
+            p.hub[go] = hub
+            p.day_due[go] = day + cfg.purchase.hub_extra_days
+            if src == State.TICKETED:
+                p.move(go, State.TICKETED, State.IN_TRANSIT, day)
+                self.recorder.add("rerouted_via_hub", go.size)
+            else:
+                p.day_entered[go] = day
+        if src == State.TICKETED:
+            # nowhere to go or no money for the detour: cancelled after the agency gives up
+            waiting = ids[~can]
+            self._cancel(waiting[day - p.day_entered[waiting] > cfg.travel.hub_stranded_days], State.TICKETED)
+
+    def live_in_belarus(self) -> None:
+        p = self.people
+        here = np.flatnonzero((p.state == State.IN_MINSK) | (p.state == State.AT_BORDER))
+        p.pay(here, self.cfg.purchase.hotel_usd_per_day)
+
+    def go_home(self) -> None:
+        """Stranded people become willing to return; free seats first (FIFO by days in Belarus),
+        then own tickets; returning -> returned the next day."""
+        p, w, c, day = self.people, self.world, self.cfg.returns, self.day
+        pol = w.policy
+        back = p.ids(State.RETURNING)
+        home = back[p.day_due[back] <= day]
+        p.returns[home] += 1
+        p.move(home, State.RETURNING, State.RETURNED, day)
+
+        here = np.flatnonzero((p.state == State.IN_MINSK) | (p.state == State.AT_BORDER))
+        if here.size == 0:
+            return
+        seats = int(round(pol.repat_seats * pol.cooperation))
+        k = p.nationality[here]
+        eligible = pol.repat_ok[k] & (seats > 0)
+        cold = w.cold_on(day) * (p.state[here] == State.AT_BORDER) * (not pol.shelter)
+        broke = p.savings_usd[here] < c.own_ticket_usd
+        prob = return_willingness(c.base_willing_per_day, day - p.day_in_belarus[here], c.days_scale,
+                                  p.pushbacks[here], c.pushback_weight, cold, c.cold_weight, broke,
+                                  c.broke_weight, p.risk[here], c.stress_max,
+                                  np.where(eligible, c.free_seat_mult, 1.0))
+        willing = self.streams.uniform("return.willing", day, here) < prob
+        cand = np.flatnonzero(willing & eligible)
+        win = cand[allocate_fifo(seats, p.day_in_belarus[here[cand]], self.streams.uniform("return.tie", day, here[cand]))]
+        free = here[win]
+        rest = np.flatnonzero(willing)
+        rest = rest[~np.isin(rest, win)]
+        own = here[rest][(self.streams.uniform("return.own", day, here[rest]) < c.own_ticket_share)
+                         & ~broke[rest]]
+        p.pay(own, c.own_ticket_usd)
+        for ids, name in ((free, "repatriated"), (own, "returned_own_ticket")):
+            for src in IN_BELARUS:
+                sel = ids[p.state[ids] == src]
+                p.day_due[sel] = day + 1
+                p.move(sel, src, State.RETURNING, day)
+            self.recorder.add(name, ids.size)
+        if seats > 0:
+            self.recorder.add("repatriation_seats", seats)
+            self.recorder.add("repatriation_flights", 1)
+        self.report_failures(np.concatenate([free, own]))
+
+    def leave_minsk(self) -> None:
+        """In Minsk -> at the border: transport (Belarus' facilitation) and segment choice."""
+        p, w, cfg, day = self.people, self.world, self.cfg, self.day
+        pol = w.policy
+        mk = p.ids(State.IN_MINSK)
+        go = mk[self.streams.uniform("leave_minsk", day, mk) < min(1.0, cfg.travel.minsk_to_border_per_day * pol.transport_mult)]
+        self._choose_segment(go, "segment.choice")
+        p.move(go, State.IN_MINSK, State.AT_BORDER, day)
+
+    def _choose_segment(self, ids: np.ndarray, stream: str) -> None:
+        p, w = self.people, self.world
+        if ids.size == 0:
+            return
+        perceived = self.seg_success_ema / np.maximum(self.seg_attempts_ema, 1e-9)
+        wts = segment_weights(perceived, w.seg_bias * w.policy.segment_weight, self.cfg.border.segment_choice_temperature)
+        seg = choose_by_weight(np.broadcast_to(wts, (ids.size, wts.size)), self.streams.uniform(stream, self.day, ids))
+        changed = seg != p.segment[ids]
+        p.segment[ids] = seg
+        p.day_due[ids] = self.day + np.where(changed, w.seg_travel[seg], 1)
+
+    # ---- 6. guards --------------------------------------------------------------------------
+    def resolve_border(self) -> None:
+        """Attempts at each segment and their outcomes; turned-back people may switch segment."""
+        p, w, cfg, day = self.people, self.world, self.cfg, self.day
+        pol = w.policy
+        b = cfg.border
+        ab = p.ids(State.AT_BORDER)
+        ready = ab[p.day_due[ab] <= day]
+        att_p = np.minimum(1.0, b.attempt_prob_per_day * pol.attempt_mult * (0.5 + p.risk[ready]))
+        att = ready[self.streams.uniform("attempt", day, ready) < att_p]
+        seg = p.segment[att].astype(np.int64)
+        S = w.n_segments
+        n_att = np.bincount(seg, minlength=S)
+
+        # smugglers: hired before a first attempt by those who can pay
+        first = att[~p.has_smuggler[att] & (p.savings_usd[att] >= cfg.purchase.smuggler_fee_usd)]
+        hire = first[self.streams.uniform("smuggler", day, first) < cfg.purchase.smuggler_take_prob]
+        p.pay(hire, cfg.purchase.smuggler_fee_usd)
+        p.has_smuggler[hire] = True
+        self.recorder.add("paid_smugglers_usd", float(hire.size * cfg.purchase.smuggler_fee_usd))
+
+        cap = np.array([g.capacity(pol.guard_cap_mult[g.segment]) for g in self.guards])
+        p_stop = stop_share(w.seg_detect, cap, n_att, b.congestion_half)
+        p_inside = np.minimum(1.0, w.seg_interior * pol.interior_catch_mult)
+        cold = w.cold_on(day) * (not pol.shelter)
+        died, stopped, caught_in, kept, through = resolve_crossings(
+            seg, self.streams.uniform("cross.death", day, att), self.streams.uniform("cross.line", day, att),
+            self.streams.uniform("cross.inside", day, att),
+            b.death_prob_per_attempt * (1.0 + b.cold_death_mult * cold), p_stop, p_inside, pol.pushback,
+            np.where(p.has_smuggler[att], cfg.purchase.smuggler_detect_mult, 1.0).astype(np.float32))
+        turned = stopped | (caught_in & ~kept)
+        p.attempts[att] += 1
+        for s in range(S):
+            m = seg == s
+            name = w.segment_ids[s]
+            self.recorder.add(f"attempts_{name}", int(m.sum()))
+            self.recorder.add(f"turned_back_{name}", int((turned & m).sum()))
+            self.recorder.add(f"caught_inside_{name}", int((caught_in & m).sum()))
+            self.recorder.add(f"caught_{name}", int((kept & m).sum()))
+            self.recorder.add(f"got_through_{name}", int((through & m).sum()))
+            self.recorder.add(f"deaths_{name}", int((died & m).sum()))
+            self.recorder.set(f"guard_capacity_{name}", float(cap[s]))
+            self.recorder.set(f"pushback_{name}", int(pol.pushback[s]))
+        for g in self.guards:
+            g.pushback = bool(pol.pushback[g.segment])
+            g.adapt(int(n_att[g.segment]), cap[g.segment])
+
+        p.move(att[died], State.AT_BORDER, State.DIED, day)
+        into_eu = att[kept | through]
+        p.move(into_eu, State.AT_BORDER, State.IN_EU, day)
+        back = att[turned]
+        p.pushbacks[back] += 1
+        switch = back[self.streams.uniform("switch", day, back) < b.switch_prob_after_pushback]
+        p.day_due[back] = day + 1
+        self._choose_segment(switch, "segment.rechoice")
+
+        # what the network hears: per origin, and per segment
+        succ = np.bincount(p.origin[att[through]], minlength=w.n_origins) + 0.5 * np.bincount(
+            p.origin[att[kept]], minlength=w.n_origins)
+        fail = np.bincount(p.origin[back], minlength=w.n_origins) + cfg.intention.death_weight * np.bincount(
+            p.origin[att[died]], minlength=w.n_origins)
+        self.success_ema = self.success_ema * self.decay + succ
+        self.failure_ema = self.failure_ema * self.decay + fail
+        seg_succ = np.bincount(seg[kept | through], minlength=S)
+        self.seg_success_ema = self.seg_success_ema * self.decay + seg_succ
+        self.seg_attempts_ema = self.seg_attempts_ema * self.decay + n_att
+
+    def report_failures(self, ids: np.ndarray) -> None:
+        """People who give up and go home tell their network."""
+        if ids.size:
+            self.failure_ema += np.bincount(self.people.origin[ids], minlength=self.world.n_origins)
+
+
+def check_config(config: Config | dict) -> Config:
+    """Build (and discard) a tiny model to check a config completely before any work starts."""
+    cfg = load_config(config if not isinstance(config, Config) else to_dict(config))
+    probe = to_dict(cfg)
+    probe["population"]["size"] = min(cfg.population.size, 100)
+    try:
+        MigrationModel(probe)
+    except ConfigError:
+        raise
+    return cfg

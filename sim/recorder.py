@@ -1,0 +1,172 @@
+"""The daily table and the run summary.
+
+Every day the model adds counts to named columns (``add``) or sets levels (``set``); at the
+end of the day :class:`Recorder` appends one row with the stocks per state, the flows between
+states, and every counter. The set of columns is fixed when the model is built (it depends on
+the world: one column per route, channel and segment), so every row has every column. The
+columns are documented in ``docs/outputs.md`` (generated from :func:`column_docs`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sim.population import STATE_NAMES, State
+
+if TYPE_CHECKING:
+    from sim.model import MigrationModel
+
+# metrics a lever's trigger may watch (yesterday's value) and DataCollector reporters use
+METRICS = {
+    "in_belarus": "people in Belarus (in Minsk or at the border)",
+    "in_minsk": "people in Minsk",
+    "at_border": "people at the border",
+    "intending": "people intending to leave",
+    "in_eu": "people who have reached the EU (caught and kept, or unseen)",
+    "arrivals_minsk": "arrivals in Minsk today",
+    "attempts": "border attempts today, all segments",
+    "turned_back": "attempts turned back today, all segments",
+    "got_through": "people through unseen today, all segments",
+    "deaths": "deaths at the border today",
+    "repatriated": "people on free repatriation flights today",
+}
+
+# transitions that the rules can make (the flow columns)
+TRANSITIONS = [
+    (State.AT_HOME, State.INTENDING), (State.INTENDING, State.AT_HOME),
+    (State.INTENDING, State.WAITING_PACKAGE), (State.WAITING_PACKAGE, State.WAITING_VISA),
+    (State.WAITING_VISA, State.WAITING_PACKAGE), (State.WAITING_PACKAGE, State.AT_HOME),
+    (State.WAITING_VISA, State.TICKETED), (State.TICKETED, State.IN_TRANSIT),
+    (State.TICKETED, State.IN_MINSK), (State.TICKETED, State.AT_HOME),
+    (State.IN_TRANSIT, State.IN_MINSK), (State.IN_TRANSIT, State.RETURNED),
+    (State.IN_MINSK, State.AT_BORDER), (State.IN_MINSK, State.RETURNING),
+    (State.AT_BORDER, State.RETURNING), (State.AT_BORDER, State.IN_EU), (State.AT_BORDER, State.DIED),
+    (State.RETURNING, State.RETURNED), (State.RETURNED, State.INTENDING),
+]
+
+
+def flow_name(src: State, dst: State) -> str:
+    return f"flow_{STATE_NAMES[src]}__{STATE_NAMES[dst]}"
+
+
+class Recorder:
+    """Collects one row per day.
+
+    Attributes:
+        rows: list of per-day dicts (use :meth:`frame`).
+        channel_queue, channel_capacity: (C,) yesterday's applications waiting per channel and
+            capacity, read by issuing states.
+    """
+
+    def __init__(self, model: MigrationModel) -> None:
+        self.model = model
+        w = model.world
+        self.counters = (
+            ["packages_sold", "package_demand", "visa_lapsed", "cancelled", "rerouted_via_hub",
+             "stranded_at_hub_went_home", "repatriated", "returned_own_ticket", "repatriation_seats",
+             "repatriation_flights", "paid_agencies_usd", "paid_airlines_usd", "paid_smugglers_usd"]
+            + [f"arrivals_{r}" for r in w.route_ids]
+            + [f"visa_applications_{c}" for c in w.channel_ids]
+            + [f"visas_{c}" for c in w.channel_ids]
+            + [f"{m}_{s}" for s in w.segment_ids
+               for m in ("attempts", "turned_back", "caught_inside", "caught", "got_through", "deaths")]
+        )
+        self.levels = [f"guard_capacity_{s}" for s in w.segment_ids] + [f"pushback_{s}" for s in w.segment_ids]
+        self.rows: list[dict[str, Any]] = []
+        self.today: dict[str, Any] = {}
+        self.channel_queue = np.zeros(w.n_channels)
+        self.channel_capacity = np.zeros(w.n_channels)
+
+    # ---- during the day ----------------------------------------------------------------
+    def start_day(self, day: int) -> None:
+        self.today = dict.fromkeys(self.counters, 0)
+        self.today.update(dict.fromkeys(self.levels, 0))
+        self.model.people.flows[:] = 0
+
+    def add(self, name: str, value: float) -> None:
+        self.today[name] += value
+
+    def set(self, name: str, value: float) -> None:
+        self.today[name] = value
+
+    def yesterday(self, metric: str) -> float:
+        """A metric's value on the last recorded day (0 before the first)."""
+        return float(self.rows[-1][metric]) if self.rows else 0.0
+
+    # ---- end of the day -----------------------------------------------------------------
+    def end_day(self) -> None:
+        m = self.model
+        w, p = m.world, m.people
+        day = m.day
+        row: dict[str, Any] = {"date": w.date_of(day).isoformat(), "day": day}
+        stocks = p.stocks()
+        for i, name in enumerate(STATE_NAMES):
+            row[f"n_{name}"] = int(stocks[i])
+        in_by = np.flatnonzero((p.state == State.IN_MINSK) | (p.state == State.AT_BORDER))
+        row["in_belarus"] = int(in_by.size)
+        row["in_belarus_kri"] = int(w.origin_kri[p.origin[in_by]].sum())
+        for src, dst in TRANSITIONS:
+            row[flow_name(src, dst)] = int(p.flows[src, dst])
+        unexpected = p.flows.sum() - sum(int(p.flows[s, d]) for s, d in TRANSITIONS)
+        if unexpected:
+            raise RuntimeError("a transition outside TRANSITIONS happened; add it to the recorder")
+        for r, rid in enumerate(w.route_ids):
+            row[f"flights_{rid}"] = int(m.flights_today[r])
+            row[f"seats_{rid}"] = int(m.seats_today[r])
+        row.update(self.today)
+        row["arrivals_minsk"] = int(sum(self.today[f"arrivals_{r}"] for r in w.route_ids))
+        for k in ("attempts", "turned_back", "caught_inside", "caught", "got_through", "deaths"):
+            row[k] = int(sum(self.today[f"{k}_{s}"] for s in w.segment_ids))
+        row["intending"] = row["n_intending"]
+        row["in_minsk"] = row["n_in_minsk"]
+        row["at_border"] = row["n_at_border"]
+        row["in_eu"] = row["n_in_eu"]
+        prices = [a.price_usd for a in m.agencies]
+        row["package_price_usd"] = float(np.mean(prices)) if prices else 0.0
+        row["agency_capacity"] = float(sum(a.capacity for a in m.agencies))
+        for c, cid in enumerate(w.channel_ids):
+            row[f"visa_capacity_{cid}"] = float(self.channel_capacity[c])
+        row["cooperation"] = float(w.policy.cooperation)
+        row["active_levers"] = ";".join(
+            sorted(n for a in list(m.state_actors.values()) + list(m.airline_agents.values()) for n in a.active_today))
+        self.rows.append(row)
+
+    def frame(self):
+        """The daily table as a pandas DataFrame (one row per day)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.rows)
+
+
+def summarize(daily, world_segments: list[str], start_day_in_belarus: Any = None) -> dict[str, Any]:
+    """The run summary from the daily table (a pandas DataFrame)."""
+    d = daily
+    peak_i = int(d["in_belarus"].values.argmax()) if len(d) else 0
+    out = {
+        "days": int(len(d)),
+        "arrivals_minsk": int(d["arrivals_minsk"].sum()),
+        "attempts": int(d["attempts"].sum()),
+        "turned_back": int(d["turned_back"].sum()),
+        "caught": int(d["caught"].sum()),
+        "caught_inside": int(d["caught_inside"].sum()),
+        "got_through": int(d["got_through"].sum()),
+        "reached_eu": int(d["caught"].sum() + d["got_through"].sum()),
+        "deaths": int(d["deaths"].sum()),
+        "peak_in_belarus": int(d["in_belarus"].max()) if len(d) else 0,
+        "peak_in_belarus_date": str(d["date"].iloc[peak_i]) if len(d) else "",
+        "person_days_in_belarus": int(d["in_belarus"].sum()),
+        "repatriated": int(d["repatriated"].sum()),
+        "returned_own_ticket": int(d["returned_own_ticket"].sum()),
+        "rerouted_via_hub": int(d["rerouted_via_hub"].sum()),
+        "paid_agencies_usd": float(d["paid_agencies_usd"].sum()),
+        "paid_airlines_usd": float(d["paid_airlines_usd"].sum()),
+        "paid_smugglers_usd": float(d["paid_smugglers_usd"].sum()),
+    }
+    for s in world_segments:
+        for k in ("attempts", "turned_back", "caught", "got_through", "deaths"):
+            out[f"{k}_{s}"] = int(d[f"{k}_{s}"].sum())
+    return out
+
+
