@@ -105,10 +105,10 @@ class PopulationConfig:
 class IntentionConfig:
     """At home -> intending, and back (DESIGN 2: push, network, openness, information)."""
 
-    base_rate_per_day: float = prob(2.0e-5, "daily hazard of starting to intend at zero signal, scaled by each origin's push")
-    network_gain: float = nonneg(3.0, "weight of the network signal S in exp(w_i * gain * S)")
-    success_scale_per_day: float = param(20.0, "reported successes/day from one origin that give S = log 2", 1e-9, None)
-    failure_scale_per_day: float = param(40.0, "reported failures/day (pushbacks, returns) that take S down by log 2", 1e-9, None)
+    base_rate_per_day: float = prob(6.0e-6, "daily hazard of starting to intend at zero signal, scaled by each origin's push")
+    network_gain: float = nonneg(4.6, "weight of the network signal S in exp(w_i * gain * S)")
+    success_scale_per_day: float = param(0.3, "reported successes/day from one origin that give S = log 2", 1e-9, None)
+    failure_scale_per_day: float = param(10.0, "reported failures/day (pushbacks, returns) that take S down by log 2", 1e-9, None)
     death_weight: float = nonneg(25.0, "one reported death counts as this many failures")
     report_half_life_days: float = param(14.0, "half-life of what the network remembers (days)", 0.1, None)
     closed_offer_mult: float = prob(0.15, "intention hazard multiplier when no package is on sale in the origin")
@@ -145,9 +145,10 @@ class TravelConfig:
 class BorderConfig:
     """At the border: attempts, segment choice, outcomes, deaths."""
 
-    attempt_prob_per_day: float = prob(0.35, "daily chance a person at the border makes an attempt")
+    attempt_prob_per_day: float = prob(0.25, "daily chance a person at the border makes an attempt")
     switch_prob_after_pushback: float = prob(0.3, "chance of reconsidering the segment after being turned back")
-    segment_choice_temperature: float = param(0.15, "softness of the segment choice (logit scale on perceived success)", 1e-6, None)
+    segment_choice_temperature: float = param(0.4, "softness of the segment choice (logit scale on perceived success)", 1e-6, None)
+    prior_weight_per_day: float = param(3.0, "weight of the prior belief in a segment's success share, in attempts a day of reports", 1e-9, None)
     congestion_half: float = param(1.0, "attempts per unit of guard capacity at which the stop share halves", 1e-6, None)
     death_prob_per_attempt: float = prob(2.0e-4, "chance an attempt ends in death at mild temperatures")
     cold_death_mult: float = nonneg(4.0, "extra death multiplier at full cold (December)")
@@ -157,13 +158,13 @@ class BorderConfig:
 class ReturnConfig:
     """Returning: repatriation flights, own tickets, and leaving again."""
 
-    base_willing_per_day: float = prob(0.004, "daily chance a person stranded in Belarus becomes willing to return, at zero stress")
-    days_scale: float = param(30.0, "days in Belarus that add one unit of stress", 1e-9, None)
-    pushback_weight: float = nonneg(0.35, "stress per time turned back")
+    base_willing_per_day: float = prob(0.002, "daily chance a person stranded in Belarus becomes willing to return, at zero stress")
+    days_scale: float = param(60.0, "days in Belarus that add one unit of stress", 1e-9, None)
+    pushback_weight: float = nonneg(0.12, "stress per time turned back")
     cold_weight: float = nonneg(2.0, "stress at full cold")
     broke_weight: float = nonneg(1.5, "stress when money is gone")
     stress_max: float = param(8.0, "stress is capped here (units)", 0.0, None)
-    free_seat_mult: float = nonneg(6.0, "willingness multiplier when a free repatriation flight leaves today")
+    free_seat_mult: float = nonneg(15.0, "willingness multiplier when a free repatriation flight leaves today")
     own_ticket_share: float = prob(0.35, "share of the willing who buy their own ticket home when no free seat exists")
     own_ticket_usd: float = nonneg(400.0, "price of a one-way ticket home (USD)")
     leave_again_per_day: float = prob(2.0e-4, "daily hazard a returnee intends to leave again")
@@ -174,10 +175,10 @@ class AgencyConfig:
     """How travel agencies set prices and capacity."""
 
     price_adjust: float = prob(0.03, "daily relative price change per unit of excess demand (log-scale step)")
-    price_min_mult: float = param(0.6, "price floor as a multiple of the base price", 0.0, None)
-    price_max_mult: float = param(2.0, "price ceiling as a multiple of the base price", 0.0, None)
-    capacity_growth: float = prob(0.02, "daily relative growth of capacity while demand exceeds it")
-    capacity_max_mult: float = param(4.0, "capacity ceiling as a multiple of the base capacity", 1.0, None)
+    price_min_mult: float = param(0.8, "price floor as a multiple of the base price", 0.0, None)
+    price_max_mult: float = param(1.15, "price ceiling as a multiple of the base price", 0.0, None)
+    capacity_growth: float = prob(0.05, "daily relative growth of capacity while demand exceeds it")
+    capacity_max_mult: float = param(15.0, "capacity ceiling as a multiple of the base capacity", 1.0, None)
 
 
 @dataclass

@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from sim.config import ConfigError, LeverSpec, _load_dataclass, parse_date
+from sim.config import ConfigError, LeverSpec, _convert, _load_dataclass, parse_date
 from sim.world import Policy, World
 
 REGISTRY: dict[str, type[Lever]] = {}
@@ -52,6 +52,13 @@ def register(*names: str) -> Callable[[type[Lever]], type[Lever]]:
 # --------------------------------------------------------------------------------------
 
 
+def _days(value: Any, where: str, default: int) -> int:
+    """A whole number of days >= 0 in a schedule (``default`` when left out)."""
+    if value is None:
+        return default
+    return _convert(value, int, where, {"lo": 0, "hi": None})
+
+
 class Schedule:
     """When a lever acts and how strongly: ``strength(day, metric)`` in [0, 1]."""
 
@@ -63,10 +70,14 @@ class Schedule:
             raise ConfigError(f"{where}.{unknown[0]}: unknown schedule key; allowed: {', '.join(sorted(allowed))}")
         last = world.n_days - 1
         self.start = self._day(when.get("start"), world, f"{where}.start", 0)
-        self.end = self._day(when.get("end"), world, f"{where}.end", last)
+        # an end after the run's last day is harmless ("until further notice"): clip it
+        end = when.get("end")
+        if end is not None and world.day_of(parse_date(end, f"{where}.end")) > last:
+            end = None
+        self.end = self._day(end, world, f"{where}.end", last)
         if self.end < self.start:
             raise ConfigError(f"{where}.end: {world.date_of(self.end)} is before start {world.date_of(self.start)}")
-        self.ramp_days = int(when.get("ramp_days", 0) or 0)
+        self.ramp_days = _days(when.get("ramp_days"), f"{where}.ramp_days", 0)
         if self.ramp_days < 0:
             raise ConfigError(f"{where}.ramp_days: {self.ramp_days} is negative; allowed: a number of days >= 0")
         dates = when.get("dates")
@@ -77,7 +88,7 @@ class Schedule:
             self.days = {self._day(d, world, f"{where}.dates[{i}]", None) for i, d in enumerate(dates)}
             self.dates_in_order = [self._day(d, world, f"{where}.dates", None) for d in dates]
         self.trigger = None
-        self.duration = int(when.get("duration_days", 10**6) or 10**6)
+        self.duration = _days(when.get("duration_days"), f"{where}.duration_days", 10**6) or 10**6
         if "trigger" in when:
             self.trigger = self._trigger(when["trigger"], f"{where}.trigger", metric_names)
         self.fired_on: int | None = None
@@ -94,7 +105,7 @@ class Schedule:
         if not 0 <= day < world.n_days:
             raise ConfigError(
                 f"{where}: {d} is outside the run ({world.date_of(0)} to {world.date_of(world.n_days - 1)}); "
-                "move the date or change run.start/run.end"
+                f"move the date, change run.start/run.end, or disable the lever ({where.split('.when')[0]}.enabled=false)"
             )
         return day
 
@@ -109,8 +120,12 @@ class Schedule:
             raise ConfigError(f"{where}.metric: {t.get('metric')!r} is not a model metric; known: {', '.join(metric_names)}")
         if ("above" in t) == ("below" in t):
             raise ConfigError(f"{where}: give exactly one of above or below")
+        for k in ("above", "below"):
+            if k in t:
+                _convert(t[k], float, f"{where}.{k}", {})
         return {"metric": t["metric"], "above": t.get("above"), "below": t.get("below"),
-                "for_days": int(t.get("for_days", 1)), "lag_days": int(t.get("lag_days", 0))}
+                "for_days": _days(t.get("for_days"), f"{where}.for_days", 1),
+                "lag_days": _days(t.get("lag_days"), f"{where}.lag_days", 0)}
 
     def observe(self, day: int, metric: Callable[[str], float]) -> None:
         """Feed yesterday's metrics to a trigger (call once per day before ``strength``)."""

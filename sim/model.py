@@ -98,9 +98,11 @@ class MigrationModel(mesa.Model):
         self.channel_level = np.ones(w.n_channels)
         self.success_ema = np.zeros(O)
         self.failure_ema = np.zeros(O)
-        # what people believe of each segment before anyone reports: the guards' base strength
-        self.seg_attempts_ema = np.ones(S)
-        self.seg_success_ema = (1 - w.seg_detect) * (1 - w.seg_interior)
+        # what people believe of each segment before anyone reports: the share that gets past
+        # the line (being caught inside still means being in the EU, where one may apply)
+        self.seg_prior = 1.0 - w.seg_detect
+        self.seg_attempts_ema = np.zeros(S)
+        self.seg_success_ema = np.zeros(S)
         self.decay = 0.5 ** (1.0 / cfg.intention.report_half_life_days)
         self.day = 0
         self.running = True
@@ -349,19 +351,20 @@ class MigrationModel(mesa.Model):
         reroute = tk[~go_direct]
         self._send_to_hub(reroute, State.TICKETED, hub_w, "hub.choice")
 
-        # in transit at a hub that no longer carries them: another hub, or home after a while
-        rest = at_hub[~seated[is_tk.sum():]]
+        # in transit and not seated: waited too long at the hub -> home; hub no longer carries
+        # them -> another hub that does
+        rest = at_hub[~seated[int(is_tk.sum()):]]
         if rest.size:
-            kr, hr = p.nationality[rest], p.hub[rest]
-            hub_carries = hub_w[kr, hr] > 0
-            stuck = rest[~hub_carries]
-            other = hub_w[p.nationality[stuck]].sum(axis=1) > 0
-            self._send_to_hub(stuck[other], State.IN_TRANSIT, hub_w, "hub.rechoice")
-            home = stuck[~other & (day - p.day_due[stuck] > cfg.travel.hub_stranded_days)]
+            too_long = day - p.day_due[rest] > cfg.travel.hub_stranded_days
+            home = rest[too_long]
             p.hub[home] = -1
             p.returns[home] += 1
             p.move(home, State.IN_TRANSIT, State.RETURNED, day)
             self.recorder.add("stranded_at_hub_went_home", home.size)
+            rest = rest[~too_long]
+            stuck = rest[hub_w[p.nationality[rest], p.hub[rest]] <= 0]
+            other = hub_w[p.nationality[stuck]].sum(axis=1) > 0
+            self._send_to_hub(stuck[other], State.IN_TRANSIT, hub_w, "hub.rechoice")
 
     def _send_to_hub(self, ids: np.ndarray, src: State, hub_w: np.ndarray, stream: str) -> None:
         p, cfg, day = self.people, self.cfg, self.day
@@ -375,7 +378,8 @@ class MigrationModel(mesa.Model):
             p.pay(go, cfg.purchase.hub_extra_usd)
             self.recorder.add("paid_agencies_usd", float(go.size * cfg.purchase.hub_extra_usd))
             p.hub[go] = hub
-            p.day_due[go] = day + cfg.purchase.hub_extra_days
+            if src == State.TICKETED:
+                p.day_due[go] = day + cfg.purchase.hub_extra_days
             if src == State.TICKETED:
                 p.move(go, State.TICKETED, State.IN_TRANSIT, day)
                 self.recorder.add("rerouted_via_hub", go.size)
@@ -446,7 +450,8 @@ class MigrationModel(mesa.Model):
         p, w = self.people, self.world
         if ids.size == 0:
             return
-        perceived = self.seg_success_ema / np.maximum(self.seg_attempts_ema, 1e-9)
+        k = self.cfg.border.prior_weight_per_day
+        perceived = (self.seg_success_ema + k * self.seg_prior) / (self.seg_attempts_ema + k)
         wts = segment_weights(perceived, w.seg_bias * w.policy.segment_weight, self.cfg.border.segment_choice_temperature)
         seg = choose_by_weight(np.broadcast_to(wts, (ids.size, wts.size)), self.streams.uniform(stream, self.day, ids))
         changed = seg != p.segment[ids]
@@ -514,16 +519,21 @@ class MigrationModel(mesa.Model):
             p.origin[att[kept]], minlength=w.n_origins)
         fail = np.bincount(p.origin[back], minlength=w.n_origins) + cfg.intention.death_weight * np.bincount(
             p.origin[att[died]], minlength=w.n_origins)
-        self.success_ema = self.success_ema * self.decay + succ
-        self.failure_ema = self.failure_ema * self.decay + fail
+        a = 1.0 - self.decay  # exponential smoothing: the EMAs are daily rates
+        self.success_ema = self.success_ema * self.decay + a * succ
+        self.failure_ema = self.failure_ema * self.decay + a * fail
         seg_succ = np.bincount(seg[kept | through], minlength=S)
-        self.seg_success_ema = self.seg_success_ema * self.decay + seg_succ
-        self.seg_attempts_ema = self.seg_attempts_ema * self.decay + n_att
+        self.seg_success_ema = self.seg_success_ema * self.decay + a * seg_succ
+        self.seg_attempts_ema = self.seg_attempts_ema * self.decay + a * n_att
+        for s in range(S):
+            for kk in range(w.n_nationalities):
+                self.recorder.add(f"caught_{w.segment_ids[s]}_{w.nationalities[kk]}",
+                                  int(((p.nationality[att] == kk) & kept & (seg == s)).sum()))
 
     def report_failures(self, ids: np.ndarray) -> None:
         """People who give up and go home tell their network."""
         if ids.size:
-            self.failure_ema += np.bincount(self.people.origin[ids], minlength=self.world.n_origins)
+            self.failure_ema += (1.0 - self.decay) * np.bincount(self.people.origin[ids], minlength=self.world.n_origins)
 
 
 def check_config(config: Config | dict) -> Config:

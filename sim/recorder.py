@@ -72,6 +72,7 @@ class Recorder:
             + [f"visas_{c}" for c in w.channel_ids]
             + [f"{m}_{s}" for s in w.segment_ids
                for m in ("attempts", "turned_back", "caught_inside", "caught", "got_through", "deaths")]
+            + [f"caught_{s}_{k}" for s in w.segment_ids for k in w.nationalities]
         )
         self.levels = [f"guard_capacity_{s}" for s in w.segment_ids] + [f"pushback_{s}" for s in w.segment_ids]
         self.rows: list[dict[str, Any]] = []

@@ -263,6 +263,7 @@ class World:
                 raise ConfigError(f"world.{where}: {msg}")
 
         need(bool(w.nationalities), "nationalities", "empty; list at least one nationality")
+        need(len(set(w.nationalities)) == len(w.nationalities), "nationalities", "a nationality is listed twice")
         need(bool(w.origins), "origins", "empty; list at least one origin")
         need(bool(w.routes), "routes", "empty; list at least one route to Minsk")
         need(bool(w.segments), "segments", "empty; list at least one border segment")
@@ -303,6 +304,9 @@ class World:
             for n in c.nationalities:
                 need(n in w.nationalities, f"visa_channels[{i}].nationalities", f"unknown nationality {n!r}; known: {', '.join(w.nationalities)}")
             need(c.end is None or c.end >= c.start, f"visa_channels[{i}].end", f"{c.end} is before start {c.start}")
+        ids = [s.id for s in w.segments]
+        need(len(set(ids)) == len(ids), "segments", "two segments share an id")
         for i, s in enumerate(w.segments):
             need(s.state in w.states, f"segments[{i}].state", f"unknown state {s.state!r}; known: {', '.join(w.states)}")
         need(len(w.cold) == 12, "cold", f"{len(w.cold)} values; give one per month, January to December")
+        need(all(0.0 <= c <= 1.0 for c in w.cold), "cold", f"{w.cold}: each month's cold index is in [0, 1]")

@@ -1,0 +1,194 @@
+"""The record, and the model's version of it: one observation model per target.
+
+``data/observed/targets_2021.csv`` holds figures from the record. Each has a *counts* column
+saying what it counts; :data:`OBSERVATION` maps each (metric) to the model output that counts
+the same thing over the same period, and :func:`compare` returns one row per target: the
+record's value and range, the model's value, and whether the model is within the tolerance we
+defend for that kind of figure (``docs/validation.md`` explains each).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from sim.config import ConfigError
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "observed"
+TARGETS_CSV = DATA_DIR / "targets_2021.csv"
+TARGET_COLUMNS = ["metric", "period_start", "period_end", "value", "low", "high", "unit", "counts", "source_url", "note"]
+
+
+@dataclass(frozen=True)
+class Target:
+    metric: str
+    start: dt.date
+    end: dt.date
+    value: float
+    low: float
+    high: float
+    unit: str
+    counts: str
+    source: str
+    note: str
+
+
+def load_targets(path: Path = TARGETS_CSV) -> list[Target]:
+    """Read the targets file, refusing a malformed one with the row and column named."""
+    rows = []
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            if reader.fieldnames is None or [c for c in TARGET_COLUMNS if c not in reader.fieldnames]:
+                missing = [c for c in TARGET_COLUMNS if c not in (reader.fieldnames or [])]
+                raise ConfigError(f"{path}: missing columns {missing}; expected {TARGET_COLUMNS}")
+            for i, r in enumerate(reader, start=2):
+                where = f"{path}:{i}"
+                try:
+                    start = dt.date.fromisoformat(r["period_start"])
+                    end = dt.date.fromisoformat(r["period_end"])
+                except ValueError as e:
+                    raise ConfigError(f"{where}: period_start/period_end must be YYYY-MM-DD ({e})") from None
+                try:
+                    value = float(r["value"])
+                    low = float(r["low"]) if r["low"] else value
+                    high = float(r["high"]) if r["high"] else value
+                except ValueError as e:
+                    raise ConfigError(f"{where}: value/low/high must be numbers ({e})") from None
+                if end < start or low > high:
+                    raise ConfigError(f"{where}: period_end before period_start, or low > high")
+                rows.append(Target(r["metric"], start, end, value, low, high, r["unit"], r["counts"],
+                                   r["source_url"], r["note"]))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: targets file not found") from None
+    return rows
+
+
+def _window(d: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
+    return d[(d["date"] >= start.isoformat()) & (d["date"] <= end.isoformat())]
+
+
+def _sum(*cols: str) -> Callable[[pd.DataFrame, Target], float]:
+    def f(d: pd.DataFrame, t: Target) -> float:
+        w = _window(d, t.start, t.end)
+        return float(sum(w[c].sum() for c in cols))
+    return f
+
+
+def _on_day(col: str) -> Callable[[pd.DataFrame, Target], float]:
+    def f(d: pd.DataFrame, t: Target) -> float:
+        w = _window(d, t.end, t.end)
+        return float(w[col].iloc[0]) if len(w) else float("nan")
+    return f
+
+
+def _flight_cols(d: pd.DataFrame, origins: list[str] | None, airline: str | None = None) -> list[str]:
+    out = []
+    for c in d.columns:
+        if not c.startswith("flights_"):
+            continue
+        parts = c[len("flights_"):].split("_")
+        if origins and parts[1] not in origins:
+            continue
+        if airline and parts[0] != airline:
+            continue
+        out.append(c)
+    return out
+
+
+def _flights_total(origins: list[str] | None = None, airline: str | None = None, per_week: bool = False):
+    def f(d: pd.DataFrame, t: Target) -> float:
+        w = _window(d, t.start, t.end)
+        total = float(w[_flight_cols(d, origins, airline)].to_numpy().sum())
+        return total * 7.0 / ((t.end - t.start).days + 1) if per_week else total
+    return f
+
+
+def _share_iraqi_caught_lt(d: pd.DataFrame, t: Target) -> float:
+    w = _window(d, t.start, t.end)
+    total = w["caught_lithuania"].sum()
+    return float(w["caught_lithuania_iraqi"].sum() / total) if total else float("nan")
+
+
+def _repatriated_cum(d: pd.DataFrame, t: Target) -> float:
+    return _sum("repatriated")(d, t)
+
+
+def _kri_share(d: pd.DataFrame, t: Target) -> float:
+    w = _window(d, t.end, t.end)
+    return float(w["in_belarus_kri"].iloc[0] / max(w["in_belarus"].iloc[0], 1)) if len(w) else float("nan")
+
+
+def _mean(col: str) -> Callable[[pd.DataFrame, Target], float]:
+    def f(d: pd.DataFrame, t: Target) -> float:
+        return float(_window(d, t.start, t.end)[col].mean())
+    return f
+
+
+@dataclass(frozen=True)
+class Observation:
+    """How the model counts one target, and the tolerance we defend for it.
+
+    ``tol`` widens the record's own range [low, high] by that relative margin; ``kind`` says
+    why (docs/validation.md).
+    """
+
+    model: Callable[[pd.DataFrame, Target], float]
+    output: str
+    tol: float
+    kind: str
+    scale_to_record: bool = False  # compare a share (e.g. KRI share) instead of a count
+
+
+OBSERVATION: dict[str, Observation] = {
+    "lt_apprehended": Observation(_sum("caught_lithuania"), "sum of caught_lithuania (people caught inside Lithuania and kept)", 0.5, "monthly flow"),
+    "lt_apprehended_cumulative": Observation(_sum("caught_lithuania"), "sum of caught_lithuania", 0.25, "cumulative flow"),
+    "lt_apprehended_share_iraqi": Observation(_share_iraqi_caught_lt, "caught_lithuania_iraqi / caught_lithuania", 0.25, "share"),
+    "repatriated_from_belarus": Observation(_sum("repatriated"), "sum of repatriated (free flights from Minsk)", 0.25, "cumulative flow"),
+    "repatriated_from_belarus_cumulative": Observation(_repatriated_cum, "sum of repatriated since 18 Nov 2021", 0.15, "cumulative flow"),
+    "stranded_at_borders": Observation(_on_day("in_belarus"), "in_belarus on the day (Minsk + border)", 0.0, "stock estimate", False),
+    "stranded_at_borders_kri": Observation(_kri_share, "in_belarus_kri / in_belarus on the day, against 7,500-8,000 of 16,500", 0.25, "share", True),
+    "migrants_in_belarus": Observation(_on_day("in_belarus"), "in_belarus on the day", 0.0, "stock estimate"),
+    "flights_to_minsk_from_middle_east": Observation(_flights_total(), "sum of flights_<route> (all routes to Minsk)", 0.3, "flights"),
+    "flights_per_week_to_minsk_from_middle_east": Observation(_flights_total(per_week=True), "flights a week, all routes", 0.3, "flights"),
+    "cham_wings_flights_per_week": Observation(_flights_total(["DAM"], "6Q", per_week=True), "flights a week on Cham Wings' routes", 0.3, "flights"),
+    "belavia_dubai_flights_per_week": Observation(_flights_total(["DXB"], "B2", per_week=True), "flights a week Belavia Dubai-Minsk", 0.3, "flights"),
+    "flights_to_minsk_from_dubai": Observation(_flights_total(["DXB"]), "sum of flights from DXB", 0.3, "flights"),
+    "belavia_beirut_flights": Observation(_flights_total(["BEY"], "B2"), "sum of flights Belavia Beirut-Minsk", 0.3, "flights"),
+    "iraqi_airways_baghdad_minsk_per_week": Observation(_flights_total(["BGW"], per_week=True), "flights a week from Baghdad (Iraqi Airways + Fly Baghdad)", 0.2, "flights"),
+    "arrived_in_belarus_by_air": Observation(_sum("arrivals_minsk"), "sum of arrivals_minsk", 0.3, "cumulative flow"),
+    "arrived_in_belarus_cumulative": Observation(_sum("arrivals_minsk"), "sum of arrivals_minsk", 0.0, "estimate range"),
+    "package_price_usd": Observation(_mean("package_price_usd"), "mean package_price_usd over the period", 0.15, "price"),
+    "deaths_at_border": Observation(_sum("deaths"), "sum of deaths (all segments)", 1.0, "small count"),
+}
+# inputs of the model, not outputs: they are used to set parameters, not to check them
+INPUTS = {"visa_price_usd", "smuggling_fee_usd", "monthly_wage_iraq_usd"}
+
+
+def compare(daily: pd.DataFrame, targets: list[Target] | None = None) -> pd.DataFrame:
+    """One row per target: record (value, low, high), model value, tolerance band and verdict."""
+    targets = load_targets() if targets is None else targets
+    rows = []
+    for t in targets:
+        if t.metric in INPUTS:
+            continue
+        obs = OBSERVATION.get(t.metric)
+        if obs is None:
+            raise ConfigError(f"{TARGETS_CSV.name}: no observation model for metric {t.metric!r}; add one to sim/targets.py")
+        value, low, high = t.value, t.low, t.high
+        if obs.scale_to_record:  # a share of a stock estimate: compare shares
+            total = 16500.0
+            value, low, high = value / total, low / total, high / total
+        model = obs.model(daily, t)
+        lo_ok, hi_ok = low * (1 - obs.tol), high * (1 + obs.tol)
+        rows.append({
+            "metric": t.metric, "period": f"{t.start}..{t.end}", "record": value, "low": low, "high": high,
+            "model": model, "band_low": lo_ok, "band_high": hi_ok, "within": bool(lo_ok <= model <= hi_ok),
+            "kind": obs.kind, "model_output": obs.output, "counts": t.counts,
+        })
+    return pd.DataFrame(rows)
