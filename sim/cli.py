@@ -79,8 +79,14 @@ def run_job(composed: DictConfig) -> dict[str, Any]:
         _fail(str(e))
 
     progress = cfg.output.progress and hc.mode != RunMode.MULTIRUN
-    log.info("running %s (seed %d, %d days, %d people) into %s", cfg.scenario, cfg.run.seed,
-             cfg.n_days, cfg.population.size, out)
+    log.info(
+        "running %s (seed %d, %d days, %d people) into %s",
+        cfg.scenario,
+        cfg.run.seed,
+        cfg.n_days,
+        cfg.population.size,
+        out,
+    )
     try:
         result = run(cfg, out_dir=out, progress=progress)
     except ConfigError as e:  # a check that only the full model makes
@@ -103,8 +109,10 @@ def main() -> None:
         run_job()
     except SystemExit as e:
         if e.code not in (0, None) and not _job_started:
-            print("corridor: configuration error (see the message above); nothing was run",
-                  file=sys.stderr)
+            print(
+                "corridor: configuration error (see the message above); nothing was run",
+                file=sys.stderr,
+            )
             sys.exit(EXIT_USAGE)
         raise
 

@@ -122,8 +122,16 @@ def run(cfg: Config | dict, out_dir: Path | str | None = None, progress: bool = 
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
     model = MigrationModel(cfg)
-    with logging_redirect_tqdm(), tqdm(total=cfg.n_days, unit="day", desc="corridor",
-                                       disable=None if progress else True, leave=False) as bar:
+    with (
+        logging_redirect_tqdm(),
+        tqdm(
+            total=cfg.n_days,
+            unit="day",
+            desc="corridor",
+            disable=None if progress else True,
+            leave=False,
+        ) as bar,
+    ):
         model.run(progress=lambda: bar.update(1))
     daily = model.recorder.frame()
     summary = summarize(daily, list(model.world.segment_ids))
@@ -145,7 +153,8 @@ def check_out_dir(out_dir: Path) -> None:
         if found:
             raise ResultsExistError(
                 f"{out_dir} already holds results ({', '.join(found)}); "
-                "choose a new output.dir or delete the old results first")
+                "choose a new output.dir or delete the old results first"
+            )
 
 
 # --------------------------------------------------------------------------------------
@@ -162,8 +171,9 @@ def git_revision(where: Path | None = None) -> dict[str, Any]:
     where = where or Path(__file__).resolve().parent
 
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=where, capture_output=True, text=True,
-                              timeout=10, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=where, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
 
     try:
         rev = git("rev-parse", "HEAD")
@@ -178,6 +188,15 @@ def _version(dist: str) -> str:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
         return "unknown"
+
+
+def _command() -> str:
+    """The command line that started this process (``python -m sim ...`` for the module)."""
+    if not sys.argv or not sys.argv[0]:
+        return ""
+    name = Path(sys.argv[0]).name
+    name = "python -m sim" if name == "__main__.py" else name
+    return " ".join([name, *sys.argv[1:]])
 
 
 def provenance(cfg: Config, started: dt.datetime, wall_seconds: float) -> dict[str, Any]:
@@ -199,7 +218,7 @@ def provenance(cfg: Config, started: dt.datetime, wall_seconds: float) -> dict[s
         "numpy": _version("numpy"),
         "pandas": _version("pandas"),
         "platform": platform.platform(),
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv else "",
+        "command": _command(),
         "started_at": started.isoformat(timespec="seconds"),
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "wall_seconds": round(wall_seconds, 3),
@@ -211,8 +230,9 @@ def provenance(cfg: Config, started: dt.datetime, wall_seconds: float) -> dict[s
 # --------------------------------------------------------------------------------------
 
 
-def write_results(out_dir: Path, cfg: Config, daily: pd.DataFrame, summary: dict[str, Any],
-                  meta: dict[str, Any]) -> list[str]:
+def write_results(
+    out_dir: Path, cfg: Config, daily: pd.DataFrame, summary: dict[str, Any], meta: dict[str, Any]
+) -> list[str]:
     """Write a results folder all or nothing; return the files written (relative paths).
 
     Every file is first written into a staging folder inside ``out_dir`` (same file system),
@@ -223,6 +243,7 @@ def write_results(out_dir: Path, cfg: Config, daily: pd.DataFrame, summary: dict
     import yaml
 
     check_out_dir(out_dir)
+    log.info("writing results to %s", out_dir)
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
@@ -233,8 +254,13 @@ def write_results(out_dir: Path, cfg: Config, daily: pd.DataFrame, summary: dict
         if cfg.output.csv:
             writers.append(("daily.csv", lambda p: daily.to_csv(p, index=False)))
         writers += [
-            ("config.yaml", lambda p: p.write_text(
-                yaml.safe_dump(to_dict(cfg), sort_keys=False, allow_unicode=True), encoding="utf-8")),
+            (
+                "config.yaml",
+                lambda p: p.write_text(
+                    yaml.safe_dump(to_dict(cfg), sort_keys=False, allow_unicode=True),
+                    encoding="utf-8",
+                ),
+            ),
             ("run.json", lambda p: _write_json(p, meta)),
             ("summary.json", lambda p: _write_json(p, summary)),
         ]
@@ -245,8 +271,10 @@ def write_results(out_dir: Path, cfg: Config, daily: pd.DataFrame, summary: dict
             from sim.figures import write_figures
 
             (staging / "figures").mkdir()
-            subtitle = (f"scenario {cfg.scenario}, seed {cfg.run.seed}, "
-                        f"{cfg.population.size:,} people in the pool who might leave")
+            subtitle = (
+                f"scenario {cfg.scenario}, seed {cfg.run.seed}, "
+                f"{cfg.population.size:,} people in the pool who might leave"
+            )
             route_origin = {r.id: r.origin for r in cfg.world.routes}
             pngs = write_figures(daily, staging / "figures", subtitle, route_origin)
             files[-1:-1] = [f"figures/{p.name}" for p in pngs]
@@ -281,17 +309,22 @@ def format_summary(summary: dict[str, Any], meta: dict[str, Any] | None = None) 
     s = summary
     lines: list[str] = []
     if meta:
-        lines.append(f"Corridor run: scenario {meta.get('scenario', '?')}, seed {meta.get('seed', '?')}, "
-                     f"{meta.get('run_start', '?')} to {meta.get('run_end', '?')} "
-                     f"({s.get('days', '?')} days, {_n(meta.get('population_size', 0))} people in the pool)")
+        lines.append(
+            f"Corridor run: scenario {meta.get('scenario', '?')}, seed {meta.get('seed', '?')}, "
+            f"{meta.get('run_start', '?')} to {meta.get('run_end', '?')} "
+            f"({s.get('days', '?')} days, {_n(meta.get('population_size', 0))} people in the pool)"
+        )
         lines.append("")
 
     rows = [
         ("Arrivals in Minsk", s["arrivals_minsk"], ""),
         ("People in Belarus at the peak", s["peak_in_belarus"], f"on {s['peak_in_belarus_date']}"),
         ("Person-days in Belarus", s["person_days_in_belarus"], ""),
-        ("Reached the EU", s["reached_eu"],
-         f"caught and kept {_n(s['caught'])}, unseen {_n(s['got_through'])}"),
+        (
+            "Reached the EU",
+            s["reached_eu"],
+            f"caught and kept {_n(s['caught'])}, unseen {_n(s['got_through'])}",
+        ),
         ("Deaths at the border", s["deaths"], ""),
         ("Repatriated (free flights)", s["repatriated"], ""),
         ("Went home on their own ticket", s["returned_own_ticket"], ""),
@@ -303,16 +336,19 @@ def format_summary(summary: dict[str, Any], meta: dict[str, Any] | None = None) 
     segments = [k.removeprefix("attempts_") for k in s if k.startswith("attempts_")]
     if segments:
         cols = ("attempts", "turned_back", "caught", "got_through", "deaths")
-        heads = ("attempts", "turned back", "caught", "got through", "deaths")
+        heads = ("attempts", "turned back", "caught, kept", "got through", "deaths")
         sw = max(len("Border segment"), *(len(g) for g in segments))
         lines += ["", f"{'Border segment':<{sw}}" + "".join(f"  {h:>11}" for h in heads)]
         for g in segments:
             lines.append(f"{g:<{sw}}" + "".join(f"  {_n(s[f'{c}_{g}']):>11}" for c in cols))
         lines.append(f"{'all':<{sw}}" + "".join(f"  {_n(s[c]):>11}" for c in cols))
 
-    money = [("travel agencies", s["paid_agencies_usd"]), ("airlines", s["paid_airlines_usd"]),
-             ("smugglers", s["paid_smugglers_usd"])]
+    money = [
+        ("to travel agencies", s["paid_agencies_usd"], "packages and detours via hubs"),
+        ("  of which airline fares", s["paid_airlines_usd"], "paid on through the packages"),
+        ("to smugglers", s["paid_smugglers_usd"], ""),
+    ]
     lines += ["", "Money paid by migrants (USD)"]
-    for label, value in money:
-        lines.append(f"  {label:<{width - 2}}  {_n(value):>10}")
+    for label, value, note in money:
+        lines.append(f"  {label:<{width - 2}}  {_n(value):>10}  {note}".rstrip())
     return "\n".join(lines)

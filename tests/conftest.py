@@ -114,7 +114,7 @@ def make_tiny_world(levers: dict[str, Any] | None = None, **overrides: Any) -> d
     return _apply(data, overrides)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def tiny_world() -> Callable[..., dict]:
     """``tiny_world(levers=None, **overrides)``: the hand-written tiny world as a fresh dict."""
     return make_tiny_world
@@ -131,7 +131,7 @@ def run_model(config: dict, days: int | None = None, **kwargs: Any) -> tuple[Mig
     return model, model.recorder.frame()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def run() -> Callable[..., tuple[MigrationModel, pd.DataFrame]]:
     """``run(config, days=None, **kwargs) -> (model, daily table)``."""
     return run_model

@@ -1,0 +1,44 @@
+"""The default scenario beside the record: writes the table in docs/validation.md.
+
+    .venv/bin/python experiments/validate_default.py
+
+Runs the default 2021 scenario (250,000 people, default seed) and compares every target of
+data/observed/targets_2021.csv with the model's version of it (sim/targets.py), then rewrites
+the generated part of docs/validation.md (between the two markers).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sim.compose import compose
+from sim.model import MigrationModel
+from sim.targets import compare
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "validation.md"
+BEGIN, END = "<!-- table:begin -->", "<!-- table:end -->"
+
+
+def fmt(x: float) -> str:
+    return f"{x:.2f}" if abs(x) < 10 else f"{x:,.0f}"
+
+
+def main() -> None:
+    model = MigrationModel(compose())
+    model.run()
+    c = compare(model.recorder.frame())
+    lines = ["| target | period | record (range) | model | tolerance band | within |", "|---|---|---:|---:|---:|:---:|"]
+    for r in c.itertuples():
+        rng = fmt(r.record) if r.low == r.high else f"{fmt(r.record)} ({fmt(r.low)}–{fmt(r.high)})"
+        lines.append(f"| {r.metric} | {r.period} | {rng} | {fmt(r.model)} | {fmt(r.band_low)}–{fmt(r.band_high)} | "
+                     f"{'yes' if r.within else '**no**'} |")
+    table = "\n".join(lines) + f"\n\n{int(c.within.sum())} of {len(c)} targets within tolerance.\n"
+    print(table)
+    text = DOC.read_text()
+    a, b = text.index(BEGIN) + len(BEGIN), text.index(END)
+    DOC.write_text(text[:a] + "\n" + table + text[b:])
+    print(f"updated {DOC}")
+
+
+if __name__ == "__main__":
+    main()

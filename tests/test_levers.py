@@ -1,0 +1,356 @@
+"""Each lever moves its outputs in the expected direction; inactive levers change nothing; levers
+commute. All on the tiny world, comparing runs that differ only in the lever (same seed, so the
+same people draw the same numbers: common random numbers).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.levers import REGISTRY
+from sim.model import MigrationModel
+from sim.population import State
+
+START = "2021-02-01"  # levers below act from here (day 31) to the end of the tiny run
+
+
+def lever(kind: str, actor: str, when: dict | None = None, **params: Any) -> dict:
+    return {"kind": kind, "actor": actor, "when": {"start": START} if when is None else when, **params}
+
+
+def compare(tiny_world, run, levers: dict, base_levers: dict | None = None, **overrides: Any):
+    """(without, with): daily tables of the tiny world without and with ``levers`` (both with
+    ``base_levers``)."""
+    base = dict(base_levers or {})
+    _, off = run(tiny_world(base, **overrides))
+    m_on, on = run(tiny_world({**base, **levers}, **overrides))
+    return off, on, m_on
+
+
+def window(d: pd.DataFrame, start: str = START, end: str | None = None) -> pd.DataFrame:
+    sel = d["date"] >= start
+    if end is not None:
+        sel &= d["date"] <= end
+    return d[sel]
+
+
+def test_flight_suspension(tiny_world, run) -> None:
+    """Protects: suspending a route stops its arrivals while suspended and sends its ticketed
+    passengers through the hub instead."""
+    off, on, _ = compare(tiny_world, run, {"x": lever("flight_suspension", "Iraq", routes=["IA_BGW_MSQ"])})
+    assert window(on)["arrivals_IA_BGW_MSQ"].sum() == 0
+    assert window(off)["arrivals_IA_BGW_MSQ"].sum() > 100
+    assert window(on)["seats_IA_BGW_MSQ"].sum() == 0
+    assert on["rerouted_via_hub"].sum() > off["rerouted_via_hub"].sum() + 50
+    assert on["arrivals_B2_IST_MSQ"].sum() > off["arrivals_B2_IST_MSQ"].sum()
+    # before the suspension nothing differs
+    pd.testing.assert_frame_equal(off[off["date"] < START], on[on["date"] < START], check_exact=True)
+
+
+def test_boarding_ban(tiny_world, run) -> None:
+    """Protects: a boarding ban at the hub for a nationality lowers that nationality's arrivals
+    through the hub (here: none at all, since their direct route is suspended too), while others
+    may still board."""
+    suspended = {"ia": lever("flight_suspension", "Iraq", routes=["IA_BGW_MSQ"])}
+    off, on, m_on = compare(tiny_world, run,
+                            {"ban": lever("boarding_ban", "Turkey", from_airports=["IST"], nationalities=["iraqi"])},
+                            base_levers=suspended)
+    assert window(on)["arrivals_B2_IST_MSQ"].sum() < window(off)["arrivals_B2_IST_MSQ"].sum()
+    assert window(off)["arrivals_B2_IST_MSQ"].sum() > 50
+    p = m_on.people
+    ban_day = m_on.world.day_of(pd.Timestamp(START).date())
+    iraqi = p.nationality == m_on.world.nationalities.index("iraqi")
+    assert not (iraqi & (p.day_in_belarus >= ban_day)).any()
+
+
+def test_boarding_ban_leaves_other_nationalities_flying(tiny_world, run) -> None:
+    """Protects: a ban on one nationality does not stop the route for others."""
+    levers = {"ban": lever("boarding_ban", "Syria", routes=["6Q_DAM_MSQ"], nationalities=["iraqi"])}
+    off, on, _ = compare(tiny_world, run, levers)
+    pd.testing.assert_frame_equal(off, on.assign(active_levers=off["active_levers"]), check_exact=True)
+
+
+def test_consulate_closure(tiny_world, run) -> None:
+    """Protects: a closed consulate takes no applications and issues fewer visas; the people it
+    leaves are served by the other channel."""
+    levers = {"x": lever("consulate_closure", "Iraq", when={"start": START, "end": "2021-03-31"},
+                         channels=["consulate_baghdad"])}
+    off, on, _ = compare(tiny_world, run, levers)
+    w_on, w_off = window(on, end="2021-03-31"), window(off, end="2021-03-31")
+    assert w_on["visa_applications_consulate_baghdad"].sum() == 0
+    assert w_off["visa_applications_consulate_baghdad"].sum() > 100
+    assert on["visas_consulate_baghdad"].sum() < off["visas_consulate_baghdad"].sum()
+    assert on["visa_lapsed"].sum() > off["visa_lapsed"].sum()
+    assert w_on["visa_applications_invitation"].sum() >= w_off["visa_applications_invitation"].sum()
+
+
+def test_visa_restriction(tiny_world, run) -> None:
+    """Protects: stopping visas for a nationality at a channel lowers that channel's applications
+    and visas; pending applications of that nationality lapse."""
+    levers = {"x": lever("visa_restriction", "Belarus", channels=["invitation"], nationalities=["syrian"])}
+    off, on, m_on = compare(tiny_world, run, levers)
+    assert window(on)["visa_applications_invitation"].sum() < window(off)["visa_applications_invitation"].sum()
+    assert on["visas_invitation"].sum() < off["visas_invitation"].sum()
+    assert on["visa_lapsed"].sum() > off["visa_lapsed"].sum()
+    # no Syrian can be waiting for a visa at the end: their only channel is closed to them
+    p = m_on.people
+    syrian = p.nationality == m_on.world.nationalities.index("syrian")
+    assert not (syrian & (p.state == State.WAITING_VISA)).any()
+
+
+def test_repatriation_flights(tiny_world, run) -> None:
+    """Protects: repatriation flights take people home (repatriated rises from zero), on the
+    scheduled dates only."""
+    dates = ["2021-03-01", "2021-03-15", "2021-04-01", "2021-04-15"]
+    levers = {"x": lever("repatriation_flights", "Iraq", when={"dates": dates}, seats=[60],
+                         nationalities=["iraqi", "syrian"])}
+    off, on, _ = compare(tiny_world, run, levers)
+    assert off["repatriated"].sum() == 0
+    assert on["repatriated"].sum() > 20
+    assert set(on.loc[on["repatriated"] > 0, "date"]) <= set(dates)
+    assert on["n_returned"].iloc[-1] > off["n_returned"].iloc[-1]
+
+
+def test_pushback(tiny_world, run) -> None:
+    """Protects: pushbacks at a segment turn back the people caught inside (turned_back rises,
+    caught falls to zero) and leave the other segment's rules alone."""
+    off, on, _ = compare(tiny_world, run, {"x": lever("pushback", "Poland", segments=["poland"], pushback=True)})
+    assert window(on)["caught_poland"].sum() == 0
+    assert window(off)["caught_poland"].sum() > 20
+    assert window(on)["turned_back_poland"].sum() > window(off)["turned_back_poland"].sum()
+    assert (window(on)["pushback_poland"] == 1).all() and (window(on)["pushback_lithuania"] == 0).all()
+
+
+def test_reinforcement(tiny_world, run) -> None:
+    """Protects: reinforcing a segment's guards raises the share of attempts turned back there."""
+    off, on, _ = compare(tiny_world, run,
+                         {"x": lever("reinforcement", "Lithuania", segments=["lithuania"], guard_mult=5.0)})
+
+    def share(d: pd.DataFrame) -> float:
+        w = window(d)
+        return w["turned_back_lithuania"].sum() / w["attempts_lithuania"].sum()
+
+    assert share(on) > share(off) + 0.05
+    assert (window(on)["guard_capacity_lithuania"] > window(off)["guard_capacity_lithuania"]).all()
+
+
+def test_reinforcement_ramps(tiny_world, run) -> None:
+    """Protects: with ramp_days the guard multiplier grows day by day to its full value."""
+    levers = {"x": lever("reinforcement", "Lithuania", when={"start": START, "ramp_days": 10},
+                         segments=["lithuania"], guard_mult=3.0)}
+    _, on, m = compare(tiny_world, run, levers, run__end="2021-02-20")
+    ratio = (window(on)["guard_capacity_lithuania"] / m.guards[1].base_capacity).to_numpy()
+    assert (np.diff(ratio[:10]) > 0).all()
+
+
+def test_smuggler_crackdown(tiny_world, run) -> None:
+    """Protects: a crackdown on agencies lowers the packages sold."""
+    off, on, _ = compare(tiny_world, run,
+                         {"x": lever("smuggler_crackdown", "Iraq", origins=["Baghdad"], capacity_mult=0.2)})
+    # the first month of the crackdown (later, the run without it has sold to everyone who wanted)
+    month = {"start": START, "end": "2021-02-28"}
+    assert window(on, **month)["packages_sold"].sum() < 0.8 * window(off, **month)["packages_sold"].sum()
+
+
+def test_information_campaign(tiny_world, run) -> None:
+    """Protects: a positive information campaign (disinformation that the route is open) raises
+    the flow from home to intending; a negative one lowers it."""
+    off, on, _ = compare(tiny_world, run,
+                         {"x": lever("information_campaign", "Belarus", origins=["Damascus"], intensity=1.0)})
+    col = "flow_at_home__intending"
+    assert window(on)[col].sum() > window(off)[col].sum()
+    _, neg, _ = compare(tiny_world, run,
+                        {"x": lever("information_campaign", "Belarus", origins=["Damascus"], intensity=-1.0)})
+    assert window(neg)[col].sum() < window(off)[col].sum()
+
+
+def test_belarus_transport(tiny_world, run) -> None:
+    """Protects: Belarus' transport (transport_mult > 1) raises the flow from Minsk to the border."""
+    off, on, _ = compare(tiny_world, run,
+                         {"x": lever("belarus_facilitation", "Belarus", transport_mult=3.0)})
+    col = "flow_in_minsk__at_border"
+    assert window(on)[col].sum() > window(off)[col].sum()
+    assert window(on)["n_in_minsk"].mean() < window(off)["n_in_minsk"].mean()
+
+
+def test_belarus_segment_weights(tiny_world, run) -> None:
+    """Protects: Belarus driving people to a segment raises the attempts there."""
+    off, on, _ = compare(tiny_world, run,
+                         {"x": lever("belarus_facilitation", "Belarus", segment_weights={"lithuania": 5.0})})
+    assert window(on)["attempts_lithuania"].sum() > window(off)["attempts_lithuania"].sum()
+
+
+def test_eu_visa_restriction_lowers_repatriation(tiny_world, run) -> None:
+    """Protects: the EU visa restriction lowers the origin state's cooperation, so fewer people
+    are repatriated on the same flights."""
+    dates = [f"2021-{m:02d}-{d:02d}" for m in (3, 4, 5) for d in (1, 8, 15, 22)]
+    flights = {"repat": lever("repatriation_flights", "Iraq", when={"dates": dates}, seats=[20],
+                              nationalities=["iraqi", "syrian"])}
+    off, on, _ = compare(tiny_world, run,
+                         {"x": lever("eu_visa_restriction", "EU", nationality="iraqi", cooperation_drop=0.5)},
+                         base_levers=flights)
+    assert off["repatriated"].sum() > 20
+    assert on["repatriated"].sum() < off["repatriated"].sum()
+    assert (window(on)["cooperation"] == 0.5).all()
+
+
+# ---- inactive levers change nothing ---------------------------------------------------------------
+
+INACTIVE_CASES = {
+    "flight_suspension": lever("flight_suspension", "Iraq", routes=["IA_BGW_MSQ"]),
+    "boarding_ban": lever("boarding_ban", "Turkey", from_airports=["IST"], nationalities=["iraqi"]),
+    "consulate_closure": lever("consulate_closure", "Iraq", channels=["consulate_baghdad"]),
+    "visa_restriction": lever("visa_restriction", "Belarus", nationalities=["syrian"]),
+    "eu_visa_restriction": lever("eu_visa_restriction", "EU", nationality="iraqi"),
+    "repatriation_flights": lever("repatriation_flights", "Iraq", when={"dates": [START, "2021-05-20"]}, seats=[100],
+                                  nationalities=["iraqi", "syrian"]),
+    "smuggler_crackdown": lever("smuggler_crackdown", "Iraq", capacity_mult=0.0),
+    "border_policy": lever("border_policy", "Poland", segments=["poland"], pushback=True, guard_mult=3.0,
+                           interior_catch_mult=2.0),
+    "information_campaign": lever("information_campaign", "Belarus", intensity=2.0),
+    "belarus_facilitation": lever("belarus_facilitation", "Belarus", transport_mult=3.0,
+                                  segment_weights={"poland": 3.0}, attempt_mult=2.0, shelter=True),
+}
+
+
+def test_inactive_cases_cover_every_lever_class() -> None:
+    """Protects: a new lever class is added to the inactive-lever tests below."""
+    assert {cls for cls in REGISTRY.values()} == {REGISTRY[k] for k in INACTIVE_CASES}
+
+
+SIMULATED_DAYS = 60  # to 2021-03-01, of a window to 2021-05-31
+
+
+@pytest.fixture(scope="module")
+def base_run(tiny_world, run) -> pd.DataFrame:
+    """The tiny world without levers, the whole window."""
+    return run(tiny_world())[1]
+
+
+@pytest.fixture(scope="module")
+def base_run_short(tiny_world, run) -> pd.DataFrame:
+    """The tiny world without levers, the first SIMULATED_DAYS days only."""
+    return run(tiny_world(), days=SIMULATED_DAYS)[1]
+
+
+@pytest.mark.parametrize("kind", sorted(INACTIVE_CASES))
+def test_disabled_lever_changes_nothing(tiny_world, run, base_run, kind: str) -> None:
+    """Protects: a lever with enabled: false leaves the run bit-identical to one without it."""
+    base = base_run
+    spec = {**copy.deepcopy(INACTIVE_CASES[kind]), "enabled": False}
+    _, off = run(tiny_world({"x": spec}))
+    pd.testing.assert_frame_equal(base, off, check_exact=True)
+
+
+@pytest.mark.parametrize("kind", sorted(INACTIVE_CASES))
+def test_lever_outside_the_simulated_days_changes_nothing(tiny_world, run, base_run_short, kind: str) -> None:
+    """Protects: a lever whose window starts after the days simulated leaves those days
+    bit-identical (the run window is longer than the days stepped)."""
+    days, base = SIMULATED_DAYS, base_run_short
+    spec = copy.deepcopy(INACTIVE_CASES[kind])
+    if "dates" in spec["when"]:
+        spec["when"] = {"dates": ["2021-04-01", "2021-05-20"]}
+    else:
+        spec["when"] = {"start": "2021-04-01", "end": "2021-05-31"}
+    _, later = run(tiny_world({"x": spec}), days=days)
+    pd.testing.assert_frame_equal(base, later, check_exact=True)
+
+
+def test_trigger_that_never_fires_changes_nothing(tiny_world, run, base_run) -> None:
+    """Protects: a lever on a trigger whose condition never holds never acts."""
+    base = base_run
+    spec = lever("pushback", "Poland", when={"trigger": {"metric": "deaths", "above": 1e9, "for_days": 1}},
+                 segments=["poland"], pushback=True)
+    _, on = run(tiny_world({"x": spec}))
+    pd.testing.assert_frame_equal(base, on, check_exact=True)
+
+
+def test_trigger_fires_after_its_condition_holds(tiny_world, run) -> None:
+    """Protects: a trigger lever acts once its metric has been above the threshold for for_days,
+    lag_days later, and not before."""
+    spec = lever("pushback", "Poland", when={"trigger": {"metric": "in_belarus", "above": 50, "for_days": 3,
+                                                         "lag_days": 2}},
+                 segments=["poland"], pushback=True)
+    _, d = run(tiny_world({"x": spec}))
+    above = (d["in_belarus"] > 50).to_numpy()
+    first_hold = next(i for i in range(2, len(d)) if above[i - 2: i + 1].all())
+    # metric of day t is seen on day t + 1; fired_on = (first day the 3-day run is seen) + lag
+    fire_day = first_hold + 1 + 2
+    assert (d["pushback_poland"].iloc[:fire_day] == 0).all()
+    assert d["pushback_poland"].iloc[fire_day] == 1
+
+
+# ---- levers commute ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        # same actor, same policy field (multiplied)
+        (lever("reinforcement", "Poland", segments=["poland"], guard_mult=1.7),
+         lever("state_of_emergency", "Poland", when={"start": "2021-03-01", "ramp_days": 9}, segments=["poland"],
+               guard_mult=2.3, interior_catch_mult=1.3, pushback=True)),
+        # same actor, different fields
+        (lever("belarus_facilitation", "Belarus", transport_mult=1.9, segment_weights={"poland": 0.7}),
+         lever("information_campaign", "Belarus", origins=["Damascus"], intensity=0.7)),
+        # same actor, booleans and seats
+        (lever("consulate_closure", "Iraq", when={"start": "2021-03-01", "end": "2021-03-20"}, channels=["consulate_baghdad"]),
+         lever("repatriation_flights", "Iraq", when={"dates": ["2021-03-10", "2021-04-10"]}, seats=[30],
+               nationalities=["iraqi", "syrian"])),
+        # different actors on overlapping routes
+        (lever("flight_suspension", "Iraq", routes=["IA_BGW_MSQ"]),
+         lever("boarding_ban", "Turkey", from_airports=["IST"], nationalities=["syrian"])),
+    ],
+)
+def test_two_levers_commute(tiny_world, run, a: dict, b: dict) -> None:
+    """Protects: the order in which levers are written does not matter (dict order swapped gives
+    a bit-identical run)."""
+    _, ab = run(tiny_world({"a": a, "b": b}))
+    _, ba = run(tiny_world({"b": b, "a": a}))
+    pd.testing.assert_frame_equal(ab, ba, check_exact=True)
+
+
+def test_all_levers_commute(tiny_world, tiny_levers, run) -> None:
+    """Protects: the whole set of tiny-world levers in reverse order gives a bit-identical run."""
+    _, fwd = run(tiny_world(tiny_levers))
+    _, rev = run(tiny_world(dict(reversed(list(tiny_levers.items())))))
+    pd.testing.assert_frame_equal(fwd, rev, check_exact=True)
+
+
+def test_lever_changes_nothing_before_it_starts(tiny_world, run, tiny_levers, base_run) -> None:
+    """Protects: levers act only from their start (no look-ahead): the days before the first
+    lever starts are identical to a run without levers."""
+    base = base_run
+    _, on = run(tiny_world(tiny_levers))
+    first = "2021-02-01"
+    cut = base["date"] < first
+    pd.testing.assert_frame_equal(base[cut], on[cut], check_exact=True)
+
+
+def test_model_exposes_levers_by_actor(tiny_world, tiny_levers) -> None:
+    """Protects: each lever belongs to the actor named in the config, and only enabled ones are
+    pulled."""
+    tiny_levers["eu_visa"]["enabled"] = False
+    m = MigrationModel(tiny_world(tiny_levers))
+    owned = {lv.name: actor for actor, a in {**m.state_actors, **m.airline_agents}.items() for lv in a.levers}
+    expected = {n: s["actor"] for n, s in tiny_levers.items() if s.get("enabled", True)}
+    assert owned == expected
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "levers multiply policy fields in dict order, and floating-point products of three or more "
+    "factors depend on the order (0.54*2.53*2.78 != 2.78*2.53*0.54 in the last bit), so the "
+    "guard capacity differs by ~4e-15 (model bug: reported, not fixed here)"))
+def test_three_levers_on_one_field_commute(tiny_world, run) -> None:
+    """Protects: levers commute even when three of them multiply the same policy field (the
+    design promises that the order of `levers:` never matters)."""
+    specs = {n: lever("reinforcement", "Poland", segments=["poland"], guard_mult=g)
+             for n, g in (("a", 0.54), ("b", 2.53), ("c", 2.78))}
+    _, abc = run(tiny_world(specs), days=60)
+    _, cba = run(tiny_world(dict(reversed(list(specs.items())))), days=60)
+    pd.testing.assert_frame_equal(abc, cba, check_exact=True)
