@@ -109,6 +109,7 @@ class IntentionConfig:
     network_gain: float = nonneg(4.6, "weight of the network signal S in exp(w_i * gain * S)")
     success_scale_per_day: float = param(0.3, "reported successes/day from one origin that give S = log 2", 1e-9, None)
     failure_scale_per_day: float = param(10.0, "reported failures/day (pushbacks, returns) that take S down by log 2", 1e-9, None)
+    caught_success_weight: float = prob(0.5, "how much a report of being caught and kept in the EU counts as a success (1 = as much as getting through)")
     death_weight: float = nonneg(25.0, "one reported death counts as this many failures")
     report_half_life_days: float = param(14.0, "half-life of what the network remembers (days)", 0.1, None)
     closed_offer_mult: float = prob(0.15, "intention hazard multiplier when no package is on sale in the origin")

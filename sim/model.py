@@ -515,7 +515,7 @@ class MigrationModel(mesa.Model):
         self._choose_segment(switch, "segment.rechoice")
 
         # what the network hears: per origin, and per segment
-        succ = np.bincount(p.origin[att[through]], minlength=w.n_origins) + 0.5 * np.bincount(
+        succ = np.bincount(p.origin[att[through]], minlength=w.n_origins) + cfg.intention.caught_success_weight * np.bincount(
             p.origin[att[kept]], minlength=w.n_origins)
         fail = np.bincount(p.origin[back], minlength=w.n_origins) + cfg.intention.death_weight * np.bincount(
             p.origin[att[died]], minlength=w.n_origins)

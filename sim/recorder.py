@@ -4,7 +4,7 @@ Every day the model adds counts to named columns (``add``) or sets levels (``set
 end of the day :class:`Recorder` appends one row with the stocks per state, the flows between
 states, and every counter. The set of columns is fixed when the model is built (it depends on
 the world: one column per route, channel and segment), so every row has every column. The
-columns are documented in ``docs/outputs.md`` (generated from :func:`column_docs`).
+columns are documented in ``docs/outputs.md`` (tests/test_cli.py fails if one is missing).
 """
 
 from __future__ import annotations

@@ -329,26 +329,28 @@ def format_summary(summary: dict[str, Any], meta: dict[str, Any] | None = None) 
         ("Repatriated (free flights)", s["repatriated"], ""),
         ("Went home on their own ticket", s["returned_own_ticket"], ""),
     ]
-    width = max(len(r[0]) for r in rows)
+    money = [
+        ("  to travel agencies", s["paid_agencies_usd"], "packages and detours via hubs"),
+        ("    of which airline fares", s["paid_airlines_usd"], "paid on through the packages"),
+        ("  to smugglers", s["paid_smugglers_usd"], ""),
+    ]
+    width = max(len(r[0]) for r in rows + money)
+    nw = max(len(_n(r[1])) for r in rows + money)
     for label, value, note in rows:
-        lines.append(f"{label:<{width}}  {_n(value):>10}  {note}".rstrip())
+        lines.append(f"{label:<{width}}  {_n(value):>{nw}}  {note}".rstrip())
 
     segments = [k.removeprefix("attempts_") for k in s if k.startswith("attempts_")]
     if segments:
         cols = ("attempts", "turned_back", "caught", "got_through", "deaths")
         heads = ("attempts", "turned back", "caught, kept", "got through", "deaths")
         sw = max(len("Border segment"), *(len(g) for g in segments))
-        lines += ["", f"{'Border segment':<{sw}}" + "".join(f"  {h:>11}" for h in heads)]
+        cw = max(len(h) for h in heads)
+        lines += ["", f"{'Border segment':<{sw}}" + "".join(f"  {h:>{cw}}" for h in heads)]
         for g in segments:
-            lines.append(f"{g:<{sw}}" + "".join(f"  {_n(s[f'{c}_{g}']):>11}" for c in cols))
-        lines.append(f"{'all':<{sw}}" + "".join(f"  {_n(s[c]):>11}" for c in cols))
+            lines.append(f"{g:<{sw}}" + "".join(f"  {_n(s[f'{c}_{g}']):>{cw}}" for c in cols))
+        lines.append(f"{'all':<{sw}}" + "".join(f"  {_n(s[c]):>{cw}}" for c in cols))
 
-    money = [
-        ("to travel agencies", s["paid_agencies_usd"], "packages and detours via hubs"),
-        ("  of which airline fares", s["paid_airlines_usd"], "paid on through the packages"),
-        ("to smugglers", s["paid_smugglers_usd"], ""),
-    ]
     lines += ["", "Money paid by migrants (USD)"]
     for label, value, note in money:
-        lines.append(f"  {label:<{width - 2}}  {_n(value):>10}  {note}".rstrip())
+        lines.append(f"{label:<{width}}  {_n(value):>{nw}}  {note}".rstrip())
     return "\n".join(lines)
