@@ -93,7 +93,8 @@ class RunConfig:
 class PopulationConfig:
     """Who might leave: the pool of people, one row each."""
 
-    size: int = param(250_000, "people in the pool who might leave (rows)", 1, 100_000_000)
+    size: int = param(250_000, "simulated people (rows); each stands for pool/size real people", 1, 100_000_000)
+    pool: int = param(250_000, "real people who might leave, that the rows stand for; capacities, seats and the network's counts are scaled by size/pool", 1, 1_000_000_000)
     savings_sigma: float = nonneg(0.6, "log-sd of savings around each origin's median (lognormal)")
     risk_alpha: float = param(2.0, "Beta(alpha, beta) of risk tolerance: alpha", 0.01, None)
     risk_beta: float = param(2.0, "Beta(alpha, beta) of risk tolerance: beta", 0.01, None)

@@ -63,7 +63,8 @@ class Schedule:
     """When a lever acts and how strongly: ``strength(day, metric)`` in [0, 1]."""
 
     def __init__(self, when: dict[str, Any], world: World, where: str,
-                 metric_names: list[str]) -> None:
+                 metric_names: list[str], strict: bool = True) -> None:
+        self.strict = strict  # a disabled lever's dates are parsed but may lie outside the run
         allowed = {"start", "end", "ramp_days", "dates", "trigger", "duration_days"}
         unknown = sorted(set(when) - allowed)
         if unknown:
@@ -94,8 +95,7 @@ class Schedule:
         self.fired_on: int | None = None
         self._held = 0
 
-    @staticmethod
-    def _day(value: Any, world: World, where: str, default: int | None) -> int:
+    def _day(self, value: Any, world: World, where: str, default: int | None) -> int:
         if value is None:
             if default is None:
                 raise ConfigError(f"{where}: missing date")
@@ -103,6 +103,8 @@ class Schedule:
         d = parse_date(value, where)
         day = world.day_of(d)
         if not 0 <= day < world.n_days:
+            if not self.strict:
+                return min(max(day, 0), world.n_days - 1)
             raise ConfigError(
                 f"{where}: {d} is outside the run ({world.date_of(0)} to {world.date_of(world.n_days - 1)}); "
                 f"move the date, change run.start/run.end, or disable the lever ({where.split('.when')[0]}.enabled=false)"
@@ -168,7 +170,7 @@ class Lever:
         self.actor = spec.actor
         where = f"levers.{name}"
         self.params = _load_dataclass(self.Params, dict(spec.params), where)
-        self.schedule = Schedule(spec.when, world, f"{where}.when", metric_names)
+        self.schedule = Schedule(spec.when, world, f"{where}.when", metric_names, strict=spec.enabled)
         self.build(world, where)
 
     def build(self, world: World, where: str) -> None:

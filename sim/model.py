@@ -71,6 +71,10 @@ class MigrationModel(mesa.Model):
         super().__init__(rng=np.random.default_rng(np.random.SeedSequence(cfg.run.seed)))
         self.cfg = cfg
         self.world = World(cfg)
+        # sampling fraction: rows per real person. Capacities (seats, visas, packages, guards,
+        # repatriation seats) are in real people and scaled by it; what the network hears is
+        # scaled back to real people. At size == pool (the default) nothing is scaled.
+        self.scale = cfg.population.size / cfg.population.pool
         self.streams = Streams(cfg.run.seed, cfg.population.size)
 
         actors = list(self.world.states) + list(self.world.airlines)
@@ -96,6 +100,10 @@ class MigrationModel(mesa.Model):
         self.flights_today = np.zeros(R, dtype=np.int64)
         self.seats_today = np.zeros(R, dtype=np.int64)
         self.channel_level = np.ones(w.n_channels)
+        # unused capacity carries over for up to a week (a token bucket), so a small capacity
+        # (a fraction of a person a day in a sampled run) is neither lost nor rounded away
+        self.agency_credit = np.zeros(len(self.agencies))
+        self.channel_credit = np.zeros(w.n_channels)
         self.success_ema = np.zeros(O)
         self.failure_ema = np.zeros(O)
         # what people believe of each segment before anyone reports: the share that gets past
@@ -151,9 +159,28 @@ class MigrationModel(mesa.Model):
 
     # ---- 3. airlines -----------------------------------------------------------------------
     def publish_flights(self) -> None:
+        real = np.zeros_like(self.seats_today)
         for airline in self.airline_agents.values():
             airline.review_schedule(self.day)
-            airline.publish(self.day, self.world, self.flights_today, self.seats_today)
+            airline.publish(self.day, self.world, self.flights_today, real)
+        self.seats_today = self._scaled(real, "airline.seats")
+
+    def _scaled(self, real: np.ndarray | float, stream: str) -> np.ndarray:
+        """A capacity in real people as whole units of simulated people (stochastic rounding)."""
+        real = np.asarray(real, dtype=float)
+        u = self.streams.generator(stream, self.day).random(real.shape)
+        return stochastic_round(real * self.scale, u)
+
+    @staticmethod
+    def _credit(credit: np.ndarray, per_day: np.ndarray) -> np.ndarray:
+        """Add today's capacity to a token bucket (capped at a week's) and return whole units.
+
+        Formula: ``credit = min(credit + c, 7 c + 1)``; available today = ``floor(credit)``;
+        the caller subtracts what it used. Closed (c = 0) empties the bucket.
+        """
+        np.minimum(credit + per_day, 7.0 * per_day + 1.0, out=credit)
+        credit[per_day <= 0] = 0.0
+        return np.floor(credit).astype(np.int64)
 
     # ---- 4. agencies ------------------------------------------------------------------------
     def sell_packages(self) -> None:
@@ -163,7 +190,7 @@ class MigrationModel(mesa.Model):
         it = p.ids(State.INTENDING)
         price = np.array([a.price_usd for a in self.agencies])
         cap = np.array([a.capacity_today(pol.agency_cap_mult[a.origin]) for a in self.agencies])
-        cap = stochastic_round(cap, self.streams.generator("agency.capacity", day).random(cap.size))
+        cap = self._credit(self.agency_credit, cap * self.scale)
         demand = np.zeros(len(self.agencies), dtype=np.int64)
         sold = np.zeros_like(demand)
         revenue = np.zeros(len(self.agencies))
@@ -181,6 +208,7 @@ class MigrationModel(mesa.Model):
             paid = price[p.agency[got]]
             p.pay(got, paid)
             sold = np.bincount(p.agency[got], minlength=len(self.agencies))
+            self.agency_credit -= sold
             revenue = np.bincount(p.agency[got], weights=paid, minlength=len(self.agencies))
             p.move(got, State.INTENDING, State.WAITING_PACKAGE, day)
             self.recorder.add("packages_sold", got.size)
@@ -193,7 +221,7 @@ class MigrationModel(mesa.Model):
             quit_ = rest[self.streams.uniform("give_up", day, rest) < q]
             p.move(quit_, State.INTENDING, State.AT_HOME, day)
         for a in self.agencies:
-            a.close_day(int(demand[a.index]), int(sold[a.index]), float(revenue[a.index]))
+            a.close_day(demand[a.index] / self.scale, sold[a.index] / self.scale, revenue[a.index] / self.scale)
         self.recorder.add("package_demand", int(demand.sum()))
 
     def _package_on_sale(self) -> np.ndarray:
@@ -247,7 +275,7 @@ class MigrationModel(mesa.Model):
 
         wp = p.ids(State.WAITING_PACKAGE)
         cap = w.channel_cap * self.channel_level * pol.channel_cap_mult * serving.any(axis=1)
-        cap = stochastic_round(cap, self.streams.generator("visa.capacity", day).random(cap.size))
+        cap = self._credit(self.channel_credit, cap * self.scale)
         self.recorder.channel_capacity = cap.astype(float)
         k = p.nationality[wp]
         self.recorder.channel_queue = serving[:, k].sum(axis=1).astype(float)
@@ -259,6 +287,7 @@ class MigrationModel(mesa.Model):
             if cand.size == 0 or cap[c] <= 0:
                 continue
             win = cand[allocate_fifo(int(cap[c]), p.day_entered[wp[cand]], tie[cand])]
+            self.channel_credit[c] -= win.size
             free[win] = False
             ids = wp[win]
             p.channel[ids] = c
@@ -337,7 +366,7 @@ class MigrationModel(mesa.Model):
             self.recorder.add("paid_airlines_usd", float(ids.size * w.route_fare[r]))
         self.sold_today = sold
         for airline in self.airline_agents.values():
-            airline.record_sales(sold)
+            airline.record_sales(sold / self.scale)
 
         # hub weights: weekly corridor seats from each hub that carry nationality k
         weekly = w.route_week.sum(axis=1) * w.route_seats * w.route_share
@@ -408,7 +437,7 @@ class MigrationModel(mesa.Model):
         here = np.flatnonzero((p.state == State.IN_MINSK) | (p.state == State.AT_BORDER))
         if here.size == 0:
             return
-        seats = int(round(pol.repat_seats * pol.cooperation))
+        seats = int(self._scaled(pol.repat_seats * pol.cooperation, "repatriation.seats"))
         k = p.nationality[here]
         eligible = pol.repat_ok[k] & (seats > 0)
         cold = w.cold_on(day) * (p.state[here] == State.AT_BORDER) * (not pol.shelter)
@@ -450,7 +479,7 @@ class MigrationModel(mesa.Model):
         p, w = self.people, self.world
         if ids.size == 0:
             return
-        k = self.cfg.border.prior_weight_per_day
+        k = self.cfg.border.prior_weight_per_day * self.scale
         perceived = (self.seg_success_ema + k * self.seg_prior) / (self.seg_attempts_ema + k)
         wts = segment_weights(perceived, w.seg_bias * w.policy.segment_weight, self.cfg.border.segment_choice_temperature)
         seg = choose_by_weight(np.broadcast_to(wts, (ids.size, wts.size)), self.streams.uniform(stream, self.day, ids))
@@ -479,7 +508,7 @@ class MigrationModel(mesa.Model):
         p.has_smuggler[hire] = True
         self.recorder.add("paid_smugglers_usd", float(hire.size * cfg.purchase.smuggler_fee_usd))
 
-        cap = np.array([g.capacity(pol.guard_cap_mult[g.segment]) for g in self.guards])
+        cap = np.array([g.capacity(pol.guard_cap_mult[g.segment]) for g in self.guards]) * self.scale
         p_stop = stop_share(w.seg_detect, cap, n_att, b.congestion_half)
         p_inside = np.minimum(1.0, w.seg_interior * pol.interior_catch_mult)
         cold = w.cold_on(day) * (not pol.shelter)
@@ -499,7 +528,7 @@ class MigrationModel(mesa.Model):
             self.recorder.add(f"caught_{name}", int((kept & m).sum()))
             self.recorder.add(f"got_through_{name}", int((through & m).sum()))
             self.recorder.add(f"deaths_{name}", int((died & m).sum()))
-            self.recorder.set(f"guard_capacity_{name}", float(cap[s]))
+            self.recorder.set(f"guard_capacity_{name}", float(cap[s] / self.scale))
             self.recorder.set(f"pushback_{name}", int(pol.pushback[s]))
         for g in self.guards:
             g.pushback = bool(pol.pushback[g.segment])
@@ -519,12 +548,13 @@ class MigrationModel(mesa.Model):
             p.origin[att[kept]], minlength=w.n_origins)
         fail = np.bincount(p.origin[back], minlength=w.n_origins) + cfg.intention.death_weight * np.bincount(
             p.origin[att[died]], minlength=w.n_origins)
-        a = 1.0 - self.decay  # exponential smoothing: the EMAs are daily rates
+        a = (1.0 - self.decay) / self.scale  # smoothing; the origin EMAs are real people a day
         self.success_ema = self.success_ema * self.decay + a * succ
         self.failure_ema = self.failure_ema * self.decay + a * fail
         seg_succ = np.bincount(seg[kept | through], minlength=S)
-        self.seg_success_ema = self.seg_success_ema * self.decay + a * seg_succ
-        self.seg_attempts_ema = self.seg_attempts_ema * self.decay + a * n_att
+        b = 1.0 - self.decay  # per-segment EMAs stay in simulated people (only their ratio is used)
+        self.seg_success_ema = self.seg_success_ema * self.decay + b * seg_succ
+        self.seg_attempts_ema = self.seg_attempts_ema * self.decay + b * n_att
         for s in range(S):
             for kk in range(w.n_nationalities):
                 self.recorder.add(f"caught_{w.segment_ids[s]}_{w.nationalities[kk]}",
@@ -533,7 +563,8 @@ class MigrationModel(mesa.Model):
     def report_failures(self, ids: np.ndarray) -> None:
         """People who give up and go home tell their network."""
         if ids.size:
-            self.failure_ema += (1.0 - self.decay) * np.bincount(self.people.origin[ids], minlength=self.world.n_origins)
+            self.failure_ema += (1.0 - self.decay) / self.scale * np.bincount(
+                self.people.origin[ids], minlength=self.world.n_origins)
 
 
 def check_config(config: Config | dict) -> Config:

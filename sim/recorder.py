@@ -18,7 +18,7 @@ from sim.population import STATE_NAMES, State
 if TYPE_CHECKING:
     from sim.model import MigrationModel
 
-# metrics a lever's trigger may watch (yesterday's value) and DataCollector reporters use
+# metrics a lever's trigger may watch (yesterday's value, in real people: rows / scale)
 METRICS = {
     "in_belarus": "people in Belarus (in Minsk or at the border)",
     "in_minsk": "people in Minsk",
@@ -93,8 +93,8 @@ class Recorder:
         self.today[name] = value
 
     def yesterday(self, metric: str) -> float:
-        """A metric's value on the last recorded day (0 before the first)."""
-        return float(self.rows[-1][metric]) if self.rows else 0.0
+        """A metric's value on the last recorded day, in real people (0 before the first)."""
+        return float(self.rows[-1][metric]) / self.model.scale if self.rows else 0.0
 
     # ---- end of the day -----------------------------------------------------------------
     def end_day(self) -> None:

@@ -143,35 +143,40 @@ class Observation:
     tol: float
     kind: str
     scale_to_record: bool = False  # compare a share (e.g. KRI share) instead of a count
+    people: bool = True  # a count of people: scaled by pool/size when the run samples the pool
 
 
 OBSERVATION: dict[str, Observation] = {
     "lt_apprehended": Observation(_sum("caught_lithuania"), "sum of caught_lithuania (people caught inside Lithuania and kept)", 0.5, "monthly flow"),
     "lt_apprehended_cumulative": Observation(_sum("caught_lithuania"), "sum of caught_lithuania", 0.25, "cumulative flow"),
-    "lt_apprehended_share_iraqi": Observation(_share_iraqi_caught_lt, "caught_lithuania_iraqi / caught_lithuania", 0.25, "share"),
+    "lt_apprehended_share_iraqi": Observation(_share_iraqi_caught_lt, "caught_lithuania_iraqi / caught_lithuania", 0.25, "share", people=False),
     "repatriated_from_belarus": Observation(_sum("repatriated"), "sum of repatriated (free flights from Minsk)", 0.25, "cumulative flow"),
     "repatriated_from_belarus_cumulative": Observation(_repatriated_cum, "sum of repatriated since 18 Nov 2021", 0.15, "cumulative flow"),
     "stranded_at_borders": Observation(_on_day("in_belarus"), "in_belarus on the day (Minsk + border)", 0.0, "stock estimate", False),
-    "stranded_at_borders_kri": Observation(_kri_share, "in_belarus_kri / in_belarus on the day, against 7,500-8,000 of 16,500", 0.25, "share", True),
+    "stranded_at_borders_kri": Observation(_kri_share, "in_belarus_kri / in_belarus on the day, against 7,500-8,000 of 16,500", 0.25, "share", True, people=False),
     "migrants_in_belarus": Observation(_on_day("in_belarus"), "in_belarus on the day", 0.0, "stock estimate"),
-    "flights_to_minsk_from_middle_east": Observation(_flights_total(), "sum of flights_<route> (all routes to Minsk)", 0.3, "flights"),
-    "flights_per_week_to_minsk_from_middle_east": Observation(_flights_total(per_week=True), "flights a week, all routes", 0.3, "flights"),
-    "cham_wings_flights_per_week": Observation(_flights_total(["DAM"], "6Q", per_week=True), "flights a week on Cham Wings' routes", 0.3, "flights"),
-    "belavia_dubai_flights_per_week": Observation(_flights_total(["DXB"], "B2", per_week=True), "flights a week Belavia Dubai-Minsk", 0.3, "flights"),
-    "flights_to_minsk_from_dubai": Observation(_flights_total(["DXB"]), "sum of flights from DXB", 0.3, "flights"),
-    "belavia_beirut_flights": Observation(_flights_total(["BEY"], "B2"), "sum of flights Belavia Beirut-Minsk", 0.3, "flights"),
-    "iraqi_airways_baghdad_minsk_per_week": Observation(_flights_total(["BGW"], per_week=True), "flights a week from Baghdad (Iraqi Airways + Fly Baghdad)", 0.2, "flights"),
+    "flights_to_minsk_from_middle_east": Observation(_flights_total(), "sum of flights_<route> (all routes to Minsk)", 0.3, "flights", people=False),
+    "flights_per_week_to_minsk_from_middle_east": Observation(_flights_total(per_week=True), "flights a week, all routes", 0.3, "flights", people=False),
+    "cham_wings_flights_per_week": Observation(_flights_total(["DAM"], "6Q", per_week=True), "flights a week on Cham Wings' routes", 0.3, "flights", people=False),
+    "belavia_dubai_flights_per_week": Observation(_flights_total(["DXB"], "B2", per_week=True), "flights a week Belavia Dubai-Minsk", 0.3, "flights", people=False),
+    "flights_to_minsk_from_dubai": Observation(_flights_total(["DXB"]), "sum of flights from DXB", 0.3, "flights", people=False),
+    "belavia_beirut_flights": Observation(_flights_total(["BEY"], "B2"), "sum of flights Belavia Beirut-Minsk", 0.3, "flights", people=False),
+    "iraqi_airways_baghdad_minsk_per_week": Observation(_flights_total(["BGW"], per_week=True), "flights a week from Baghdad (Iraqi Airways + Fly Baghdad)", 0.2, "flights", people=False),
     "arrived_in_belarus_by_air": Observation(_sum("arrivals_minsk"), "sum of arrivals_minsk", 0.3, "cumulative flow"),
     "arrived_in_belarus_cumulative": Observation(_sum("arrivals_minsk"), "sum of arrivals_minsk", 0.0, "estimate range"),
-    "package_price_usd": Observation(_mean("package_price_usd"), "mean package_price_usd over the period", 0.15, "price"),
+    "package_price_usd": Observation(_mean("package_price_usd"), "mean package_price_usd over the period", 0.15, "price", people=False),
     "deaths_at_border": Observation(_sum("deaths"), "sum of deaths (all segments)", 1.0, "small count"),
 }
 # inputs of the model, not outputs: they are used to set parameters, not to check them
 INPUTS = {"visa_price_usd", "smuggling_fee_usd", "monthly_wage_iraq_usd"}
 
 
-def compare(daily: pd.DataFrame, targets: list[Target] | None = None) -> pd.DataFrame:
-    """One row per target: record (value, low, high), model value, tolerance band and verdict."""
+def compare(daily: pd.DataFrame, targets: list[Target] | None = None, scale: float = 1.0) -> pd.DataFrame:
+    """One row per target: record (value, low, high), model value, tolerance band and verdict.
+
+    ``scale`` is the run's sampling fraction (population.size / population.pool): counts of
+    people are divided by it to compare with the record.
+    """
     targets = load_targets() if targets is None else targets
     rows = []
     for t in targets:
@@ -184,7 +189,7 @@ def compare(daily: pd.DataFrame, targets: list[Target] | None = None) -> pd.Data
         if obs.scale_to_record:  # a share of a stock estimate: compare shares
             total = 16500.0
             value, low, high = value / total, low / total, high / total
-        model = obs.model(daily, t)
+        model = obs.model(daily, t) / (scale if obs.people else 1.0)
         lo_ok, hi_ok = low * (1 - obs.tol), high * (1 + obs.tol)
         rows.append({
             "metric": t.metric, "period": f"{t.start}..{t.end}", "record": value, "low": low, "high": high,

@@ -16,6 +16,7 @@ Overrides are dotted keys with ``__`` for dots (``population__size=3000``), as i
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +24,7 @@ import pandas as pd
 import pytest
 
 from sim.compose import compose_dict
-from sim.config import set_dotted
+from sim.config import PopulationConfig, set_dotted
 from sim.model import MigrationModel
 
 TINY_RUN = {"start": "2021-01-01", "end": "2021-05-31", "seed": 12345}
@@ -99,6 +100,10 @@ def tiny_config(default_dict: dict) -> Callable[..., dict]:
     return make
 
 
+# the schema may have population.pool (size/pool = rows per real person); the tiny world is unsampled
+_HAS_POOL = "pool" in {f.name for f in dataclasses.fields(PopulationConfig)}
+
+
 def make_tiny_world(levers: dict[str, Any] | None = None, **overrides: Any) -> dict:
     """The hand-written tiny world (see the module docstring) with ``levers`` and overrides."""
     data = {
@@ -111,7 +116,10 @@ def make_tiny_world(levers: dict[str, Any] | None = None, **overrides: Any) -> d
         "levers": copy.deepcopy(levers or {}),
         "scenario": "tiny",
     }
-    return _apply(data, overrides)
+    _apply(data, overrides)
+    if _HAS_POOL:  # one row per person: capacities are not scaled by a sampling fraction
+        data["population"].setdefault("pool", data["population"]["size"])
+    return data
 
 
 @pytest.fixture(scope="session")

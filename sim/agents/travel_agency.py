@@ -42,8 +42,8 @@ class TravelAgency(mesa.Agent):
     def capacity_today(self, crackdown_mult: float) -> float:
         return self.capacity * crackdown_mult
 
-    def close_day(self, demand: int, sold: int, revenue_usd: float) -> None:
-        """Adjust price and capacity to today's demand.
+    def close_day(self, demand: float, sold: float, revenue_usd: float) -> None:
+        """Adjust price and capacity to today's demand (all in real people).
 
         Formula: ``price *= exp(a * clip(demand / capacity - 1, -1, 1))`` within
         [floor, ceiling] x base price; ``capacity *= 1 + g`` while demand > capacity.
