@@ -51,7 +51,7 @@ def from_value(v: float, lo: float, hi: float, scale: str) -> float:
 def loss_of(values: dict[str, float]) -> tuple[float, int]:
     model = MigrationModel(compose([f"{k}={v}" for k, v in values.items()]))
     model.run()
-    c = compare(model.recorder.frame())
+    c = compare(model.recorder.frame(), scale=model.scale)
     m = np.maximum(c.model.to_numpy(float), 1e-6)
     d = np.where(m > c.high, np.log(m / c.high), np.where(m < c.low, np.log(c.low / m), 0.0))
     return float(np.mean(d**2)), int(c.within.sum())
@@ -80,7 +80,10 @@ def main(max_evals: int) -> None:
             (OUT / "best.json").write_text(json.dumps(best, indent=2))
         return loss
 
-    minimize(f, np.array(x0), method="Nelder-Mead", options={"maxfev": max_evals, "xatol": 0.05, "fatol": 1e-3})
+    x0 = np.array(x0)
+    simplex = np.vstack([x0] + [x0 + 0.6 * np.eye(len(x0))[i] for i in range(len(x0))])
+    minimize(f, x0, method="Nelder-Mead",
+             options={"maxfev": max_evals, "xatol": 0.05, "fatol": 1e-3, "initial_simplex": simplex})
     print("best:", json.dumps(best, indent=2))
 
 

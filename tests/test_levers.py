@@ -354,3 +354,12 @@ def test_three_levers_on_one_field_commute(tiny_world, run) -> None:
     _, abc = run(tiny_world(specs), days=60)
     _, cba = run(tiny_world(dict(reversed(list(specs.items())))), days=60)
     pd.testing.assert_frame_equal(abc, cba, check_exact=True)
+
+
+def test_disabled_lever_may_be_dated_outside_the_run(tiny_world, run, base_run) -> None:
+    """Protects: a disabled lever is still checked but may keep dates outside a shorter run
+    window (so a scenario's switched-off lever does not break short runs), and changes nothing."""
+    spec = lever("pushback", "Poland", when={"start": "2022-01-01", "end": "2022-02-01"}, segments=["poland"],
+                 pushback=True)
+    _, off = run(tiny_world({"x": {**spec, "enabled": False}}))
+    pd.testing.assert_frame_equal(base_run, off, check_exact=True)
