@@ -29,6 +29,10 @@ def compose_dict(overrides: list[str] | None = None, config_name: str = "config"
             cfg = hydra_compose(config_name=config_name, overrides=list(overrides or []))
     except (HydraException, OmegaConfBaseException) as e:
         raise ConfigError(f"could not compose the config from {CONFIG_DIR}: {e}") from e
+    except Exception as e:  # a malformed YAML file: the parser names the file and line
+        if type(e).__module__.startswith("yaml"):
+            raise ConfigError(f"malformed YAML under {CONFIG_DIR}: {e}") from e
+        raise
     data = OmegaConf.to_container(cfg, resolve=True)
     data.pop("hydra", None)
     return data

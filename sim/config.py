@@ -473,6 +473,11 @@ def load_config(data: typing.Mapping[str, Any] | Config | None = None) -> Config
     cfg = _load_dataclass(Config, dict(data), "")
     if cfg.run.end < cfg.run.start:
         raise ConfigError(f"run.end: {cfg.run.end} is before run.start {cfg.run.start}; the run must end on or after its start")
+    if cfg.n_days > 30000:
+        raise ConfigError(f"run.end: the run has {cfg.n_days} days; at most 30,000 are allowed (days are stored as int16)")
+    if cfg.population.pool < cfg.population.size:
+        raise ConfigError(f"population.pool: {cfg.population.pool} is smaller than population.size {cfg.population.size}; "
+                          "the rows sample the pool, so pool >= size")
     return cfg
 
 

@@ -169,7 +169,13 @@ class Lever:
         self.name = name
         self.actor = spec.actor
         where = f"levers.{name}"
-        self.params = _load_dataclass(self.Params, dict(spec.params), where)
+        self.kind_name = spec.kind
+        try:
+            self.params = _load_dataclass(self.Params, dict(spec.params), where)
+        except ConfigError as e:
+            if "unknown key" in str(e):
+                raise ConfigError(f"{e}; every lever also takes kind, actor, enabled, when, note") from None
+            raise
         self.schedule = Schedule(spec.when, world, f"{where}.when", metric_names, strict=spec.enabled)
         self.build(world, where)
 
@@ -422,7 +428,7 @@ class BorderPolicy(Lever):
 
     def apply(self, policy: Policy, strength: float, day: int) -> None:
         p = self.params
-        if p.pushback:
+        if p.pushback or self.kind_name == "pushback":  # kind: pushback means pushback: true
             policy.pushback[self.idx] = True
         policy.guard_cap_mult[self.idx] *= 1.0 + strength * (p.guard_mult - 1.0)
         policy.interior_catch_mult[self.idx] *= 1.0 + strength * (p.interior_catch_mult - 1.0)

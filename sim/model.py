@@ -78,7 +78,9 @@ class MigrationModel(mesa.Model):
         self.streams = Streams(cfg.run.seed, cfg.population.size)
 
         actors = list(self.world.states) + list(self.world.airlines)
-        levers = build_levers(cfg.levers, self.world, actors, list(METRICS))
+        # applied in name order, whatever the order in the config: levers only narrow the policy
+        # (AND, multiply, add), and a fixed order makes the floating-point result exact too
+        levers = sorted(build_levers(cfg.levers, self.world, actors, list(METRICS)), key=lambda lv: lv.name)
         self.levers = levers
         self.people = Population(cfg, self.world, self.streams)
         self.recorder = Recorder(self)
@@ -114,6 +116,9 @@ class MigrationModel(mesa.Model):
         self.decay = 0.5 ** (1.0 / cfg.intention.report_half_life_days)
         self.day = 0
         self.running = True
+        # Mesa convention: model-level reporters (what mesa.batch_run collects)
+        self.datacollector = mesa.DataCollector(
+            model_reporters={name: (lambda m, n=name: m.recorder.last(n)) for name in METRICS})
 
     # ------------------------------------------------------------------------------------
     def step(self) -> None:
@@ -129,6 +134,7 @@ class MigrationModel(mesa.Model):
         self.move_migrants()      # 5
         self.resolve_border()     # 6
         self.recorder.end_day()   # 7
+        self.datacollector.collect(self)
         self.day += 1
         if self.day >= self.cfg.n_days:
             self.running = False

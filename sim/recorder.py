@@ -92,6 +92,10 @@ class Recorder:
     def set(self, name: str, value: float) -> None:
         self.today[name] = value
 
+    def last(self, metric: str) -> float:
+        """A metric's value on the last recorded day, in simulated people (0 before the first)."""
+        return float(self.rows[-1][metric]) if self.rows else 0.0
+
     def yesterday(self, metric: str) -> float:
         """A metric's value on the last recorded day, in real people (0 before the first)."""
         return float(self.rows[-1][metric]) / self.model.scale if self.rows else 0.0

@@ -308,5 +308,8 @@ class World:
         need(len(set(ids)) == len(ids), "segments", "two segments share an id")
         for i, s in enumerate(w.segments):
             need(s.state in w.states, f"segments[{i}].state", f"unknown state {s.state!r}; known: {', '.join(w.states)}")
+        for key, n in (("origins", len(w.origins)), ("visa_channels", len(w.visa_channels)),
+                       ("segments", len(w.segments)), ("hubs", len(w.hubs)), ("nationalities", len(w.nationalities))):
+            need(n <= 127, key, f"{n} entries; at most 127 are allowed (stored as int8)")
         need(len(w.cold) == 12, "cold", f"{len(w.cold)} values; give one per month, January to December")
         need(all(0.0 <= c <= 1.0 for c in w.cold), "cold", f"{w.cold}: each month's cold index is in [0, 1]")

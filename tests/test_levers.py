@@ -342,10 +342,6 @@ def test_model_exposes_levers_by_actor(tiny_world, tiny_levers) -> None:
     assert owned == expected
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "levers multiply policy fields in dict order, and floating-point products of three or more "
-    "factors depend on the order (0.54*2.53*2.78 != 2.78*2.53*0.54 in the last bit), so the "
-    "guard capacity differs by ~4e-15 (model bug: reported, not fixed here)"))
 def test_three_levers_on_one_field_commute(tiny_world, run) -> None:
     """Protects: levers commute even when three of them multiply the same policy field (the
     design promises that the order of `levers:` never matters)."""

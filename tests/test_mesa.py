@@ -58,9 +58,6 @@ def _batch_run(model_cls, default_dict: dict, seeds: list[int]) -> list[dict]:
     )
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError,
-                   reason="MigrationModel has no `datacollector` attribute, which mesa.batch_run "
-                          "requires to collect results (model bug: reported, not fixed here)")
 def test_batch_run_plain_model(default_dict: dict) -> None:
     """Protects: MigrationModel itself runs under mesa.batch_run with keyword overrides and rng
     seeds (Mesa's batch runner needs a `datacollector` on the model)."""
