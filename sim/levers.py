@@ -338,14 +338,15 @@ class EuVisaRestriction(Lever):
 @dataclass(frozen=True)
 class RepatriationParams:
     seats: list[int] = field(default_factory=list)
+    airline: str = "IA"
     nationalities: list[str] = field(default_factory=lambda: ["iraqi"])
 
 
 @register("repatriation_flights")
 class RepatriationFlights(Lever):
     """Free flights home from Minsk on the schedule's dates, ``seats`` each (one per date,
-    or one number for all). Seats are scaled by the origin state's cooperation; who boards is
-    decided by the migrants' willingness to return. Stands for: Iraq's evacuation flights
+    or one number for all), chartered from ``airline``. Seats are scaled by the origin state's
+    cooperation; who boards is decided by the migrants' willingness to return. Stands for: Iraq's evacuation flights
     (events 2021-08-09) and the repatriation flights from 2021-11-18.
     """
 
@@ -363,9 +364,11 @@ class RepatriationFlights(Lever):
         for i, d in enumerate(s.dates_in_order):
             self.seats_on[d] = self.seats_on.get(d, 0) + p.seats[i if len(p.seats) > 1 else 0]
         self.nat = _nat_mask(world, p.nationalities, f"{where}.nationalities")
+        world.index("airline", p.airline, f"{where}.airline")
 
     def apply(self, policy: Policy, strength: float, day: int) -> None:
-        policy.repat_seats += int(round(strength * self.seats_on.get(day, 0)))
+        seats = int(round(strength * self.seats_on.get(day, 0)))
+        policy.charters.append((self.params.airline, seats))
         policy.repat_ok |= self.nat
 
 

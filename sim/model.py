@@ -170,6 +170,9 @@ class MigrationModel(mesa.Model):
             airline.review_schedule(self.day)
             airline.publish(self.day, self.world, self.flights_today, real)
         self.seats_today = self._scaled(real, "airline.seats")
+        pol = self.world.policy
+        pol.repat_seats = sum(self.airline_agents[code].fly_charter(seats) for code, seats in pol.charters)
+        self.recorder.add("repatriation_flights", sum(1 for _, seats in pol.charters if seats > 0))
 
     def _scaled(self, real: np.ndarray | float, stream: str) -> np.ndarray:
         """A capacity in real people as whole units of simulated people (stochastic rounding)."""
@@ -300,8 +303,9 @@ class MigrationModel(mesa.Model):
             p.day_due[ids] = day + w.channel_days[c]
             p.move(ids, State.WAITING_PACKAGE, State.WAITING_VISA, day)
             self.recorder.add(f"visa_applications_{w.channel_ids[c]}", ids.size)
-        # no channel for them for too long: the agency cancels and refunds part of the price
-        stuck = wp[free & ~serving[:, k].any(axis=0) & (day - p.day_entered[wp] > self.cfg.travel.package_cancel_days)]
+        # no visa application for too long (queues, or no channel at all): the agency cancels
+        # and refunds part of the price
+        stuck = wp[free & (day - p.day_entered[wp] > self.cfg.travel.package_cancel_days)]
         self._cancel(stuck, State.WAITING_PACKAGE)
 
     def _cancel(self, ids: np.ndarray, src: State) -> None:
@@ -309,6 +313,8 @@ class MigrationModel(mesa.Model):
         p = self.people
         refund = self.cfg.travel.refund_share * self.world.agency_price
         p.savings_usd[ids] += np.float32(refund)
+        p.spent_usd[ids] -= np.float32(refund)
+        self.recorder.add("paid_agencies_usd", -float(refund * ids.size))
         p.move(ids, src, State.AT_HOME, self.day)
         self.recorder.add("cancelled", ids.size)
 
@@ -469,7 +475,6 @@ class MigrationModel(mesa.Model):
             self.recorder.add(name, ids.size)
         if seats > 0:
             self.recorder.add("repatriation_seats", seats)
-            self.recorder.add("repatriation_flights", 1)
         self.report_failures(np.concatenate([free, own]))
 
     def leave_minsk(self) -> None:

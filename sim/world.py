@@ -14,7 +14,7 @@ airline, nationality and state a row names must exist). It holds two kinds of ar
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -43,6 +43,7 @@ class Policy:
         attempt_mult: float, multiplier on the daily attempt chance (a shelter lowers it).
         shelter: bool, people at the border are housed (no cold stress, no cold deaths).
         repat_seats: int, free repatriation seats out of Minsk today (before cooperation).
+        charters: list of (airline code, seats) repatriation flights ordered today.
         repat_ok: (K,) bool, nationalities the repatriation flights take.
         cooperation: float, the origin state's cooperation on returns in [0, 1].
         belarus_exit_control: float, share of people Belarus stops on its side of the line.
@@ -66,6 +67,7 @@ class Policy:
     shelter: bool = False
     repat_seats: int = 0
     repat_ok: np.ndarray | None = None
+    charters: list = field(default_factory=list)
     cooperation: float = 1.0
     belarus_exit_control: float = 0.0
 

@@ -41,6 +41,8 @@ class Airline(mesa.Agent):
         self.sold = np.zeros(self.routes.size)
         self.levers = levers
         self.active_today: list[str] = []
+        self.charters_flown = 0
+        self.charter_seats = 0
 
     def pull_levers(self, day: int, policy: Policy, metric: Callable[[str], float]) -> None:
         self.active_today = [lv.name for lv in self.levers if lv.act(day, policy, metric)]
@@ -61,6 +63,13 @@ class Airline(mesa.Agent):
         flights[r] = f
         seats[r] = np.floor(f * world.route_seats[r] * world.route_share[r] * world.policy.route_seat_mult[r])
         self.offered += seats[r]
+
+    def fly_charter(self, seats: int) -> int:
+        """Fly a repatriation charter out of Minsk ordered by a state; returns the seats offered."""
+        if seats > 0:
+            self.charters_flown += 1
+            self.charter_seats += seats
+        return max(seats, 0)
 
     def record_sales(self, sold: np.ndarray) -> None:
         self.sold += sold[self.routes]
