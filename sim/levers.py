@@ -338,38 +338,59 @@ class EuVisaRestriction(Lever):
 @dataclass(frozen=True)
 class RepatriationParams:
     seats: list[int] = field(default_factory=list)
+    weekdays: list[int] = field(default_factory=list)
+    fare_usd: float = 0.0
     airline: str = "IA"
     nationalities: list[str] = field(default_factory=lambda: ["iraqi"])
 
 
 @register("repatriation_flights")
 class RepatriationFlights(Lever):
-    """Free flights home from Minsk on the schedule's dates, ``seats`` each (one per date,
-    or one number for all), chartered from ``airline``. Seats are scaled by the origin state's
-    cooperation; who boards is decided by the migrants' willingness to return. Stands for: Iraq's evacuation flights
-    (events 2021-08-09) and the repatriation flights from 2021-11-18.
+    """Flights home from Minsk, chartered from ``airline`` by the actor.
+
+    Schedule: either ``when: {dates: [...]}`` with ``seats`` one per date (or one number for
+    all), or a window (``when: {start, end}``) with flights on ``weekdays`` (0 = Monday),
+    ``seats`` each. ``fare_usd`` 0 is a free flight; above 0, only those who can pay board.
+    ``nationalities``: who may board. Seats are scaled by the origin state's cooperation; who
+    boards is decided by the migrants' willingness to return (days stranded, times turned
+    back, money left, cold). Stands for: Iraq's evacuation flights (events 2021-08-09) and the
+    repatriation flights from 2021-11-18.
     """
 
     Params = RepatriationParams
 
     def build(self, world: World, where: str) -> None:
         p, s = self.params, self.schedule
-        if s.days is None:
-            raise ConfigError(f"{where}.when.dates: repatriation flights need a list of dates")
+        if (s.days is None) == (not p.weekdays):
+            raise ConfigError(f"{where}: give either when.dates (one flight per date) or weekdays (flights each week in the window)")
         if not p.seats or any(x < 0 for x in p.seats):
             raise ConfigError(f"{where}.seats: {p.seats}; give seats (>= 0) per flight, one number or one per date")
-        if len(p.seats) not in (1, len(s.dates_in_order)):
-            raise ConfigError(f"{where}.seats: {len(p.seats)} numbers for {len(s.dates_in_order)} dates; give one or one per date")
+        if any(not 0 <= d <= 6 for d in p.weekdays):
+            raise ConfigError(f"{where}.weekdays: {p.weekdays}; days are 0 (Monday) to 6 (Sunday)")
+        if p.fare_usd < 0:
+            raise ConfigError(f"{where}.fare_usd: {p.fare_usd} is negative; allowed: >= 0 (0 = free)")
         self.seats_on: dict[int, int] = {}
-        for i, d in enumerate(s.dates_in_order):
-            self.seats_on[d] = self.seats_on.get(d, 0) + p.seats[i if len(p.seats) > 1 else 0]
+        if s.days is not None:
+            if len(p.seats) not in (1, len(s.dates_in_order)):
+                raise ConfigError(f"{where}.seats: {len(p.seats)} numbers for {len(s.dates_in_order)} dates; give one or one per date")
+            for i, d in enumerate(s.dates_in_order):
+                self.seats_on[d] = self.seats_on.get(d, 0) + p.seats[i if len(p.seats) > 1 else 0]
+        else:
+            if len(p.seats) != 1:
+                raise ConfigError(f"{where}.seats: give one number (seats per weekly flight)")
+            for d in range(s.start, s.end + 1):
+                n = p.weekdays.count(world.date_of(d).weekday())
+                if n:
+                    self.seats_on[d] = n * p.seats[0]
         self.nat = _nat_mask(world, p.nationalities, f"{where}.nationalities")
         world.index("airline", p.airline, f"{where}.airline")
 
     def apply(self, policy: Policy, strength: float, day: int) -> None:
         seats = int(round(strength * self.seats_on.get(day, 0)))
-        policy.charters.append((self.params.airline, seats))
-        policy.repat_ok |= self.nat
+        if seats > 0:
+            policy.charters.append((self.params.airline, seats))
+            policy.repat_ok |= self.nat
+            policy.repat_fare_usd = min(policy.repat_fare_usd, self.params.fare_usd)
 
 
 @dataclass(frozen=True)

@@ -451,7 +451,8 @@ class MigrationModel(mesa.Model):
             return
         seats = int(self._scaled(pol.repat_seats * pol.cooperation, "repatriation.seats"))
         k = p.nationality[here]
-        eligible = pol.repat_ok[k] & (seats > 0)
+        fare = pol.repat_fare_usd if seats > 0 else 0.0
+        eligible = pol.repat_ok[k] & (seats > 0) & (p.savings_usd[here] >= fare)
         cold = w.cold_on(day) * (p.state[here] == State.AT_BORDER) * (not pol.shelter)
         broke = p.savings_usd[here] < c.own_ticket_usd
         prob = return_willingness(c.base_willing_per_day, day - p.day_in_belarus[here], c.days_scale,
@@ -462,6 +463,8 @@ class MigrationModel(mesa.Model):
         cand = np.flatnonzero(willing & eligible)
         win = cand[allocate_fifo(seats, p.day_in_belarus[here[cand]], self.streams.uniform("return.tie", day, here[cand]))]
         free = here[win]
+        if fare > 0:
+            p.pay(free, fare)
         rest = np.flatnonzero(willing)
         rest = rest[~np.isin(rest, win)]
         own = here[rest][(self.streams.uniform("return.own", day, here[rest]) < c.own_ticket_share)

@@ -44,6 +44,7 @@ class Policy:
         shelter: bool, people at the border are housed (no cold stress, no cold deaths).
         repat_seats: int, free repatriation seats out of Minsk today (before cooperation).
         charters: list of (airline code, seats) repatriation flights ordered today.
+        repat_fare_usd: the fare on today's repatriation flights (0 = free; the cheapest wins).
         repat_ok: (K,) bool, nationalities the repatriation flights take.
         cooperation: float, the origin state's cooperation on returns in [0, 1].
         belarus_exit_control: float, share of people Belarus stops on its side of the line.
@@ -68,6 +69,7 @@ class Policy:
     repat_seats: int = 0
     repat_ok: np.ndarray | None = None
     charters: list = field(default_factory=list)
+    repat_fare_usd: float = float("inf")
     cooperation: float = 1.0
     belarus_exit_control: float = 0.0
 

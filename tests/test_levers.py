@@ -116,6 +116,34 @@ def test_repatriation_flights(tiny_world, run) -> None:
     assert on["n_returned"].iloc[-1] > off["n_returned"].iloc[-1]
 
 
+def test_weekly_repatriation_flights(tiny_world, run) -> None:
+    """Protects: a weekly schedule flies on its weekdays inside its window, and an airline
+    records the charters it flew."""
+    levers = {"x": lever("repatriation_flights", "Iraq", when={"start": "2021-03-01", "end": "2021-04-30"},
+                         weekdays=[0, 3], seats=[40], nationalities=["iraqi", "syrian"])}
+    _, on, m = compare(tiny_world, run, levers)
+    flown = on[on["repatriation_flights"] > 0]
+    assert set(pd.to_datetime(flown["date"]).dt.weekday) == {0, 3}
+    assert flown["date"].min() >= "2021-03-01" and flown["date"].max() <= "2021-04-30"
+    assert m.airline_agents["IA"].charters_flown == len(flown)
+    assert on["repatriated"].sum() > 0
+
+
+def test_paid_repatriation_boards_fewer_and_costs_money(tiny_world, run) -> None:
+    """Protects: a paid repatriation flight boards only people who can pay, and they pay:
+    fewer board than on the same free flights."""
+    dates = ["2021-03-01", "2021-03-15", "2021-04-01", "2021-04-15"]
+    free = {"x": lever("repatriation_flights", "Iraq", when={"dates": dates}, seats=[200],
+                       nationalities=["iraqi", "syrian"])}
+    paid = {"x": {**free["x"], "fare_usd": 5000.0}}
+    _, on_free = run(tiny_world(free))
+    m_paid, on_paid = run(tiny_world(paid))
+    assert 0 < on_free["repatriated"].sum()
+    assert on_paid["repatriated"].sum() < on_free["repatriated"].sum()
+    back = m_paid.people.returns > 0
+    assert (m_paid.people.spent_usd[back] >= 0).all()
+
+
 def test_pushback(tiny_world, run) -> None:
     """Protects: pushbacks at a segment turn back the people caught inside (the share of attempts
     turned back rises, caught falls to zero) and leave the other segment's rules alone. (The
