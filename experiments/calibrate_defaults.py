@@ -23,8 +23,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from sim.compose import compose
-from sim.model import MigrationModel
-from sim.targets import compare
+from sim.targets import DEFAULT_SEEDS, run_default_seeds
 
 OUT = Path(__file__).resolve().parent.parent / "results" / "calibration"
 # name: (low, high, scale)
@@ -48,10 +47,11 @@ def from_value(v: float, lo: float, hi: float, scale: str) -> float:
     return float(np.log(s / (1 - s)))
 
 
+SEEDS = DEFAULT_SEEDS[:3]
+
+
 def loss_of(values: dict[str, float]) -> tuple[float, int]:
-    model = MigrationModel(compose([f"{k}={v}" for k, v in values.items()]))
-    model.run()
-    c = compare(model.recorder.frame(), scale=model.scale)
+    c = run_default_seeds(SEEDS, [f"{k}={v}" for k, v in values.items()])
     m = np.maximum(c.model.to_numpy(float), 1e-6)
     d = np.where(m > c.high, np.log(m / c.high), np.where(m < c.low, np.log(c.low / m), 0.0))
     return float(np.mean(d**2)), int(c.within.sum())

@@ -18,12 +18,17 @@ def priority_order(day_waiting: np.ndarray, tie: np.ndarray) -> np.ndarray:
 def allocate_fifo(n_available: int, day_waiting: np.ndarray, tie: np.ndarray) -> np.ndarray:
     """Which candidates get one of ``n_available`` units (a bool mask over candidates).
 
-    Formula: the first ``min(n_available, len)`` candidates in :func:`priority_order`.
+    Formula: the first ``min(n_available, len)`` candidates in :func:`priority_order`, found
+    by a partition (O(n)) on the key ``day + tie`` (tie in [0, 1) breaks a day's ties).
     """
-    win = np.zeros(day_waiting.shape[0], dtype=bool)
-    k = int(min(max(n_available, 0), win.shape[0]))
-    if k:
-        win[priority_order(day_waiting, tie)[:k]] = True
+    n = day_waiting.shape[0]
+    win = np.zeros(n, dtype=bool)
+    k = int(min(max(n_available, 0), n))
+    if k == n:
+        win[:] = True
+    elif k:
+        key = day_waiting.astype(np.float64) + tie.astype(np.float64) * 0.999
+        win[np.argpartition(key, k - 1)[:k]] = True
     return win
 
 
@@ -42,7 +47,7 @@ def allocate_by_group(
     n = group.shape[0]
     if n == 0:
         return np.zeros(0, dtype=bool)
-    order = np.lexsort((tie, day_waiting, group))
+    order = np.argsort(group.astype(np.float64) * 1e6 + day_waiting + tie.astype(np.float64) * 0.999, kind="stable")
     g_sorted = group[order]
     counts = np.bincount(g_sorted, minlength=capacity.shape[0])
     first = np.cumsum(counts) - counts

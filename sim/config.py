@@ -93,7 +93,7 @@ class RunConfig:
 class PopulationConfig:
     """Who might leave: the pool of people, one row each."""
 
-    size: int = param(250_000, "simulated people (rows); each stands for pool/size real people", 1, 100_000_000)
+    size: int = param(250_000, "simulated people (rows); each stands for pool/size real people (size > pool over-samples: finer, same world)", 1, 100_000_000)
     pool: int = param(250_000, "real people who might leave, that the rows stand for; capacities, seats and the network's counts are scaled by size/pool", 1, 1_000_000_000)
     savings_sigma: float = nonneg(0.6, "log-sd of savings around each origin's median (lognormal)")
     risk_alpha: float = param(2.0, "Beta(alpha, beta) of risk tolerance: alpha", 0.01, None)
@@ -475,9 +475,6 @@ def load_config(data: typing.Mapping[str, Any] | Config | None = None) -> Config
         raise ConfigError(f"run.end: {cfg.run.end} is before run.start {cfg.run.start}; the run must end on or after its start")
     if cfg.n_days > 30000:
         raise ConfigError(f"run.end: the run has {cfg.n_days} days; at most 30,000 are allowed (days are stored as int16)")
-    if cfg.population.pool < cfg.population.size:
-        raise ConfigError(f"population.pool: {cfg.population.pool} is smaller than population.size {cfg.population.size}; "
-                          "the rows sample the pool, so pool >= size")
     return cfg
 
 

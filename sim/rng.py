@@ -2,9 +2,15 @@
 
 Every random number in a run derives from ``run.seed``. A stream is keyed by a stable hash
 of its name and by the day, never by creation order, so adding a component does not shift the
-others, and a decision draws one number per person *slot* (``uniform(name, day)[ids]``) so a
+others, and a decision draws one number per person *slot* (``uniform(name, day, ids)``) so a
 person's draw does not depend on how many others are in the same state. Two runs that differ
 only in a lever therefore share every person's draws (common random numbers).
+
+Per-person draws are counter-based: person ``i``'s number on (name, day) is the SplitMix64
+output for counter ``i`` of a stream keyed by (seed, name, day) — exactly the ``i``-th output
+of a SplitMix64 generator started there. So a draw costs time only for the people who need
+one, not for the whole population. The one decision that every person at home takes each day
+(``FULL_STREAMS``) draws the whole population with PCG64, which is faster per number.
 """
 
 from __future__ import annotations
@@ -13,10 +19,34 @@ import zlib
 
 import numpy as np
 
+GAMMA = np.uint64(0x9E3779B97F4A7C15)
+M1 = np.uint64(0xBF58476D1CE4E5B9)
+M2 = np.uint64(0x94D049BB133111EB)
+FULL_STREAMS = frozenset({"intend"})
+
 
 def stable_key(name: str) -> int:
     """A 32-bit key of a name that is the same in every process and Python version."""
     return zlib.crc32(name.encode("utf-8"))
+
+
+def splitmix_uniform(key: np.uint64, ids: np.ndarray) -> np.ndarray:
+    """U[0, 1) float32 for counters ``ids`` of the SplitMix64 stream started at ``key``.
+
+    Formula: ``z = key + (i + 1) * gamma``; ``z ^= z >> 30; z *= m1; z ^= z >> 27; z *= m2;
+    z ^= z >> 31``; ``u = (z >> 40) / 2**24``.
+    """
+    z = ids.astype(np.uint64) + np.uint64(1)
+    with np.errstate(over="ignore"):
+        z *= GAMMA
+        z += key
+        z ^= z >> np.uint64(30)
+        z *= M1
+        z ^= z >> np.uint64(27)
+        z *= M2
+        z ^= z >> np.uint64(31)
+    z >>= np.uint64(40)
+    return z.astype(np.float32) * np.float32(2.0**-24)
 
 
 class Streams:
@@ -24,19 +54,27 @@ class Streams:
 
     Args:
         seed: the run's root seed.
-        n: the population size (length of each per-person draw).
+        n: the population size (length of a whole-population draw).
     """
 
     def __init__(self, seed: int, n: int) -> None:
         self.seed = int(seed)
         self.n = int(n)
 
+    def _seed_sequence(self, name: str, day: int) -> np.random.SeedSequence:
+        return np.random.SeedSequence(self.seed, spawn_key=(stable_key(name), day + 1))
+
     def generator(self, name: str, day: int = -1) -> np.random.Generator:
         """A fresh Generator for (name, day); the same arguments give the same numbers."""
-        ss = np.random.SeedSequence(self.seed, spawn_key=(stable_key(name), day + 1))
-        return np.random.Generator(np.random.PCG64(ss))
+        return np.random.Generator(np.random.PCG64(self._seed_sequence(name, day)))
 
     def uniform(self, name: str, day: int, ids: np.ndarray | None = None) -> np.ndarray:
-        """Per-person U(0,1) draws for decision ``name`` on ``day`` (float32), at ``ids``."""
-        u = self.generator(name, day).random(self.n, dtype=np.float32)
-        return u if ids is None else u[ids]
+        """Per-person U(0,1) draws (float32) for decision ``name`` on ``day``, at rows ``ids``.
+
+        Person ``i`` gets the same number whatever ``ids`` holds besides ``i``.
+        """
+        if name in FULL_STREAMS:
+            u = self.generator(name, day).random(self.n, dtype=np.float32)
+            return u if ids is None else u[ids]
+        key = np.uint64(self._seed_sequence(name, day).generate_state(1, np.uint64)[0])
+        return splitmix_uniform(key, np.arange(self.n) if ids is None else ids)

@@ -205,3 +205,39 @@ def compare(daily: pd.DataFrame, targets: list[Target] | None = None, scale: flo
             "kind": obs.kind, "model_output": obs.output, "counts": t.counts,
         })
     return pd.DataFrame(rows)
+
+
+def compare_seeds(runs: list[tuple[pd.DataFrame, float]], targets: list[Target] | None = None) -> pd.DataFrame:
+    """:func:`compare` over several runs (daily table, scale) of one scenario with different seeds.
+
+    ``model`` is the mean across seeds (the verdict uses it), ``model_p5``/``model_p95`` the
+    5th and 95th percentiles, ``seeds`` how many runs.
+    """
+    import numpy as np
+
+    tables = [compare(d, targets, scale) for d, scale in runs]
+    out = tables[0].copy()
+    values = np.array([t["model"].to_numpy(float) for t in tables])
+    out["model"] = values.mean(axis=0)
+    out["model_p5"] = np.percentile(values, 5, axis=0)
+    out["model_p95"] = np.percentile(values, 95, axis=0)
+    out["seeds"] = len(tables)
+    out["within"] = (out["band_low"] <= out["model"]) & (out["model"] <= out["band_high"])
+    return out
+
+
+DEFAULT_SEEDS = [20211118 + i for i in range(5)]
+
+
+def run_default_seeds(seeds: list[int] = DEFAULT_SEEDS, overrides: list[str] | None = None) -> pd.DataFrame:
+    """The default scenario at full scale for each seed, compared with the record."""
+    from sim.compose import compose
+    from sim.model import MigrationModel
+
+    runs = []
+    cfg = compose(list(overrides or []))
+    for seed in seeds:
+        model = MigrationModel(cfg, rng=seed)
+        model.run()
+        runs.append((model.recorder.frame(), model.scale))
+    return compare_seeds(runs)
