@@ -31,18 +31,39 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
     ap = argparse.ArgumentParser(
         prog="compare_scenarios.py",
-        description="Run scenarios with paired seeds and write a comparison report against the baseline.")
-    ap.add_argument("--scenarios", default="all",
-                    help="comma-separated scenario names (files of configs/scenario/), or 'all' (default)")
-    ap.add_argument("--seeds", type=int, default=DEFAULT_SEEDS,
-                    help=f"seeds per scenario: 1..N, the same for every scenario (default {DEFAULT_SEEDS})")
-    ap.add_argument("--size", type=int, default=DEFAULT_SIZE,
-                    help=f"simulated people per run, population.size (default {DEFAULT_SIZE:,})")
-    ap.add_argument("--jobs", type=int, default=default_jobs(),
-                    help=f"worker processes (default: every core here, {default_jobs()})")
-    ap.add_argument("--baseline", default=BASELINE, help=f"the scenario compared against (default {BASELINE})")
-    ap.add_argument("--out", default=None,
-                    help="report folder (default results/reports/<date>_<time>); must not hold a report.md")
+        description="Run scenarios with paired seeds and write a comparison report against the baseline.",
+    )
+    ap.add_argument(
+        "--scenarios",
+        default="all",
+        help="comma-separated scenario names (files of configs/scenario/), or 'all' (default)",
+    )
+    ap.add_argument(
+        "--seeds",
+        type=int,
+        default=DEFAULT_SEEDS,
+        help=f"seeds per scenario: 1..N, the same for every scenario (default {DEFAULT_SEEDS})",
+    )
+    ap.add_argument(
+        "--size",
+        type=int,
+        default=DEFAULT_SIZE,
+        help=f"simulated people per run, population.size (default {DEFAULT_SIZE:,})",
+    )
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=default_jobs(),
+        help=f"worker processes (default: every core here, {default_jobs()})",
+    )
+    ap.add_argument(
+        "--baseline", default=BASELINE, help=f"the scenario compared against (default {BASELINE})"
+    )
+    ap.add_argument(
+        "--out",
+        default=None,
+        help="report folder (default results/reports/<date>_<time>); must not hold a report.md",
+    )
     ap.add_argument("overrides", nargs="*", help="Hydra overrides for every scenario, key=value")
     return ap.parse_args(argv)
 
@@ -54,16 +75,30 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parse_args(argv)
     command = "python experiments/compare_scenarios.py" + (
-        " " + shlex.join(argv if argv is not None else sys.argv[1:]) if (argv or sys.argv[1:]) else "")
-    names = list_scenarios() if args.scenarios == "all" else [s.strip() for s in args.scenarios.split(",") if s.strip()]
+        " " + shlex.join(argv if argv is not None else sys.argv[1:])
+        if (argv or sys.argv[1:])
+        else ""
+    )
+    names = (
+        list_scenarios()
+        if args.scenarios == "all"
+        else [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    )
     if args.baseline not in names:
         names.insert(0, args.baseline)
     elif names[0] != args.baseline:
         names.remove(args.baseline)
         names.insert(0, args.baseline)
-    out = Path(args.out) if args.out else ROOT / "results" / "reports" / dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    out = (
+        Path(args.out)
+        if args.out
+        else ROOT / "results" / "reports" / dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    )
     if (out / "report.md").exists():
-        print(f"compare_scenarios: {out} already holds a report; choose another --out", file=sys.stderr)
+        print(
+            f"compare_scenarios: {out} already holds a report; choose another --out",
+            file=sys.stderr,
+        )
         return 2
 
     t0 = time.perf_counter()
@@ -75,12 +110,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"compare_scenarios: configuration error: {e}", file=sys.stderr)
         return 2
     checked = time.perf_counter() - t0
-    print(f"checked {len(configs)} scenarios in {checked:.1f} s; running {len(configs)} × {args.seeds} runs "
-          f"of {args.size:,} people on {args.jobs} processes", file=sys.stderr)
+    print(
+        f"checked {len(configs)} scenarios in {checked:.1f} s; running {len(configs)} × {args.seeds} runs "
+        f"of {args.size:,} people on {args.jobs} processes",
+        file=sys.stderr,
+    )
     ens = run_configs(configs, args.seeds, n_jobs=args.jobs, progress=True)
     ens.check_seconds = checked
-    print(f"ran {len(ens.runs)} runs in {ens.seconds:.0f} s ({len(ens.failures)} failed); writing the report",
-          file=sys.stderr)
+    print(
+        f"ran {len(ens.runs)} runs in {ens.seconds:.0f} s ({len(ens.failures)} failed); writing the report",
+        file=sys.stderr,
+    )
     paths = write_report(ens, out, baseline=args.baseline, command=command)
     total = time.perf_counter() - t0
     print(f"report: {paths[0]}  ({len(paths)} files, {total:.0f} s in all)")

@@ -49,3 +49,21 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     .venv/bin/python -c "import sim, mesa" || { echo "setup: installed, but 'import sim, mesa' fails" >&2; exit 1; }
     echo "$want" > "$stamp"
 fi
+
+# The browser test (tests/test_app.py) drives Debian's chromium through playwright's Python
+# package; `playwright install` would download a browser, which is blocked here. Installed once
+# (apt-get update + install, about a minute); a no-op when present. Without it the app still
+# runs; only that test fails, saying why.
+if [ ! -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        echo "setup: installing Debian's chromium for the browser test (apt-get; about a minute)"
+        if ! { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } \
+                >.venv/apt-chromium.log 2>&1; then
+            tail -20 .venv/apt-chromium.log >&2
+            echo "setup: could not install chromium (log: .venv/apt-chromium.log); tests/test_app.py will fail" >&2
+        fi
+    else
+        echo "setup: /usr/bin/chromium is missing and apt-get cannot run here (not root, or no apt):" >&2
+        echo "       install Debian's chromium ('apt-get install chromium') for tests/test_app.py, which fails without it" >&2
+    fi
+fi

@@ -10,7 +10,8 @@ result to a plain dict, checks it completely (:func:`sim.config.load_config` and
     corridor -m run.seed=1,2,3                   # a sweep: one results folder per job
     corridor --cfg job                           # print the composed config and stop
 
-Exit codes: 0 done; 1 the run failed; 2 the configuration or the results folder is wrong
+Exit codes: 0 done; 1 the run failed, or jobs of a sweep failed (each recorded in the
+sweep's ``runs.parquet``; see docs/sweeps.md); 2 the configuration or the results folder is wrong
 (an unknown key, also one added with ``+key=value``; a wrong type; a value out of range; a
 folder that already holds results). Nothing is written when the exit code is 2.
 """
@@ -25,7 +26,7 @@ from typing import Any
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from sim.compose import CONFIG_DIR
 from sim.config import ConfigError, load_config
@@ -57,26 +58,41 @@ def _out_dir(cfg_dir: str, hc: Any) -> Path:
 # runs as ``corridor`` or ``python -m sim`` and Hydra then looks for a package named configs
 @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
 def run_job(composed: DictConfig) -> dict[str, Any]:
-    """One job: check the config, run, write the results folder, print the summary."""
+    """One job: check the config, run, write the results folder, print the summary.
+
+    In a sweep (``-m``) the job goes through :func:`sim.sweep.run_sweep_job` on every launcher:
+    a run already complete in the sweep folder is skipped, a failure is recorded and the
+    sweep goes on, and the summary is not printed (parallel jobs would interleave it).
+    """
     global _job_started
     _job_started = True
-    from sim.model import check_config
-    from sim.run import ResultsExistError, check_out_dir, format_summary, run
-
-    data = OmegaConf.to_container(composed, resolve=True)
-    data.pop("hydra", None)
-    try:
-        cfg = load_config(data)
-        check_config(cfg)
-    except ConfigError as e:
-        _fail(f"configuration error: {e}")
+    from sim.sweep import job_data, run_sweep_job
 
     hc = HydraConfig.get()
-    out = _out_dir(cfg.output.dir, hc)
+    if hc.mode == RunMode.MULTIRUN:
+        return run_sweep_job(composed, hc, lambda data, out: _run(data, out, quiet=True))
+    from sim.run import ResultsExistError
+
     try:
-        check_out_dir(out.resolve())
+        data = job_data(composed)  # also sets a sensitivity design row (experiment=sensitivity)
+        return _run(data, None, quiet=False)
+    except ConfigError as e:
+        _fail(f"configuration error: {e}")
     except ResultsExistError as e:
         _fail(str(e))
+
+
+def _run(data: dict[str, Any], out: Path | None, quiet: bool) -> dict[str, Any]:
+    """Check ``data`` completely, run it into ``out`` (default: from ``output.dir`` or Hydra's
+    job folder) and return the summary. Raises ConfigError or ResultsExistError."""
+    from sim.model import check_config
+    from sim.run import check_out_dir, format_summary, run
+
+    cfg = load_config(data)
+    check_config(cfg)
+    hc = HydraConfig.get()
+    out = out if out is not None else _out_dir(cfg.output.dir, hc)
+    check_out_dir(out.resolve())
 
     progress = cfg.output.progress and hc.mode != RunMode.MULTIRUN
     log.info(
@@ -87,14 +103,10 @@ def run_job(composed: DictConfig) -> dict[str, Any]:
         cfg.population.size,
         out,
     )
-    try:
-        result = run(cfg, out_dir=out, progress=progress)
-    except ConfigError as e:  # a check that only the full model makes
-        _fail(f"configuration error: {e}")
-    except ResultsExistError as e:  # someone wrote results there while we ran
-        _fail(str(e))
-    print(format_summary(result.summary, result.meta))
-    print(f"\nResults: {result.out_dir}")
+    result = run(cfg, out_dir=out, progress=progress)
+    if not quiet:
+        print(format_summary(result.summary, result.meta))
+        print(f"\nResults: {result.out_dir}")
     return result.summary
 
 
@@ -115,6 +127,9 @@ def main() -> None:
             )
             sys.exit(EXIT_USAGE)
         raise
+    sweep = sys.modules.get("sim.callbacks")  # loaded by Hydra in a multirun (configs/config.yaml)
+    if sweep is not None and sweep.failed_jobs():
+        sys.exit(EXIT_FAILED)  # a sweep with failed jobs (recorded in runs.parquet)
 
 
 if __name__ == "__main__":

@@ -50,9 +50,23 @@ DEFAULT_SEEDS = 20
 # daily columns a run keeps (the report's); plus, built by the run, one column per segment
 # (attempts_<segment>, got_through_<segment>) and per departure airport (arrivals_from_<airport>)
 KEEP = (
-    "date", "arrivals_minsk", "rerouted_via_hub", "n_in_transit", "stranded_at_hub_went_home",
-    "cancelled", "in_minsk", "at_border", "in_belarus", "attempts", "turned_back", "caught",
-    "got_through", "deaths", "repatriated", "repatriation_seats", "returned_own_ticket",
+    "date",
+    "arrivals_minsk",
+    "rerouted_via_hub",
+    "n_in_transit",
+    "stranded_at_hub_went_home",
+    "cancelled",
+    "in_minsk",
+    "at_border",
+    "in_belarus",
+    "attempts",
+    "turned_back",
+    "caught",
+    "got_through",
+    "deaths",
+    "repatriated",
+    "repatriation_seats",
+    "returned_own_ticket",
 )
 
 
@@ -150,11 +164,27 @@ class EnsembleResult:
             for seed in self.seeds:
                 run, fail = self.runs.get((sc, seed)), failed.get((sc, seed))
                 if run is not None:
-                    rows.append({"scenario": sc, "seed": seed, "status": "ok", "seconds": round(run.seconds, 3),
-                                 **to_real(run.summary, run.per_row), "per_row": run.per_row, "error": ""})
+                    rows.append(
+                        {
+                            "scenario": sc,
+                            "seed": seed,
+                            "status": "ok",
+                            "seconds": round(run.seconds, 3),
+                            **to_real(run.summary, run.per_row),
+                            "per_row": run.per_row,
+                            "error": "",
+                        }
+                    )
                 elif fail is not None:
-                    rows.append({"scenario": sc, "seed": seed, "status": "failed", "seconds": round(fail.seconds, 3),
-                                 "error": f"{fail.error_type}: {fail.message}"})
+                    rows.append(
+                        {
+                            "scenario": sc,
+                            "seed": seed,
+                            "status": "failed",
+                            "seconds": round(fail.seconds, 3),
+                            "error": f"{fail.error_type}: {fail.message}",
+                        }
+                    )
         return pd.DataFrame(rows)
 
 
@@ -163,8 +193,10 @@ NOT_COUNTS = {"days", "peak_in_belarus_date"}
 
 def to_real(summary: dict[str, Any], per_row: float) -> dict[str, Any]:
     """A run summary with counts, person-days and money in real people (× pool/size)."""
-    return {k: (v if k in NOT_COUNTS or not isinstance(v, int | float) else float(v) * per_row)
-            for k, v in summary.items()}
+    return {
+        k: (v if k in NOT_COUNTS or not isinstance(v, int | float) else float(v) * per_row)
+        for k, v in summary.items()
+    }
 
 
 # --------------------------------------------------------------------------------------
@@ -201,7 +233,8 @@ def check_scenario_names(scenarios: Sequence[str], scenario_dir: Path = SCENARIO
     if unknown:
         raise ConfigError(
             f"unknown scenario{'s' if len(unknown) > 1 else ''} {', '.join(repr(n) for n in unknown)}; "
-            f"known scenarios (configs/scenario/): {', '.join(known)}")
+            f"known scenarios (configs/scenario/): {', '.join(known)}"
+        )
     return names
 
 
@@ -223,8 +256,12 @@ def check_seeds(seeds: Iterable[int] | int) -> list[int]:
     return out
 
 
-def prepare(scenarios: Sequence[str], overrides: Sequence[str] = (), size: int | None = DEFAULT_SIZE,
-            scenario_dir: Path = SCENARIO_DIR) -> dict[str, Config]:
+def prepare(
+    scenarios: Sequence[str],
+    overrides: Sequence[str] = (),
+    size: int | None = DEFAULT_SIZE,
+    scenario_dir: Path = SCENARIO_DIR,
+) -> dict[str, Config]:
     """Compose and completely check each scenario's config, before any run starts.
 
     Args:
@@ -267,11 +304,15 @@ def simulate(config: dict[str, Any], seed: int) -> tuple[pd.DataFrame, list[str]
     return model.recorder.frame(), list(model.world.segment_ids), 1.0 / model.scale
 
 
-def keep_columns(daily: pd.DataFrame, segments: Sequence[str], route_airport: dict[str, str]) -> pd.DataFrame:
+def keep_columns(
+    daily: pd.DataFrame, segments: Sequence[str], route_airport: dict[str, str]
+) -> pd.DataFrame:
     """The report's daily columns: :data:`KEEP`, attempts and got-through per segment, and
     arrivals per departure airport (``arrivals_from_<airport>``, summed over its routes)."""
     cols = [c for c in KEEP if c in daily]
-    cols += [f"{k}_{s}" for s in segments for k in ("attempts", "got_through") if f"{k}_{s}" in daily]
+    cols += [
+        f"{k}_{s}" for s in segments for k in ("attempts", "got_through") if f"{k}_{s}" in daily
+    ]
     kept = daily[cols].copy()
     by_airport: dict[str, list[str]] = {}
     for route, airport in route_airport.items():
@@ -314,11 +355,24 @@ def run_job(config: dict[str, Any], job: Job) -> RunOutput | RunFailure:
         for c in kept.columns:
             if c.startswith("arrivals_from_"):
                 summary[f"total_{c}"] = int(kept[c].sum())
-        return RunOutput(job.scenario, job.seed, kept, summary, lever_activity(daily), per_row,
-                         time.perf_counter() - t0)
+        return RunOutput(
+            job.scenario,
+            job.seed,
+            kept,
+            summary,
+            lever_activity(daily),
+            per_row,
+            time.perf_counter() - t0,
+        )
     except Exception as e:  # noqa: BLE001 - recorded, not swallowed: the report lists it
-        return RunFailure(job.scenario, job.seed, type(e).__name__, str(e), traceback.format_exc(),
-                          time.perf_counter() - t0)
+        return RunFailure(
+            job.scenario,
+            job.seed,
+            type(e).__name__,
+            str(e),
+            traceback.format_exc(),
+            time.perf_counter() - t0,
+        )
 
 
 def default_jobs() -> int:
@@ -329,8 +383,12 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def run_configs(configs: dict[str, Config | dict], seeds: Iterable[int] | int = DEFAULT_SEEDS,
-                n_jobs: int | None = None, progress: bool = False) -> EnsembleResult:
+def run_configs(
+    configs: dict[str, Config | dict],
+    seeds: Iterable[int] | int = DEFAULT_SEEDS,
+    n_jobs: int | None = None,
+    progress: bool = False,
+) -> EnsembleResult:
     """Run every config with every seed in parallel (joblib, loky processes).
 
     The jobs are independent and each result depends only on its config and seed, and results
@@ -346,7 +404,9 @@ def run_configs(configs: dict[str, Config | dict], seeds: Iterable[int] | int = 
     from tqdm.auto import tqdm
 
     seed_list = check_seeds(seeds)
-    checked = {name: cfg if isinstance(cfg, Config) else load_config(cfg) for name, cfg in configs.items()}
+    checked = {
+        name: cfg if isinstance(cfg, Config) else load_config(cfg) for name, cfg in configs.items()
+    }
     plain = {name: to_dict(cfg) for name, cfg in checked.items()}
     # seed-major order: the first results cover every scenario, and long and short runs mix
     jobs = [Job(name, seed) for seed in seed_list for name in checked]
@@ -354,20 +414,44 @@ def run_configs(configs: dict[str, Config | dict], seeds: Iterable[int] | int = 
     t0 = time.perf_counter()
     parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator", batch_size=1)
     outputs = parallel(delayed(run_job)(plain[j.scenario], j) for j in jobs)
-    results = list(tqdm(outputs, total=len(jobs), unit="run", desc="ensemble", disable=None if progress else True))
+    results = list(
+        tqdm(
+            outputs,
+            total=len(jobs),
+            unit="run",
+            desc="ensemble",
+            disable=None if progress else True,
+        )
+    )
     seconds = time.perf_counter() - t0
     runs = {(r.scenario, r.seed): r for r in results if isinstance(r, RunOutput)}
     failures = [r for r in results if isinstance(r, RunFailure)]
     first = next(iter(checked.values()))
     return EnsembleResult(
-        runs=dict(sorted(runs.items(), key=lambda kv: (list(checked).index(kv[0][0]), seed_list.index(kv[0][1])))),
-        failures=failures, configs=checked, seeds=seed_list, n_jobs=n_jobs, seconds=seconds,
-        segments=[s.id for s in first.world.segments], hubs=list(first.world.hubs))
+        runs=dict(
+            sorted(
+                runs.items(),
+                key=lambda kv: (list(checked).index(kv[0][0]), seed_list.index(kv[0][1])),
+            )
+        ),
+        failures=failures,
+        configs=checked,
+        seeds=seed_list,
+        n_jobs=n_jobs,
+        seconds=seconds,
+        segments=[s.id for s in first.world.segments],
+        hubs=list(first.world.hubs),
+    )
 
 
-def run_ensemble(scenarios: Sequence[str], seeds: Iterable[int] | int = DEFAULT_SEEDS,
-                 overrides: Sequence[str] = (), size: int | None = DEFAULT_SIZE,
-                 n_jobs: int | None = None, progress: bool = False) -> EnsembleResult:
+def run_ensemble(
+    scenarios: Sequence[str],
+    seeds: Iterable[int] | int = DEFAULT_SEEDS,
+    overrides: Sequence[str] = (),
+    size: int | None = DEFAULT_SIZE,
+    n_jobs: int | None = None,
+    progress: bool = False,
+) -> EnsembleResult:
     """Check every scenario (:func:`prepare`), then run each with every seed (:func:`run_configs`).
 
     Args:
@@ -391,7 +475,22 @@ def run_ensemble(scenarios: Sequence[str], seeds: Iterable[int] | int = DEFAULT_
 
 
 __all__ = [
-    "BASELINE", "DEFAULT_SEEDS", "DEFAULT_SIZE", "KEEP", "EnsembleResult", "Job", "RunFailure",
-    "RunOutput", "check_scenario_names", "check_seeds", "list_scenarios", "prepare", "run_configs",
-    "run_ensemble", "run_job", "scenario_question", "simulate", "to_real",
+    "BASELINE",
+    "DEFAULT_SEEDS",
+    "DEFAULT_SIZE",
+    "KEEP",
+    "EnsembleResult",
+    "Job",
+    "RunFailure",
+    "RunOutput",
+    "check_scenario_names",
+    "check_seeds",
+    "list_scenarios",
+    "prepare",
+    "run_configs",
+    "run_ensemble",
+    "run_job",
+    "scenario_question",
+    "simulate",
+    "to_real",
 ]

@@ -48,8 +48,18 @@ from sim.figures import DPI, WIDTH_IN, _date_axis, _thousands
 LEVEL = 0.90  # the intervals' coverage
 LOW_Q, HIGH_Q = 5.0, 95.0  # percentiles of the spread across seeds, and of the weekly bands
 
-AIRPORT_NAMES = {"IST": "Istanbul", "DXB": "Dubai", "DAM": "Damascus", "BEY": "Beirut", "DOH": "Doha",
-                 "BGW": "Baghdad", "EBL": "Erbil", "ISU": "Sulaymaniyah", "BSR": "Basra", "NJF": "Najaf"}
+AIRPORT_NAMES = {
+    "IST": "Istanbul",
+    "DXB": "Dubai",
+    "DAM": "Damascus",
+    "BEY": "Beirut",
+    "DOH": "Doha",
+    "BGW": "Baghdad",
+    "EBL": "Erbil",
+    "ISU": "Sulaymaniyah",
+    "BSR": "Basra",
+    "NJF": "Najaf",
+}
 
 
 @dataclass(frozen=True)
@@ -68,7 +78,9 @@ OUTCOMES = [
     Outcome("attempts", "Border attempts", "attempts", "border attempts"),
     Outcome("peak_in_belarus", "Peak number in Belarus", "people", "peak number in Belarus"),
     Outcome("peak_day", "Date of the peak in Belarus", "days", "date of the peak"),
-    Outcome("person_days_in_belarus", "Person-days in Belarus", "person-days", "person-days in Belarus"),
+    Outcome(
+        "person_days_in_belarus", "Person-days in Belarus", "person-days", "person-days in Belarus"
+    ),
     Outcome("repatriated", "Repatriated on free flights", "people", "repatriated"),
     Outcome("deaths", "Deaths at the border", "people", "deaths"),
     Outcome("paid_agencies_usd", "Paid to travel agencies", "USD", "money paid to agencies"),
@@ -117,7 +129,9 @@ def _t_interval(diffs: np.ndarray) -> tuple[float, float]:
     return float(mean - half), float(mean + half)
 
 
-def paired(metrics: pd.DataFrame, scenario: str, baseline: str, key: str) -> tuple[np.ndarray, np.ndarray]:
+def paired(
+    metrics: pd.DataFrame, scenario: str, baseline: str, key: str
+) -> tuple[np.ndarray, np.ndarray]:
     """(scenario values, baseline values) of ``key`` on the seeds both finished, seed-aligned."""
     s = metrics.loc[metrics["scenario"] == scenario].set_index("seed")[key]
     b = metrics.loc[metrics["scenario"] == baseline].set_index("seed")[key]
@@ -125,8 +139,9 @@ def paired(metrics: pd.DataFrame, scenario: str, baseline: str, key: str) -> tup
     return s.loc[seeds].to_numpy(dtype=float), b.loc[seeds].to_numpy(dtype=float)
 
 
-def paired_effects(ens: EnsembleResult, baseline: str = BASELINE,
-                   metrics: pd.DataFrame | None = None) -> pd.DataFrame:
+def paired_effects(
+    ens: EnsembleResult, baseline: str = BASELINE, metrics: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """The effects table: one row per (scenario, outcome), scenario − baseline per seed.
 
     Columns: ``scenario``, ``outcome``, ``label``, ``unit``, ``n_seeds`` (paired seeds),
@@ -148,18 +163,26 @@ def paired_effects(ens: EnsembleResult, baseline: str = BASELINE,
             lo, hi = _t_interval(d)
             bm = float(b.mean()) if n else math.nan
             em = float(d.mean()) if n else math.nan
-            rows.append({
-                "scenario": sc, "outcome": o.key, "label": o.label, "unit": o.unit, "n_seeds": n,
-                "baseline_mean": bm, "scenario_mean": float(s.mean()) if n else math.nan,
-                "effect_mean": em,
-                "effect_pct": 100.0 * em / bm if n and bm and o.unit != "days" else math.nan,
-                "spread_p05": float(np.percentile(d, LOW_Q)) if n else math.nan,
-                "spread_p95": float(np.percentile(d, HIGH_Q)) if n else math.nan,
-                "ci90_low": lo, "ci90_high": hi,
-                "sd_effect": float(d.std(ddof=1)) if n > 1 else math.nan,
-                "sd_baseline": float(b.std(ddof=1)) if n > 1 else math.nan,
-                "clear": bool(n > 1 and (lo > 0 or hi < 0)),
-            })
+            rows.append(
+                {
+                    "scenario": sc,
+                    "outcome": o.key,
+                    "label": o.label,
+                    "unit": o.unit,
+                    "n_seeds": n,
+                    "baseline_mean": bm,
+                    "scenario_mean": float(s.mean()) if n else math.nan,
+                    "effect_mean": em,
+                    "effect_pct": 100.0 * em / bm if n and bm and o.unit != "days" else math.nan,
+                    "spread_p05": float(np.percentile(d, LOW_Q)) if n else math.nan,
+                    "spread_p95": float(np.percentile(d, HIGH_Q)) if n else math.nan,
+                    "ci90_low": lo,
+                    "ci90_high": hi,
+                    "sd_effect": float(d.std(ddof=1)) if n > 1 else math.nan,
+                    "sd_baseline": float(b.std(ddof=1)) if n > 1 else math.nan,
+                    "clear": bool(n > 1 and (lo > 0 or hi < 0)),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -178,17 +201,29 @@ def describe_when(when: dict[str, Any]) -> str:
     parts = []
     trig = when.get("trigger")
     if trig:
-        cmp = f"above {trig['above']:,.0f}" if trig.get("above") is not None else f"below {trig['below']:,.0f}"
+        cmp = (
+            f"above {trig['above']:,.0f}"
+            if trig.get("above") is not None
+            else f"below {trig['below']:,.0f}"
+        )
         lag = int(trig.get("lag_days") or 0)
-        parts.append(f"once {trig['metric'].replace('_', ' ')} has been {cmp} for {int(trig.get('for_days') or 1)} "
-                     f"days{f', {lag} days later' if lag else ''}")
+        parts.append(
+            f"once {trig['metric'].replace('_', ' ')} has been {cmp} for {int(trig.get('for_days') or 1)} "
+            f"days{f', {lag} days later' if lag else ''}"
+        )
         if when.get("duration_days"):
             parts.append(f"for {int(when['duration_days'])} days")
     dates = when.get("dates")
     if dates:
         ds = sorted(dates, key=str)
-        parts.append("on " + (", ".join(_date(d) for d in ds) if len(ds) <= 3
-                              else f"{len(ds)} days from {_date(ds[0])} to {_date(ds[-1])}"))
+        parts.append(
+            "on "
+            + (
+                ", ".join(_date(d) for d in ds)
+                if len(ds) <= 3
+                else f"{len(ds)} days from {_date(ds[0])} to {_date(ds[-1])}"
+            )
+        )
     if when.get("start") and not dates:
         parts.append(f"from {_date(when['start'])}")
     if when.get("end"):
@@ -214,26 +249,38 @@ def lever_changes(scenario: Config, baseline: Config) -> list[str]:
         what = f"`{name}` ({ref['kind'].replace('_', ' ')}, {ref['actor']})"
         s_on, b_on = bool(s and s["enabled"]), bool(b and b["enabled"])
         if s_on and not b_on:
-            out.append(f"{what} acts, {describe_when(s['when'])} ({'off in' if b else 'not in'} the baseline)")
+            out.append(
+                f"{what} acts, {describe_when(s['when'])} ({'off in' if b else 'not in'} the baseline)"
+            )
         elif b_on and not s_on:
             off.append((name, f"{what} does not act (in the baseline: {describe_when(b['when'])})"))
         elif s_on and b_on:
             bits = []
             if s["when"] != b["when"]:
                 bits.append(f"{describe_when(s['when'])} instead of {describe_when(b['when'])}")
-            params = sorted(k for k in set(s) | set(b) if k not in {"kind", "actor", "enabled", "when", "note"}
-                            and s.get(k) != b.get(k))
+            params = sorted(
+                k
+                for k in set(s) | set(b)
+                if k not in {"kind", "actor", "enabled", "when", "note"} and s.get(k) != b.get(k)
+            )
             bits += [f"{k} = {s.get(k)!r} instead of {b.get(k)!r}" for k in params]
             if bits:
                 out.append(f"{what} acts " + "; ".join(bits))
     if len(off) > 5:
-        return [f"{len(off)} levers of the baseline do not act: " + ", ".join(f"`{n}`" for n, _ in off), *out]
+        return [
+            f"{len(off)} levers of the baseline do not act: " + ", ".join(f"`{n}`" for n, _ in off),
+            *out,
+        ]
     return [phrase for _, phrase in off] + out
 
 
 def lever_firsts(ens: EnsembleResult, scenario: str, lever: str) -> list[str]:
     """First day the lever acted in each finished run of the scenario (ISO dates)."""
-    return [r.levers[lever]["first"] for (sc, _), r in ens.runs.items() if sc == scenario and lever in r.levers]
+    return [
+        r.levers[lever]["first"]
+        for (sc, _), r in ens.runs.items()
+        if sc == scenario and lever in r.levers
+    ]
 
 
 def changed_levers(ens: EnsembleResult, scenario: str, baseline: str) -> list[str]:
@@ -335,8 +382,13 @@ class _Pair:
         return f"{fmt_n(b, unit)} → {fmt_n(s, unit)} ({fmt_n(s - b, unit, signed=True)}{pct})"
 
 
-def mechanism_paragraph(ens: EnsembleResult, scenario: str, baseline: str = BASELINE,
-                        metrics: pd.DataFrame | None = None, effects: pd.DataFrame | None = None) -> str:
+def mechanism_paragraph(
+    ens: EnsembleResult,
+    scenario: str,
+    baseline: str = BASELINE,
+    metrics: pd.DataFrame | None = None,
+    effects: pd.DataFrame | None = None,
+) -> str:
     """What changed and through which mechanism, in words, computed from the paired runs.
 
     Each clause compares paired means (baseline → scenario, in real people). A topic (routes,
@@ -350,61 +402,110 @@ def mechanism_paragraph(ens: EnsembleResult, scenario: str, baseline: str = BASE
     n = len(paired(m, scenario, baseline, "attempts")[0]) if not m.empty else 0
     if n == 0:
         return "No seed finished for both this scenario and the baseline: nothing to compare."
-    identical = all(
-        np.array_equal(*paired(m, scenario, baseline, o.key)) for o in OUTCOMES
-    )
+    identical = all(np.array_equal(*paired(m, scenario, baseline, o.key)) for o in OUTCOMES)
     out: list[str] = []
 
     # headline: the clear effects, largest relative change first
-    e = eff[(eff["scenario"] == scenario) & eff["clear"] & (eff["unit"] != "days")].copy()
+    e = eff[
+        (eff["scenario"] == scenario)
+        & eff["clear"]
+        & ~eff["outcome"].isin(["peak_day", "paid_airlines_usd"])
+    ]
     e = e[e["effect_pct"].abs() >= 1.0]
     if identical:
-        out.append(f"Seed by seed, the runs are identical to the baseline's ({n} seeds): "
-                   "in this model and window the change does not alter any outcome.")
+        out.append(
+            f"Seed by seed, the runs are identical to the baseline's ({n} seeds): "
+            "in this model and window the change does not alter any outcome."
+        )
         return " ".join(out)
     if e.empty:
-        out.append(f"No outcome of the table moves by 1 % or more beyond seed noise ({n} paired seeds).")
+        out.append(
+            f"No outcome of the table moves by 1 % or more beyond seed noise ({n} paired seeds)."
+        )
     else:
         e = e.reindex(e["effect_pct"].abs().sort_values(ascending=False).index).head(4)
-        items = [f"{SHORT[r.outcome]} {fmt_pct(r.effect_pct)} ({fmt_n(r.effect_mean, r.unit, signed=True)})"
-                 for r in e.itertuples()]
+        items = [
+            f"{SHORT[r.outcome]} {fmt_pct(r.effect_pct)} ({fmt_n(r.effect_mean, r.unit, signed=True)})"
+            for r in e.itertuples()
+        ]
         out.append(f"In short ({n} paired seeds): " + "; ".join(items) + ".")
 
     # routes: direct vs hubs
     hub_keys = [f"total_arrivals_from_{h}" for h in ens.hubs]
-    direct_keys = [c for c in m.columns if c.startswith("total_arrivals_from_") and c not in hub_keys]
-    route_keys = ["arrivals_minsk", "arrivals_via_hubs", "arrivals_direct", "rerouted_via_hub", *hub_keys]
+    direct_keys = [
+        c for c in m.columns if c.startswith("total_arrivals_from_") and c not in hub_keys
+    ]
+    route_keys = [
+        "arrivals_minsk",
+        "arrivals_via_hubs",
+        "arrivals_direct",
+        "rerouted_via_hub",
+        *hub_keys,
+    ]
     if any(p.moved(k) for k in route_keys):
         bh, sh = p("arrivals_via_hubs")
         ba, sa = p("arrivals_minsk")
-        states = sorted({ens.configs[scenario].world.airports.get(k.removeprefix("total_arrivals_from_"), "?")
-                         for k in direct_keys})
+        states = sorted(
+            {
+                ens.configs[scenario].world.airports.get(
+                    k.removeprefix("total_arrivals_from_"), "?"
+                )
+                for k in direct_keys
+            }
+        )
         where = " and ".join(states) if states else "the origins"
-        text = (f"Arrivals in Minsk: {p.change('arrivals_minsk')}. Flights direct from {where} carried "
-                f"{p.change('arrivals_direct')}; flights from the hubs {p.change('arrivals_via_hubs')}, "
-                f"so the hubs' share of arrivals went from {fmt_pct(_share(bh, ba), False)} to "
-                f"{fmt_pct(_share(sh, sa), False)}")
-        moves = sorted(((p(k)[1] - p(k)[0], k.removeprefix("total_arrivals_from_")) for k in hub_keys if k in m),
-                       key=lambda t: -abs(t[0]))
-        moves = [(d, h) for d, h in moves[:2] if abs(d) >= 1]
+        share_b, share_s = fmt_pct(_share(bh, ba), False), fmt_pct(_share(sh, sa), False)
+        text = (
+            f"Arrivals in Minsk: {p.change('arrivals_minsk')}. Flights direct from {where} carried "
+            f"{p.change('arrivals_direct')}; flights from the hubs {p.change('arrivals_via_hubs')}, so "
+            + (
+                f"the hubs' share of arrivals stayed at {share_b}"
+                if share_b == share_s
+                else f"the hubs' share of arrivals went from {share_b} to {share_s}"
+            )
+        )
+        # every hub whose arrivals changed by 1 % of the baseline's arrivals or more, largest first
+        moves = sorted(
+            (
+                (p(k)[1] - p(k)[0], k.removeprefix("total_arrivals_from_"))
+                for k in hub_keys
+                if k in m
+            ),
+            key=lambda t: -abs(t[0]),
+        )
+        moves = [(d, h) for d, h in moves if abs(d) >= max(REL * ba, 1.0)]
         if moves:
-            text += " (largest changes: " + ", ".join(f"{_airport(h)} {fmt_n(d, signed=True)}" for d, h in moves) + ")"
+            text += (
+                " (by hub: "
+                + ", ".join(f"{_airport(h)} {fmt_n(d, signed=True)}" for d, h in moves)
+                + ")"
+            )
         br, sr = p("rerouted_via_hub")
-        text += (f". Agencies sent {fmt_n(sr)} ticketed people through a hub when no direct flight would "
-                 f"carry them ({fmt_n(br)} in the baseline).")
+        text += (
+            f". Agencies sent {fmt_n(sr)} ticketed people through a hub when no direct flight would "
+            f"carry them ({fmt_n(br)} in the baseline)."
+        )
         out.append(text)
     else:
-        out.append("Arrivals in Minsk and the routes they took: no change of 1 % or more beyond seed noise.")
+        out.append(
+            "Arrivals in Minsk and the routes they took: no change of 1 % or more beyond seed noise."
+        )
 
     # border: volume, displacement between segments, success per attempt
     segs = [s for s in ens.segments if f"attempts_{s}" in m]
     seg_keys = ["attempts", "got_through", *[f"attempts_{s}" for s in segs]]
     if any(p.moved(k) for k in seg_keys):
         ba, sa = p("attempts")
-        shares = [(s, _share(p(f"attempts_{s}")[0], ba), _share(p(f"attempts_{s}")[1], sa)) for s in segs]
+        shares = [
+            (s, _share(p(f"attempts_{s}")[0], ba), _share(p(f"attempts_{s}")[1], sa)) for s in segs
+        ]
         shift = max(shares, key=lambda t: abs(t[2] - t[1])) if shares else None
-        text = f"Border attempts: {p.change('attempts', 'attempts')}. Split between segments: " + ", ".join(
-            f"{s.capitalize()} {fmt_pct(b, False)} → {fmt_pct(v, False)}" for s, b, v in shares)
+        text = (
+            f"Border attempts: {p.change('attempts', 'attempts')}. Split between segments: "
+            + ", ".join(
+                f"{s.capitalize()} {fmt_pct(b, False)} → {fmt_pct(v, False)}" for s, b, v in shares
+            )
+        )
         if shift and abs(shift[2] - shift[1]) >= 1.0:
             word = "towards" if shift[2] > shift[1] else "away from"
             pts = shift[2] - shift[1]
@@ -412,47 +513,71 @@ def mechanism_paragraph(ens: EnsembleResult, scenario: str, baseline: str = BASE
         else:
             text += " (no displacement between segments: shares within a point)"
         bg, sg = p("got_through")
-        text += (f". Got through unseen: {p.change('got_through')}; per attempt "
-                 f"{fmt_pct(_share(bg, ba), False)} → {fmt_pct(_share(sg, sa), False)}.")
+        text += (
+            f". Got through unseen: {p.change('got_through')}; per attempt "
+            f"{fmt_pct(_share(bg, ba), False)} → {fmt_pct(_share(sg, sa), False)}."
+        )
         out.append(text)
     else:
-        out.append("Border attempts, their split between segments and the number getting through: no change "
-                   "of 1 % or more beyond seed noise.")
+        out.append(
+            "Border attempts, their split between segments and the number getting through: no change "
+            "of 1 % or more beyond seed noise."
+        )
 
     # stranding: in Belarus, at hubs, trips cancelled
-    strand_keys = ["peak_in_belarus", "person_days_in_belarus", "total_stranded_at_hub_went_home", "total_cancelled"]
+    strand_keys = [
+        "peak_in_belarus",
+        "person_days_in_belarus",
+        "total_stranded_at_hub_went_home",
+        "total_cancelled",
+    ]
     if any(p.moved(k) for k in strand_keys):
         bd, sd = p("peak_day")
         start = ens.configs[scenario].run.start
         when_b = _date(start + dt.timedelta(days=round(bd))) if math.isfinite(bd) else "n/a"
         when_s = _date(start + dt.timedelta(days=round(sd))) if math.isfinite(sd) else "n/a"
-        text = (f"Stranding: the peak in Belarus went {p.change('peak_in_belarus')}, on average around "
-                f"{when_b} in the baseline and {when_s} here; person-days in Belarus "
-                f"{p.change('person_days_in_belarus', 'person-days')}. People stuck at a hub who went home: "
-                f"{p.change('total_stranded_at_hub_went_home')}; trips cancelled before departure "
-                f"(no visa channel, no flight, or no money for a detour): {p.change('total_cancelled')}.")
+        text = (
+            f"Stranding: the peak in Belarus went {p.change('peak_in_belarus')}, on average around "
+            f"{when_b} in the baseline and {when_s} here; person-days in Belarus "
+            f"{p.change('person_days_in_belarus', 'person-days')}. People stuck at a hub who went home: "
+            f"{p.change('total_stranded_at_hub_went_home')}; trips cancelled before departure "
+            f"(no visa channel, no flight, or no money for a detour): {p.change('total_cancelled')}."
+        )
         out.append(text)
     else:
-        out.append("Stranding in Belarus and at the hubs: no change of 1 % or more beyond seed noise.")
+        out.append(
+            "Stranding in Belarus and at the hubs: no change of 1 % or more beyond seed noise."
+        )
 
     # returns: seats offered and filled
     ret_keys = ["repatriated", "total_repatriation_seats", "returned_own_ticket"]
     if any(p.moved(k) for k in ret_keys):
         bs, ss = p("total_repatriation_seats")
         br, sr = p("repatriated")
-        fill = (f", {fmt_pct(_share(br, bs), False)} → {fmt_pct(_share(sr, ss), False)} of them filled"
-                if bs and ss else "")
-        out.append(f"Returns: free repatriation seats offered {p.change('total_repatriation_seats')}{fill}; "
-                   f"repatriated {p.change('repatriated')}; went home on their own ticket "
-                   f"{p.change('returned_own_ticket')}.")
+        fill = (
+            f", {fmt_pct(_share(br, bs), False)} → {fmt_pct(_share(sr, ss), False)} of them filled"
+            if bs and ss
+            else ""
+        )
+        out.append(
+            f"Returns: free repatriation seats offered {p.change('total_repatriation_seats')}{fill}; "
+            f"repatriated {p.change('repatriated')}; went home on their own ticket "
+            f"{p.change('returned_own_ticket')}."
+        )
     else:
-        out.append("Returns (repatriation flights and own tickets): no change of 1 % or more beyond seed noise.")
+        out.append(
+            "Returns (repatriation flights and own tickets): no change of 1 % or more beyond seed noise."
+        )
 
     # money
     money = [("paid_agencies_usd", "to travel agencies"), ("paid_smugglers_usd", "to smugglers")]
     moved = [(k, w) for k, w in money if p.moved(k)]
     if moved:
-        out.append("Money paid by migrants: " + "; ".join(f"{w} {p.change(k, 'USD')}" for k, w in moved) + ".")
+        out.append(
+            "Money paid by migrants: "
+            + "; ".join(f"{w} {p.change(k, 'USD')}" for k, w in moved)
+            + "."
+        )
     return " ".join(out)
 
 
@@ -476,15 +601,42 @@ def series_list(ens: EnsembleResult) -> list[Series]:
     """The panels of a scenario figure, in order."""
     out = [
         Series("arrivals", "Arrivals in Minsk", "people per week", lambda e: ["arrivals_minsk"]),
-        Series("arrivals_hubs", "Arrivals in Minsk on flights from a hub (" + ", ".join(ens.hubs) + ")",
-               "people per week", lambda e: [f"arrivals_from_{h}" for h in e.hubs]),
-        Series("at_border", "People at the border (average of the week)", "people", lambda e: ["at_border"], "mean"),
+        Series(
+            "arrivals_hubs",
+            "Arrivals in Minsk on flights from a hub (" + ", ".join(ens.hubs) + ")",
+            "people per week",
+            lambda e: [f"arrivals_from_{h}" for h in e.hubs],
+        ),
+        Series(
+            "at_border",
+            "People at the border (average of the week)",
+            "people",
+            lambda e: ["at_border"],
+            "mean",
+        ),
     ]
-    out += [Series(f"attempts_{s}", f"Attempts to cross, {s.capitalize()} segment", "attempts per week",
-                   lambda e, s=s: [f"attempts_{s}"]) for s in ens.segments]
     out += [
-        Series("got_through", "Got through unseen (all segments)", "people per week", lambda e: ["got_through"]),
-        Series("repatriated", "Repatriated on free flights", "people per week", lambda e: ["repatriated"]),
+        Series(
+            f"attempts_{s}",
+            f"Attempts to cross, {s.capitalize()} segment",
+            "attempts per week",
+            lambda e, s=s: [f"attempts_{s}"],
+        )
+        for s in ens.segments
+    ]
+    out += [
+        Series(
+            "got_through",
+            "Got through unseen (all segments)",
+            "people per week",
+            lambda e: ["got_through"],
+        ),
+        Series(
+            "repatriated",
+            "Repatriated on free flights",
+            "people per week",
+            lambda e: ["repatriated"],
+        ),
     ]
     return out
 
@@ -518,17 +670,35 @@ def _band(ax: Axes, band: pd.DataFrame, color: str, dashed: bool = False) -> Non
     if band.empty:
         return
     band = band.set_axis(band.index + pd.Timedelta(days=3.5))  # drawn at the middle of each week
-    ax.fill_between(band.index, band["low"], band["high"], color=color, alpha=0.25 if not dashed else 0.18,
-                    lw=0, step=None)
-    ax.plot(band.index, band["median"], color=color, lw=1.1 if dashed else 1.6, ls="--" if dashed else "-")
+    ax.fill_between(
+        band.index,
+        band["low"],
+        band["high"],
+        color=color,
+        alpha=0.25 if not dashed else 0.18,
+        lw=0,
+        step=None,
+    )
+    ax.plot(
+        band.index,
+        band["median"],
+        color=color,
+        lw=1.1 if dashed else 1.6,
+        ls="--" if dashed else "-",
+    )
 
 
-def lever_marks(ens: EnsembleResult, scenario: str, baseline: str | None) -> list[tuple[str, pd.Timestamp]]:
+def lever_marks(
+    ens: EnsembleResult, scenario: str, baseline: str | None
+) -> list[tuple[str, pd.Timestamp]]:
     """(lever, median first day it acted) for the levers that differ from the baseline (every
     lever that acted when ``baseline`` is None)."""
     marks = []
-    names = (changed_levers(ens, scenario, baseline) if baseline is not None
-             else sorted({n for (sc, _), r in ens.runs.items() if sc == scenario for n in r.levers}))
+    names = (
+        changed_levers(ens, scenario, baseline)
+        if baseline is not None
+        else sorted({n for (sc, _), r in ens.runs.items() if sc == scenario for n in r.levers})
+    )
     for name in names:
         firsts = sorted(lever_firsts(ens, scenario, name))
         if firsts:
@@ -560,29 +730,45 @@ def plot_scenario(ens: EnsembleResult, scenario: str, baseline: str | None = BAS
         ax.set_ylim(bottom=0)
         ax.tick_params(labelsize=8)
         ax.xaxis.set_tick_params(labelbottom=True)
-    for ax in axes[len(panels):]:
+    for ax in axes[len(panels) :]:
         ax.set_visible(False)
     n = len(ens.seeds_of(scenario))
     color = SCENARIO_COLOR if compare else "#4575b4"
     handles = [Patch(color=color, alpha=0.35, lw=0), Line2D([], [], color=color, lw=1.6)]
     labels = [f"{scenario}: 5–95 % of {n} seeds", f"{scenario}: median"]
     if compare:
-        handles += [Patch(color=BASE_COLOR, alpha=0.25, lw=0), Line2D([], [], color=BASE_COLOR, lw=1.1, ls="--")]
+        handles += [
+            Patch(color=BASE_COLOR, alpha=0.25, lw=0),
+            Line2D([], [], color=BASE_COLOR, lw=1.1, ls="--"),
+        ]
         labels += [f"{baseline}: 5–95 %", f"{baseline}: median"]
     if marks and compare:
         handles.append(Line2D([], [], color=mark_color, lw=0.9, ls=(0, (2, 2))))
         names = [name for name, _ in marks]
-        labels.append("a changed lever first acts: " + (", ".join(names) if len(names) <= 3
-                                                         else f"{len(names)} levers (listed in the report)"))
+        labels.append(
+            "a changed lever first acts: "
+            + (
+                ", ".join(names)
+                if len(names) <= 3
+                else f"{len(names)} levers (listed in the report)"
+            )
+        )
     elif marks:
         handles.append(Line2D([], [], color=mark_color, lw=0.6, ls=(0, (2, 2))))
         labels.append("a policy lever first acts (median day over seeds)")
     title = f"{scenario}" + (f" against {baseline}" if compare else "") + ": weekly, in real people"
     fig.suptitle(title, fontsize=12.5)
-    legend = fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=8.5, frameon=False,
-               title="bands: 5th to 95th percentile over seeds of each week's value; whole weeks (Monday to "
-                     "Sunday) only; counts scaled from the simulated sample to the pool of real people",
-               title_fontsize=8)
+    legend = fig.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        ncols=2,
+        fontsize=8.5,
+        frameon=False,
+        title="bands: 5th to 95th percentile over seeds of each week's value; whole weeks (Monday to "
+        "Sunday) only; counts scaled from the simulated sample to the pool of real people",
+        title_fontsize=8,
+    )
     legend.get_title().set_color("0.35")
     return fig
 
@@ -594,8 +780,11 @@ def plot_effects(effects: pd.DataFrame, baseline: str = BASELINE) -> Figure:
     scenarios = list(dict.fromkeys(effects["scenario"]))
     ncols = 3
     nrows = max(1, math.ceil(len(outcomes) / ncols))
-    fig = Figure(figsize=(WIDTH_IN * 1.2, 1.2 + nrows * (0.6 + 0.24 * len(scenarios))), dpi=DPI,
-                 layout="constrained")
+    fig = Figure(
+        figsize=(WIDTH_IN * 1.2, 1.2 + nrows * (0.6 + 0.24 * len(scenarios))),
+        dpi=DPI,
+        layout="constrained",
+    )
     FigureCanvasAgg(fig)
     axes = fig.subplots(nrows, ncols, sharey=True, squeeze=False).ravel()
     y = np.arange(len(scenarios))
@@ -612,20 +801,28 @@ def plot_effects(effects: pd.DataFrame, baseline: str = BASELINE) -> Figure:
         ax.set_title(f"{o.label} ({unit})", loc="left", fontsize=9.5)
         ax.grid(axis="x", color="0.9", lw=0.8)
         ax.set_axisbelow(True)
-        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
-            lambda v, _: f"{v:,.0f}" if abs(v) >= 10 or v == 0 else f"{v:,.1f}"))
+        ax.xaxis.set_major_formatter(
+            matplotlib.ticker.FuncFormatter(
+                lambda v, _: f"{v:,.0f}" if abs(v) >= 10 or v == 0 else f"{v:,.1f}"
+            )
+        )
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5))
         ax.tick_params(labelsize=8)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
-    for ax in axes[len(outcomes):]:
+    for ax in axes[len(outcomes) :]:
         ax.set_visible(False)
     axes[0].set_yticks(y, scenarios, fontsize=8.5)
     axes[0].set_ylim(len(scenarios) - 0.5, -0.5)
-    fig.suptitle(f"Effects against {baseline} (scenario − baseline, same seeds, real people)", fontsize=12.5)
-    fig.supxlabel("dot: mean effect; thick bar: 90 % confidence interval of the mean (t); thin line: 5th–95th "
-                  "percentile of the per-seed effects; orange: interval excludes zero, grey: within seed noise",
-                  fontsize=8, color="0.35")
+    fig.suptitle(
+        f"Effects against {baseline} (scenario − baseline, same seeds, real people)", fontsize=12.5
+    )
+    fig.supxlabel(
+        "dot: mean effect; thick bar: 90 % confidence interval of the mean (t); thin line: 5th–95th "
+        "percentile of the per-seed effects; orange: interval excludes zero, grey: within seed noise",
+        fontsize=8,
+        color="0.35",
+    )
     return fig
 
 
@@ -635,7 +832,10 @@ def plot_effects(effects: pd.DataFrame, baseline: str = BASELINE) -> Figure:
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> list[str]:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join(":---" if a == "l" else "---:" for a in align) + "|"]
+    out = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(":---" if a == "l" else "---:" for a in align) + "|",
+    ]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return out
 
@@ -656,17 +856,29 @@ def effects_rows(effects: pd.DataFrame, scenario: str, start: dt.date) -> list[l
     rows = []
     for r in effects[effects["scenario"] == scenario].itertuples():
         mark = " ◆" if r.clear else ""
-        rows.append([
-            r.label, _mean_value(r.baseline_mean, r.unit, start), _mean_value(r.scenario_mean, r.unit, start),
-            f"**{fmt_n(r.effect_mean, r.unit, signed=True)}**{mark}",
-            "—" if r.unit == "days" else fmt_pct(r.effect_pct),
-            _interval(r.ci90_low, r.ci90_high, r.unit), _interval(r.spread_p05, r.spread_p95, r.unit),
-        ])
+        rows.append(
+            [
+                r.label,
+                _mean_value(r.baseline_mean, r.unit, start),
+                _mean_value(r.scenario_mean, r.unit, start),
+                f"**{fmt_n(r.effect_mean, r.unit, signed=True)}**{mark}",
+                "—" if r.unit == "days" else fmt_pct(r.effect_pct),
+                _interval(r.ci90_low, r.ci90_high, r.unit),
+                _interval(r.spread_p05, r.spread_p95, r.unit),
+            ]
+        )
     return rows
 
 
-HEADLINE = ["arrivals_minsk", "got_through", "attempts", "peak_in_belarus", "person_days_in_belarus", "repatriated",
-            "deaths"]
+HEADLINE = [
+    "arrivals_minsk",
+    "got_through",
+    "attempts",
+    "peak_in_belarus",
+    "person_days_in_belarus",
+    "repatriated",
+    "deaths",
+]
 
 
 def _baseline_rows(metrics: pd.DataFrame, baseline: str, start: dt.date) -> list[list[str]]:
@@ -678,15 +890,27 @@ def _baseline_rows(metrics: pd.DataFrame, baseline: str, start: dt.date) -> list
             continue
         lo, hi = np.percentile(v, [LOW_Q, HIGH_Q])
         if o.unit == "days":
-            rows.append([o.label, _mean_value(v.mean(), "days", start),
-                         f"{_mean_value(lo, 'days', start)} to {_mean_value(hi, 'days', start)}"])
+            rows.append(
+                [
+                    o.label,
+                    _mean_value(v.mean(), "days", start),
+                    f"{_mean_value(lo, 'days', start)} to {_mean_value(hi, 'days', start)}",
+                ]
+            )
         else:
-            rows.append([o.label, fmt_n(v.mean(), o.unit), f"{fmt_n(lo, o.unit)} to {fmt_n(hi, o.unit)}"])
+            rows.append(
+                [o.label, fmt_n(v.mean(), o.unit), f"{fmt_n(lo, o.unit)} to {fmt_n(hi, o.unit)}"]
+            )
     return rows
 
 
-def write_report(ens: EnsembleResult, out_dir: Path | str, baseline: str = BASELINE, command: str = "",
-                 extra_seconds: float = 0.0) -> list[Path]:
+def write_report(
+    ens: EnsembleResult,
+    out_dir: Path | str,
+    baseline: str = BASELINE,
+    command: str = "",
+    extra_seconds: float = 0.0,
+) -> list[Path]:
     """Write ``report.md``, ``effects.csv``, ``runs.parquet``, ``failures.csv`` and figures.
 
     Args:
@@ -710,7 +934,9 @@ def write_report(ens: EnsembleResult, out_dir: Path | str, baseline: str = BASEL
     written: list[Path] = []
 
     metrics = run_metrics(ens)
-    has_base = baseline in ens.configs and not metrics.empty and (metrics["scenario"] == baseline).any()
+    has_base = (
+        baseline in ens.configs and not metrics.empty and (metrics["scenario"] == baseline).any()
+    )
     effects = paired_effects(ens, baseline, metrics) if has_base else pd.DataFrame()
 
     table = ens.summary_table()
@@ -719,9 +945,10 @@ def write_report(ens: EnsembleResult, out_dir: Path | str, baseline: str = BASEL
     written.append(out / "effects.csv")
     effects.to_csv(written[-1], index=False)
     written.append(out / "failures.csv")
-    pd.DataFrame([vars(f) for f in ens.failures],
-                 columns=["scenario", "seed", "error_type", "message", "traceback", "seconds"]).to_csv(
-        written[-1], index=False)
+    pd.DataFrame(
+        [vars(f) for f in ens.failures],
+        columns=["scenario", "seed", "error_type", "message", "traceback", "seconds"],
+    ).to_csv(written[-1], index=False)
 
     def save(fig: Figure, name: str) -> str:
         path = figdir / f"{name}.png"
@@ -751,7 +978,12 @@ def write_report(ens: EnsembleResult, out_dir: Path | str, baseline: str = BASEL
         f"(simulated counts × {per_row:g}).",
         f"- **Time:** {ens.check_seconds + extra_seconds:.0f} s to compose and check every config, "
         f"{ens.seconds:.0f} s to run on {ens.n_jobs} worker process{'es' if ens.n_jobs > 1 else ''}"
-        + (f" ({np.mean([r.seconds for r in ens.runs.values()]):.1f} s per run)" if ens.runs else "") + ".",
+        + (
+            f" ({np.mean([r.seconds for r in ens.runs.values()]):.1f} s per run)"
+            if ens.runs
+            else ""
+        )
+        + ".",
         "",
         "## How to read this report",
         "",
@@ -773,9 +1005,14 @@ def write_report(ens: EnsembleResult, out_dir: Path | str, baseline: str = BASEL
         "",
     ]
 
-    if has_base:
-        md += ["## Effects at a glance", "", "Mean effect against the baseline (change in % of the baseline "
-               "mean); ◆: the 90 % CI of the mean excludes zero.", ""]
+    if has_base and others:
+        md += [
+            "## Effects at a glance",
+            "",
+            "Mean effect against the baseline (change in % of the baseline "
+            "mean); ◆: the 90 % CI of the mean excludes zero.",
+            "",
+        ]
         head = ["scenario", *[next(o.label for o in OUTCOMES if o.key == k) for k in HEADLINE]]
         rows = []
         for sc in others:
@@ -784,20 +1021,36 @@ def write_report(ens: EnsembleResult, out_dir: Path | str, baseline: str = BASEL
             for k in HEADLINE:
                 r = e.loc[k]
                 unit = next(o.unit for o in OUTCOMES if o.key == k)
-                cells.append(f"{fmt_n(r.effect_mean, unit, signed=True)} ({fmt_pct(r.effect_pct)})"
-                             f"{' ◆' if r.clear else ''}")
+                cells.append(
+                    f"{fmt_n(r.effect_mean, unit, signed=True)} ({fmt_pct(r.effect_pct)})"
+                    f"{' ◆' if r.clear else ''}"
+                )
             rows.append(cells)
         md += _table(head, rows, "l" + "r" * len(HEADLINE))
-        md += ["", f"![Effects of each scenario against {baseline}]({save(plot_effects(effects, baseline), 'effects')})",
-               ""]
-
+        md += [
+            "",
+            f"![Effects of each scenario against {baseline}]({save(plot_effects(effects, baseline), 'effects')})",
+            "",
+        ]
+    if has_base:
         md += [f"## The baseline: `{baseline}`", ""]
         q = scenario_question(baseline)
         if q:
             md += [f"*{q}*", ""]
-        md += [f"Mean over {len(ens.seeds_of(baseline))} seeds, and the range of 90 % of the seeds.", ""]
-        md += _table(["outcome", "mean", "5–95 % across seeds"], _baseline_rows(metrics, baseline, start), "lrr")
-        md += ["", f"![{baseline}, weekly]({save(plot_scenario(ens, baseline, None), baseline)})", ""]
+        md += [
+            f"Mean over {len(ens.seeds_of(baseline))} seeds, and the range of 90 % of the seeds.",
+            "",
+        ]
+        md += _table(
+            ["outcome", "mean", "5–95 % across seeds"],
+            _baseline_rows(metrics, baseline, start),
+            "lrr",
+        )
+        md += [
+            "",
+            f"![{baseline}, weekly]({save(plot_scenario(ens, baseline, None), baseline)})",
+            "",
+        ]
 
     for sc in others if has_base else ens.scenarios:
         md += [f"## {sc}", ""]
@@ -806,38 +1059,79 @@ def write_report(ens: EnsembleResult, out_dir: Path | str, baseline: str = BASEL
             md += [f"*{q}*", ""]
         if has_base:
             changes = lever_changes(ens.configs[sc], ens.configs[baseline])
-            md += ["**What changed from the baseline:** " + ("; ".join(changes) if changes
-                                                              else "no lever differs from the baseline") + "."]
+            md += [
+                "**What changed from the baseline:** "
+                + ("; ".join(changes) if changes else "no lever differs from the baseline")
+                + "."
+            ]
             timing = lever_timing(ens, sc, baseline)
             if timing:
                 md += ["In the runs, " + "; ".join(timing) + "."]
-            md += ["", "**What happened, and through which mechanism:** "
-                   + mechanism_paragraph(ens, sc, baseline, metrics, effects), ""]
-            n = int(effects.loc[effects["scenario"] == sc, "n_seeds"].max()) if not effects.empty else 0
-            md += [f"Effects against the baseline over {n} paired seeds (◆: the 90 % CI of the mean excludes zero):",
-                   ""]
-            md += _table(["outcome", "baseline", "scenario", "effect (mean)", "change", "90 % CI of the mean (t)",
-                          "5–95 % across seeds"], effects_rows(effects, sc, start), "lrrrrrr")
+            md += [
+                "",
+                "**What happened, and through which mechanism:** "
+                + mechanism_paragraph(ens, sc, baseline, metrics, effects),
+                "",
+            ]
+            n = (
+                int(effects.loc[effects["scenario"] == sc, "n_seeds"].max())
+                if not effects.empty
+                else 0
+            )
+            md += [
+                f"Effects against the baseline over {n} paired seeds (◆: the 90 % CI of the mean excludes zero):",
+                "",
+            ]
+            md += _table(
+                [
+                    "outcome",
+                    "baseline",
+                    "scenario",
+                    "effect (mean)",
+                    "change",
+                    "90 % CI of the mean (t)",
+                    "5–95 % across seeds",
+                ],
+                effects_rows(effects, sc, start),
+                "lrrrrrr",
+            )
             md += [""]
-        md += [f"![{sc}, weekly]({save(plot_scenario(ens, sc, baseline if has_base else None), sc)})", ""]
+        md += [
+            f"![{sc}, weekly]({save(plot_scenario(ens, sc, baseline if has_base else None), sc)})",
+            "",
+        ]
 
     if ens.failures:
-        md += ["## Runs that failed", "",
-               "These runs raised an error; the other runs' results are kept, and the effects above use the "
-               "seeds that finished for both the scenario and the baseline. Tracebacks: `failures.csv`.", ""]
-        md += _table(["scenario", "seed", "error"],
-                     [[f"`{f.scenario}`", str(f.seed), f"{f.error_type}: {f.message}".replace("|", "\\|")]
-                      for f in ens.failures], "lrl")
+        md += [
+            "## Runs that failed",
+            "",
+            "These runs raised an error; the other runs' results are kept, and the effects above use the "
+            "seeds that finished for both the scenario and the baseline. Tracebacks: `failures.csv`.",
+            "",
+        ]
+        md += _table(
+            ["scenario", "seed", "error"],
+            [
+                [f"`{f.scenario}`", str(f.seed), f"{f.error_type}: {f.message}".replace("|", "\\|")]
+                for f in ens.failures
+            ],
+            "lrl",
+        )
         md += [""]
 
-    md += ["## Files", "",
-           "- `report.md`: this report; `figures/*.png`: its figures.",
-           "- `effects.csv`: the effects table, one row per scenario and outcome (columns described in "
-           "docs/counterfactuals.md).",
-           "- `runs.parquet`: one row per run (scenario, seed, status, run time, every summary total in real "
-           "people).",
-           "- `failures.csv`: failed runs with their tracebacks (empty when none failed).",
-           "", f"Report written in {time.perf_counter() - t0:.0f} s.", ""]
+    md += [
+        "## Files",
+        "",
+        "- `report.md`: this report; `figures/*.png`: its figures.",
+        "- `effects.csv`: the effects table, one row per scenario and outcome (columns described in "
+        "docs/counterfactuals.md).",
+        "- `runs.parquet`: one row per run (scenario, seed, status, run time, every summary total in real "
+        "people).",
+        "- `failures.csv`: failed runs with their tracebacks (empty when none failed).",
+        "",
+        f"Report written in {time.perf_counter() - t0:.0f} s.",
+        "",
+    ]
     (out / "report.md").write_text("\n".join(md), encoding="utf-8")
     written.insert(0, out / "report.md")
     return written

@@ -14,6 +14,8 @@ TARGETS = [t for t in load_targets() if t.metric not in INPUTS]
 
 # known misses of the hand-set defaults (docs/validation.md, "Where the model misses")
 KNOWN_MISSES = {
+    ("lt_apprehended", "2021-05-01"): "May 2021 in Lithuania: the model's rise starts a few weeks early "
+                                       "(a mean of ~140 against 77)",
     ("lt_apprehended", "2021-08-01"): "1-12 Aug: the record's rush on 1-2 Aug, before the 3 Aug pushback decree, is "
                                        "an anticipation the model does not have",
     ("lt_apprehended_cumulative", "2021-01-01"): "Jan-12 Aug in Lithuania about a third low, mostly July and 1-2 Aug",
