@@ -1,8 +1,7 @@
 """The corridor explorer: a Mesa SolaraViz page for students (docs/app.md).
 
 Start it with ``.venv/bin/corridor-app`` (``sim/app_launch.py``: binds 127.0.0.1, telemetry
-off, front-end assets served locally), or directly with
-``.venv/bin/solara run sim/app.py --host 127.0.0.1``.
+off, front-end assets served locally; a bare ``solara run sim/app.py`` has neither setting).
 
 Every browser session gets its own settings and its own model (``solara.use_memo`` inside
 :func:`Page`): two visitors never share a run. The sidebar holds the scenario and the changes

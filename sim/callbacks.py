@@ -57,6 +57,15 @@ def sweep_root_of(config: DictConfig) -> Path:
     return Path(os.path.abspath(str(out) or str(config.hydra.sweep.dir)))
 
 
+def jobs_started() -> int:
+    """Jobs that started in the last multirun of this process (0 if none)."""
+    if not last_sweep.get("root"):
+        return 0
+    from sim.sweep import SweepState
+
+    return SweepState(last_sweep["root"]).count_events()["start"]
+
+
 def failed_jobs() -> int:
     """Jobs that failed in the last multirun of this process (0 if none ran)."""
     return int(last_sweep.get("failed", 0))
@@ -218,6 +227,7 @@ class SweepCallback(Callback):
 
         last_sweep.clear()
         self._root = sweep_root_of(config)
+        last_sweep["root"] = str(self._root)
         state = SweepState(self._root)
         try:
             jobs = plan_jobs(config)
@@ -240,7 +250,7 @@ class SweepCallback(Callback):
 
         root = self._root or sweep_root_of(config)
         counts = self._monitor.stop() if self._monitor else SweepState(root).count_events()
-        last_sweep.update(counts)
+        last_sweep.update(counts, root=str(root))
         if not self.gather:
             return
         from sim.sweep_gather import gather
@@ -255,3 +265,49 @@ class SweepCallback(Callback):
                 "run the same command again to retry them (complete runs are skipped)",
                 last_sweep["failed"],
             )
+
+
+class SensitivityCallback(Callback):
+    """A sensitivity sweep (``experiment=sensitivity``; :mod:`sim.sweep_sensitivity`).
+
+    When the multirun starts, writes the design into ``<sweep>/sensitivity/`` (a design the
+    folder already holds is kept: it is what the jobs' rows index); when it ends, analyses the
+    complete rows and writes the report. Its settings are the analysis (method, n, parameters
+    with ranges, outputs, ...), declared in ``configs/experiment/sensitivity.yaml``.
+    """
+
+    def __init__(self, **settings: Any) -> None:
+        from sim.sweep_sensitivity import spec_from
+
+        self.spec = spec_from(settings)
+
+    def _active(self, config: DictConfig) -> bool:
+        from sim.sweep import DESIGN_SECTION
+
+        task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
+        return any(str(o).lstrip("+").startswith(f"{DESIGN_SECTION}.row=") for o in task)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from sim.sweep_sensitivity import folder_spec, write_design
+
+        if not self._active(config):
+            log.warning("experiment=sensitivity without +sensitivity.row=...: no design rows are swept "
+                        "(use corridor-sensitivity)")
+            return
+        root = sweep_root_of(config)
+        if folder_spec(root) is None:
+            write_design(root, self.spec)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from sim.sweep_sensitivity import analyze, folder_spec, write_report
+
+        root = sweep_root_of(config)
+        spec = folder_spec(root)
+        if not self._active(config) or spec is None:
+            return
+        a = analyze(root, spec)
+        files = write_report(root, a)
+        _progress_logger().info(
+            "sensitivity: %d/%d rows complete, analysed N = %d; report %s",
+            a.rows_complete, spec.rows, a.n_used, files[-1],
+        )

@@ -74,7 +74,7 @@ def run_job(composed: DictConfig) -> dict[str, Any]:
     from sim.run import ResultsExistError
 
     try:
-        data = job_data(composed)  # also sets a sensitivity design row (experiment=sensitivity)
+        data = job_data(composed, hc)  # also sets a sensitivity design row (docs/sweeps.md)
         return _run(data, None, quiet=False)
     except ConfigError as e:
         _fail(f"configuration error: {e}")
@@ -120,6 +120,11 @@ def main() -> None:
     try:
         run_job()
     except SystemExit as e:
+        sweep = sys.modules.get("sim.callbacks")
+        if e.code not in (0, None) and sweep is not None and sweep.jobs_started():
+            print("corridor: the sweep stopped (see the message above); "
+                  "the same command again resumes it", file=sys.stderr)
+            sys.exit(EXIT_FAILED)
         if e.code not in (0, None) and not _job_started:
             print(
                 "corridor: configuration error (see the message above); nothing was run",

@@ -93,22 +93,33 @@ def raw_hash(data: dict) -> str:
 # --------------------------------------------------------------------------------------
 
 
-def job_data(composed: Any) -> dict:
+DESIGN_FILE = "sensitivity/design.csv"  # in the sweep folder, written by the sensitivity callback
+
+
+def job_data(composed: Any, hc: Any = None) -> dict:
     """The composed Hydra config as the plain dict the model checks.
 
-    Removes Hydra's own keys and the ``sensitivity`` section of ``experiment=sensitivity``;
-    if that section names a design file and a row (``sensitivity.row=17``), the row's
-    parameter values are set first (:func:`apply_design_row`).
+    Removes Hydra's own keys and a ``sensitivity`` section (``+sensitivity.row=17``, added by a
+    sensitivity sweep): the row's parameter values are set first (:func:`apply_design_row`),
+    from ``sensitivity.design`` or, in a sweep, the sweep folder's ``sensitivity/design.csv``.
     """
     from omegaconf import OmegaConf
 
     data = OmegaConf.to_container(composed, resolve=True) if not isinstance(composed, dict) else dict(composed)
     data.pop("hydra", None)
     section = data.pop(DESIGN_SECTION, None)
-    if isinstance(section, dict) and section.get("row") is not None:
-        if not section.get("design"):
-            raise ConfigError(f"{DESIGN_SECTION}.row: set, but {DESIGN_SECTION}.design names no design file")
-        apply_design_row(data, section["design"], int(section["row"]))
+    if section is None:
+        return data
+    if not isinstance(section, dict) or set(section) - {"row", "design"}:
+        raise ConfigError(f"{DESIGN_SECTION}: only row and design may be set here (a design row of a sensitivity sweep)")
+    if section.get("row") is None:
+        return data
+    design = section.get("design")
+    if not design:
+        if hc is None:
+            raise ConfigError(f"{DESIGN_SECTION}.row: set, but no design file: add +{DESIGN_SECTION}.design=PATH")
+        design = sweep_root(data, hc) / DESIGN_FILE
+    apply_design_row(data, design, int(section["row"]))
     return data
 
 
@@ -320,7 +331,7 @@ def run_sweep_job(composed: Any, hc: Any, run_one: RunOne) -> dict[str, Any]:
 
     design_error: ConfigError | None = None
     try:
-        data = job_data(composed)
+        data = job_data(composed, hc)
     except ConfigError as e:  # a bad design row: recorded below as this job's failure
         design_error = e
         data = OmegaConf.to_container(composed, resolve=True) if not isinstance(composed, dict) else dict(composed)
