@@ -40,14 +40,21 @@ QUICK = [
     "run.end=2021-05-31",
     "levers.iraq_flight_suspension.enabled=true",
 ]
+SUSPENSION = "levers.iraq_flight_suspension.when.start"
 DAYS = 151
+
+
+def quick(args: list[str]) -> list[str]:
+    """QUICK, the suspension dated inside the window (unless ``args`` sweep its date), and ``args``."""
+    date = [] if any(a.startswith(SUSPENSION + "=") for a in args) else [f"{SUSPENSION}=2021-04-01"]
+    return [*QUICK, *date, *args]
 PROGRESS = re.compile(r"^\[[\d\- :,]+\]\[corridor sweep\] ")
 
 
 def sweep(args: list[str], root: Path, cwd: Path, env: dict | None = None, timeout: float = 240,
           **popen) -> subprocess.CompletedProcess:
     """``python -m sim -m <args>`` into the sweep folder ``root``, progress every second."""
-    cmd = [sys.executable, "-m", "sim", "-m", *QUICK, *args, f"hydra.sweep.dir={root}",
+    cmd = [sys.executable, "-m", "sim", "-m", *quick(args), f"hydra.sweep.dir={root}",
            "hydra.callbacks.sweep.progress_seconds=1"]
     full_env = {**os.environ, **(env or {})}
     full_env.pop("HYDRA_FULL_ERROR", None)
@@ -163,11 +170,11 @@ def test_joblib_grid_over_lever_dates_and_seeds_then_skips_when_run_again(tmp_pa
     whole-line progress, and that the same sweep run again runs nothing."""
     root = tmp_path / "grid"
     args = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
-            "levers.iraq_flight_suspension.when.start=2021-03-01,2021-04-15", "run.seed=1,2"]
+            f"{SUSPENSION}=2021-03-01,2021-04-15", "run.seed=1,2"]
     p = sweep(args, root, tmp_path)
     assert p.returncode == 0, p.stderr[-3000:]
     r = assert_complete_once(root, 4)
-    assert sorted(r["levers.iraq_flight_suspension.when.start"]) == ["2021-03-01", "2021-03-01", "2021-04-15", "2021-04-15"]
+    assert sorted(r[SUSPENSION]) == ["2021-03-01", "2021-03-01", "2021-04-15", "2021-04-15"]
     assert sorted(r["run.seed"]) == [1, 1, 2, 2] and (r["seed"] == r["run.seed"]).all()
     assert {"got_through", "peak_in_belarus", "repatriated", "wall_seconds"} <= set(r.columns)
     assert (r["days"] == DAYS).all()
@@ -258,7 +265,7 @@ def test_killed_sweep_resumes_with_every_run_once(tmp_path: Path) -> None:
     are skipped, not run again."""
     root = tmp_path / "killed"
     args = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "run.seed=range(1,9)"]
-    cmd = [sys.executable, "-m", "sim", "-m", *QUICK, *args, f"hydra.sweep.dir={root}"]
+    cmd = [sys.executable, "-m", "sim", "-m", *quick(args), f"hydra.sweep.dir={root}"]
     done = root / ".corridor" / "done"
     with (tmp_path / "first.log").open("w") as out:
         first = subprocess.Popen(cmd, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
