@@ -68,7 +68,7 @@ def main(max_evals: int) -> None:
     log = open(OUT / "evals.jsonl", "a")
 
     def f(x: np.ndarray) -> float:
-        values = {k: to_value(xi, *PARAMS[k]) for k, xi in zip(PARAMS, x)}
+        values = {k: to_value(xi, *PARAMS[k]) for k, xi in zip(PARAMS, x, strict=True)}
         t = time.perf_counter()
         loss, within = loss_of(values)
         rec = {"loss": loss, "within": within, "params": values, "seconds": time.perf_counter() - t}

@@ -544,7 +544,7 @@ def build_levers(specs: dict[str, LeverSpec], world: World, actors: list[str],
 def lever_docs() -> list[tuple[str, str, list[tuple[str, Any]]]]:
     """(kind, doc, [(param, default)]) for each lever class: the source of docs/levers.md."""
     seen, out = set(), []
-    for name, cls in REGISTRY.items():
+    for cls in REGISTRY.values():
         if cls in seen:
             continue
         seen.add(cls)
