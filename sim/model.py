@@ -148,6 +148,7 @@ class MigrationModel(mesa.Model):
 
     # ---- 1. levers -----------------------------------------------------------------------
     def pull_levers(self) -> None:
+        """Reset today's policy to "nobody acts"; each state and airline applies its active levers."""
         policy = self.world.reset_policy()
         metric = self.recorder.yesterday
         for actor in list(self.state_actors.values()) + list(self.airline_agents.values()):
@@ -165,6 +166,8 @@ class MigrationModel(mesa.Model):
 
     # ---- 3. airlines -----------------------------------------------------------------------
     def publish_flights(self) -> None:
+        """Airlines review schedules and publish today's flights and corridor seats (scaled to the
+        sample), and fly the repatriation charters states ordered."""
         real = np.zeros_like(self.seats_today)
         for airline in self.airline_agents.values():
             airline.review_schedule(self.day)
@@ -243,6 +246,7 @@ class MigrationModel(mesa.Model):
 
     # ---- 5. migrants -----------------------------------------------------------------------
     def move_migrants(self) -> None:
+        """The vectorised migrant rules, in the order people pass through them."""
         self.intend()
         self.apply_for_visas()
         self.collect_visas()
