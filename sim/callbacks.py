@@ -101,7 +101,9 @@ class ProgressMonitor:
     def __init__(self, state: Any, total: int | None, every_seconds: float = 5.0) -> None:
         self.state, self.total, self.every = state, total, every_seconds
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="corridor-sweep-progress", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop, name="corridor-sweep-progress", daemon=True
+        )
         self._last: tuple[int, ...] | None = None
         self._last_time = 0.0
         self._t0 = time.monotonic()
@@ -239,7 +241,9 @@ class SweepCallback(Callback):
         if self.validate == "groups":
             _install_group_validation()
         if self.progress_seconds > 0:
-            self._monitor = ProgressMonitor(state, None if jobs is None else len(jobs), self.progress_seconds)
+            self._monitor = ProgressMonitor(
+                state, None if jobs is None else len(jobs), self.progress_seconds
+            )
             self._monitor.log.info(
                 "%s jobs into %s", "?" if jobs is None else len(jobs), self._root
             )
@@ -291,8 +295,10 @@ class SensitivityCallback(Callback):
         from sim.sweep_sensitivity import folder_spec, write_design
 
         if not self._active(config):
-            log.warning("experiment=sensitivity without +sensitivity.row=...: no design rows are swept "
-                        "(use corridor-sensitivity)")
+            log.warning(
+                "experiment=sensitivity without +sensitivity.row=...: no design rows are swept "
+                "(use corridor-sensitivity)"
+            )
             return
         root = sweep_root_of(config)
         if folder_spec(root) is None:
@@ -309,5 +315,8 @@ class SensitivityCallback(Callback):
         files = write_report(root, a)
         _progress_logger().info(
             "sensitivity: %d/%d rows complete, analysed N = %d; report %s",
-            a.rows_complete, spec.rows, a.n_used, files[-1],
+            a.rows_complete,
+            spec.rows,
+            a.n_used,
+            files[-1],
         )

@@ -70,7 +70,11 @@ def run_job(composed: DictConfig) -> dict[str, Any]:
 
     hc = HydraConfig.get()
     if hc.mode == RunMode.MULTIRUN:
-        return run_sweep_job(composed, hc, lambda data, out: _run(data, out, quiet=True))
+        # the model checks the config again when it is built: in a sweep that check is enough
+        # (a failure is recorded either way), so the probe model of check_config is not built
+        return run_sweep_job(
+            composed, hc, lambda data, out: _run(data, out, quiet=True, probe=False)
+        )
     from sim.run import ResultsExistError
 
     try:
@@ -82,14 +86,15 @@ def run_job(composed: DictConfig) -> dict[str, Any]:
         _fail(str(e))
 
 
-def _run(data: dict[str, Any], out: Path | None, quiet: bool) -> dict[str, Any]:
+def _run(data: dict[str, Any], out: Path | None, quiet: bool, probe: bool = True) -> dict[str, Any]:
     """Check ``data`` completely, run it into ``out`` (default: from ``output.dir`` or Hydra's
     job folder) and return the summary. Raises ConfigError or ResultsExistError."""
     from sim.model import check_config
     from sim.run import check_out_dir, format_summary, run
 
     cfg = load_config(data)
-    check_config(cfg)
+    if probe:
+        check_config(cfg)
     hc = HydraConfig.get()
     out = out if out is not None else _out_dir(cfg.output.dir, hc)
     check_out_dir(out.resolve())
@@ -122,8 +127,11 @@ def main() -> None:
     except SystemExit as e:
         sweep = sys.modules.get("sim.callbacks")
         if e.code not in (0, None) and sweep is not None and sweep.jobs_started():
-            print("corridor: the sweep stopped (see the message above); "
-                  "the same command again resumes it", file=sys.stderr)
+            print(
+                "corridor: the sweep stopped (see the message above); "
+                "the same command again resumes it",
+                file=sys.stderr,
+            )
             sys.exit(EXIT_FAILED)
         if e.code not in (0, None) and not _job_started:
             print(

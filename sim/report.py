@@ -44,6 +44,7 @@ from matplotlib.patches import Patch
 from sim.config import Config, to_dict
 from sim.ensemble import BASELINE, EnsembleResult, scenario_question
 from sim.figures import DPI, WIDTH_IN, _date_axis, _thousands
+from sim.recorder import METRICS
 
 LEVEL = 0.90  # the intervals' coverage
 LOW_Q, HIGH_Q = 5.0, 95.0  # percentiles of the spread across seeds, and of the weekly bands
@@ -100,12 +101,13 @@ BASE_COLOR = "0.45"
 
 
 def run_metrics(ens: EnsembleResult) -> pd.DataFrame:
-    """One row per finished run, in real people: the summary, plus ``peak_day`` (days since
-    the run's start), ``arrivals_via_hubs``, ``arrivals_direct``, and shares used by the
-    mechanism paragraphs."""
+    """One row per finished run, in real people: the summary (as
+    :meth:`EnsembleResult.summary_table`), plus ``peak_day`` (days since the run's start),
+    ``arrivals_via_hubs`` and ``arrivals_direct`` (arrivals on routes from a hub, and not).
+    Empty when no run finished."""
     table = ens.summary_table()
-    if table.empty:
-        return table
+    if table.empty or not (table["status"] == "ok").any():
+        return pd.DataFrame()
     table = table[table["status"] == "ok"].reset_index(drop=True)
     start = {sc: cfg.run.start for sc, cfg in ens.configs.items()}
     table["peak_day"] = [
@@ -207,9 +209,10 @@ def describe_when(when: dict[str, Any]) -> str:
             else f"below {trig['below']:,.0f}"
         )
         lag = int(trig.get("lag_days") or 0)
+        what = METRICS.get(trig["metric"], trig["metric"].replace("_", " "))
         parts.append(
-            f"once {trig['metric'].replace('_', ' ')} has been {cmp} for {int(trig.get('for_days') or 1)} "
-            f"days{f', {lag} days later' if lag else ''}"
+            f"once {what} stayed {cmp} for {int(trig.get('for_days') or 1)} days"
+            + (f", acting {lag} days later" if lag else "")
         )
         if when.get("duration_days"):
             parts.append(f"for {int(when['duration_days'])} days")
@@ -321,17 +324,26 @@ def _sig(x: float, digits: int = 3) -> float:
 
 
 def fmt_n(x: float, unit: str = "people", signed: bool = False) -> str:
-    """A number for a reader: 3 significant figures, thousands separators, USD in millions."""
+    """A number for a reader: 3 significant figures, thousands separators, USD in millions;
+    a mean under 10 keeps one decimal. Nothing that rounds to zero carries a sign."""
     if x is None or not math.isfinite(x):
         return "n/a"
-    sign = "+" if signed and x > 0 else ("−" if x < 0 else "")
     a = abs(x)
     if unit == "USD":  # always in millions, so an interval reads in one unit
         m = a / 1e6
-        return f"{sign}{m:,.{2 if m < 10 else (1 if m < 100 else 0)}f} M USD"
-    if unit == "days":
-        return f"{sign}{a:.1f} days" if signed else f"{a:.0f} days"
-    return f"{sign}{_sig(a):,.0f}"
+        text = f"{m:,.{2 if m < 10 else (1 if m < 100 else 0)}f}"
+        suffix = " M USD"
+    elif unit == "days":
+        text, suffix = (f"{a:.1f}", " days") if signed else (f"{a:.0f}", " days")
+    elif a < 10 and a != round(a):
+        text, suffix = f"{a:.1f}", ""
+    else:
+        text, suffix = f"{_sig(a):,.0f}", ""
+    zero = not any(ch in "123456789" for ch in text)
+    if zero and not suffix:
+        text = "0"
+    sign = "" if zero else ("+" if signed and x > 0 else ("−" if x < 0 else ""))
+    return f"{sign}{text}{suffix}"
 
 
 def fmt_pct(x: float, signed: bool = True) -> str:
@@ -746,7 +758,7 @@ def plot_scenario(ens: EnsembleResult, scenario: str, baseline: str | None = BAS
         handles.append(Line2D([], [], color=mark_color, lw=0.9, ls=(0, (2, 2))))
         names = [name for name, _ in marks]
         labels.append(
-            "a changed lever first acts: "
+            "a changed lever first acts (median day over seeds): "
             + (
                 ", ".join(names)
                 if len(names) <= 3

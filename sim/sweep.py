@@ -54,7 +54,7 @@ STATE_DIR = ".corridor"
 JOB_FILE = "job.json"
 # keys left out of the config hash: they change what is written, not what is simulated
 HASH_EXCLUDED = ("output",)
-# a sensitivity design row: a section the experiment config adds, removed before the model sees it
+# a sensitivity design row (+sensitivity.row=K in a sensitivity sweep), removed before the model sees it
 DESIGN_SECTION = "sensitivity"
 
 RunOne = Callable[[dict, Path], dict]
@@ -105,19 +105,27 @@ def job_data(composed: Any, hc: Any = None) -> dict:
     """
     from omegaconf import OmegaConf
 
-    data = OmegaConf.to_container(composed, resolve=True) if not isinstance(composed, dict) else dict(composed)
+    data = (
+        OmegaConf.to_container(composed, resolve=True)
+        if not isinstance(composed, dict)
+        else dict(composed)
+    )
     data.pop("hydra", None)
     section = data.pop(DESIGN_SECTION, None)
     if section is None:
         return data
     if not isinstance(section, dict) or set(section) - {"row", "design"}:
-        raise ConfigError(f"{DESIGN_SECTION}: only row and design may be set here (a design row of a sensitivity sweep)")
+        raise ConfigError(
+            f"{DESIGN_SECTION}: only row and design may be set here (a design row of a sensitivity sweep)"
+        )
     if section.get("row") is None:
         return data
     design = section.get("design")
     if not design:
         if hc is None:
-            raise ConfigError(f"{DESIGN_SECTION}.row: set, but no design file: add +{DESIGN_SECTION}.design=PATH")
+            raise ConfigError(
+                f"{DESIGN_SECTION}.row: set, but no design file: add +{DESIGN_SECTION}.design=PATH"
+            )
         design = sweep_root(data, hc) / DESIGN_FILE
     apply_design_row(data, design, int(section["row"]))
     return data
@@ -164,7 +172,9 @@ def apply_design_row(data: dict, design: str | Path, row: int) -> dict[str, Any]
     """
     header, rows = read_design(design)
     if not 0 <= row < len(rows):
-        raise ConfigError(f"{DESIGN_SECTION}.row: {row} is outside the design ({len(rows)} rows in {design})")
+        raise ConfigError(
+            f"{DESIGN_SECTION}.row: {row} is outside the design ({len(rows)} rows in {design})"
+        )
     values: dict[str, Any] = {}
     for key, text in zip(header, rows[row], strict=True):
         value: Any = float(text)
@@ -209,22 +219,28 @@ class SweepState:
 
     # -- the plan (written by the main process when the multirun starts)
     def write_plan(self, jobs: list[list[str]] | None) -> None:
-        _write_json(self.dir / "plan.json", {
-            "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "total": None if jobs is None else len(jobs),
-            "jobs": jobs,
-        })
+        _write_json(
+            self.dir / "plan.json",
+            {
+                "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "total": None if jobs is None else len(jobs),
+                "jobs": jobs,
+            },
+        )
 
     def read_plan(self) -> dict | None:
         return read_json(self.dir / "plan.json")
 
     # -- the index of complete runs
     def mark_done(self, h: str, results: Path, record: dict) -> None:
-        _write_json(self.dir / "done" / f"{h}.json", {
-            "results": os.path.relpath(results, self.root),
-            "job": record.get("job"),
-            "overrides": record.get("overrides"),
-        })
+        _write_json(
+            self.dir / "done" / f"{h}.json",
+            {
+                "results": os.path.relpath(results, self.root),
+                "job": record.get("job"),
+                "overrides": record.get("overrides"),
+            },
+        )
 
     def lookup_done(self, h: str) -> Path | None:
         """The results folder of a complete run with hash ``h``, if the sweep has one."""
@@ -272,7 +288,12 @@ def is_complete(folder: Path, h: str | None = None) -> bool:
 def results_hash(folder: Path) -> str | None:
     """The config hash of a results folder: from its ``job.json``, else from its ``config.yaml``."""
     rec = read_json(folder / JOB_FILE)
-    if rec and rec.get("config_hash") and not rec.get("reused_from") and rec.get("status") == "complete":
+    if (
+        rec
+        and rec.get("config_hash")
+        and not rec.get("reused_from")
+        and rec.get("status") == "complete"
+    ):
         return rec["config_hash"]
     cfg_file = folder / "config.yaml"
     if not cfg_file.is_file():
@@ -334,7 +355,11 @@ def run_sweep_job(composed: Any, hc: Any, run_one: RunOne) -> dict[str, Any]:
         data = job_data(composed, hc)
     except ConfigError as e:  # a bad design row: recorded below as this job's failure
         design_error = e
-        data = OmegaConf.to_container(composed, resolve=True) if not isinstance(composed, dict) else dict(composed)
+        data = (
+            OmegaConf.to_container(composed, resolve=True)
+            if not isinstance(composed, dict)
+            else dict(composed)
+        )
         data.pop("hydra", None)
     state = SweepState(sweep_root(data, hc))
     out = job_results_dir(data, hc)
@@ -355,12 +380,12 @@ def run_sweep_job(composed: Any, hc: Any, run_one: RunOne) -> dict[str, Any]:
     try:
         if design_error is not None:
             raise design_error
-        record["config_hash"] = config_hash(data)
+        cfg = load_config(data)
     except ConfigError as e:
         record["config_hash"] = raw_hash(data)
         return _failed(state, out, record, e, t0)
-    h = record["config_hash"]
-    record["seed"] = load_config(data).run.seed
+    h = record["config_hash"] = config_hash(cfg)
+    record["seed"] = cfg.run.seed
 
     found = out if is_complete(out, h) else state.lookup_done(h)
     if found is not None:
@@ -375,7 +400,9 @@ def run_sweep_job(composed: Any, hc: Any, run_one: RunOne) -> dict[str, Any]:
             _write_json(out / JOB_FILE, record)
         state.mark_done(h, found, record)
         state.event("skipped", out.name)
-        log.info("job %s: skipped, complete already in %s (config %s)", out.name, found.name, h[:12])
+        log.info(
+            "job %s: skipped, complete already in %s (config %s)", out.name, found.name, h[:12]
+        )
         return read_json(found / "summary.json") or {}
 
     if holds_results(out):  # the folder holds another config's run: keep it, write beside it
@@ -389,7 +416,9 @@ def run_sweep_job(composed: Any, hc: Any, run_one: RunOne) -> dict[str, Any]:
         raise
     except BaseException as e:  # noqa: BLE001 - a job's failure (also sys.exit) is recorded, not raised
         return _failed(state, out, record, e, t0)
-    record.update(status="complete", finished_at=_now(), wall_seconds=round(time.perf_counter() - t0, 3))
+    record.update(
+        status="complete", finished_at=_now(), wall_seconds=round(time.perf_counter() - t0, 3)
+    )
     _write_json(out / JOB_FILE, record)
     state.mark_done(h, out, record)
     state.event("complete", out.name)
@@ -397,7 +426,9 @@ def run_sweep_job(composed: Any, hc: Any, run_one: RunOne) -> dict[str, Any]:
     return summary
 
 
-def _failed(state: SweepState, out: Path, record: dict, e: BaseException, t0: float) -> dict[str, Any]:
+def _failed(
+    state: SweepState, out: Path, record: dict, e: BaseException, t0: float
+) -> dict[str, Any]:
     if isinstance(e, SystemExit):
         error = f"SystemExit: exit code {e.code} (the message is in the job's log)"
     else:

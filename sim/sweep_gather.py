@@ -62,7 +62,11 @@ class Gathered:
     files: list[Path] = field(default_factory=list)
 
     def line(self) -> str:
-        parts = [f"{n} {s}" for s, n in sorted(self.counts.items(), key=lambda kv: STATUS_ORDER[kv[0]]) if n]
+        parts = [
+            f"{n} {s}"
+            for s, n in sorted(self.counts.items(), key=lambda kv: STATUS_ORDER[kv[0]])
+            if n
+        ]
         return f"{len(self.runs)} jobs ({', '.join(parts) or 'none'})"
 
 
@@ -127,15 +131,29 @@ def collect(root: Path | str) -> list[dict[str, Any]]:
     records = [_job_record(root, d) for d in _job_folders(root)]
     # one record per set of overrides: the best status, then own results, then the first folder
     best: dict[tuple[str, ...], dict[str, Any]] = {}
-    for rec in sorted(records, key=lambda r: (
-        STATUS_ORDER[r["status"]], bool(r.get("reused_from")), r.get("job_num") or 0, r["job"]
-    )):
+    for rec in sorted(
+        records,
+        key=lambda r: (
+            STATUS_ORDER[r["status"]],
+            bool(r.get("reused_from")),
+            r.get("job_num") or 0,
+            r["job"],
+        ),
+    ):
         best.setdefault(tuple(rec["overrides"]), rec)
     plan = SweepState(root).read_plan() or {}
     for i, ov in enumerate(plan.get("jobs") or []):
         if tuple(ov) not in best:
-            best[tuple(ov)] = {"job": None, "job_num": i, "status": "pending", "overrides": list(ov)}
-    return sorted(best.values(), key=lambda r: (r.get("job_num") is None, r.get("job_num") or 0, r["job"] or ""))
+            best[tuple(ov)] = {
+                "job": None,
+                "job_num": i,
+                "status": "pending",
+                "overrides": list(ov),
+            }
+    return sorted(
+        best.values(),
+        key=lambda r: (r.get("job_num") is None, r.get("job_num") or 0, r["job"] or ""),
+    )
 
 
 def _numeric_or_text(col: Any) -> Any:

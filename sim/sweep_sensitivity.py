@@ -19,7 +19,7 @@ How it fits together:
    is checked and hashed, so a resumed sweep skips the rows already run;
 3. when the sweep ends, the callback calls :func:`analyze` and :func:`write_report`:
    ``<sweep>/sensitivity/indices.csv``, ``convergence.csv``, ``report.md`` and the bar charts
-   ``<method>_indices.png`` and ``<method>_convergence.png``.
+   ``<method>_indices.png`` and ``<method>_convergence.png`` (``verdict.csv``: converged or not).
 
 Convergence: a Sobol design of N base samples holds the designs of N/2, N/4, ... as its first
 rows (the same scrambled Sobol sequence), and a Morris design of r trajectories the first r/2;
@@ -56,7 +56,9 @@ class Spec:
     morris_levels: int = 4
     conf_level: float = 0.95
     tolerance: float = 0.05
-    outputs: list[str] = field(default_factory=lambda: ["got_through", "peak_in_belarus", "repatriated"])
+    outputs: list[str] = field(
+        default_factory=lambda: ["got_through", "peak_in_belarus", "repatriated"]
+    )
     parameters: dict[str, list[float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -68,7 +70,9 @@ class Spec:
             raise ValueError("sensitivity parameters: none declared")
         for k, b in self.parameters.items():
             if len(b) != 2 or not float(b[0]) < float(b[1]):
-                raise ValueError(f"sensitivity parameter {k}: range {b} is not [low, high] with low < high")
+                raise ValueError(
+                    f"sensitivity parameter {k}: range {b} is not [low, high] with low < high"
+                )
         self.parameters = {k: [float(b[0]), float(b[1])] for k, b in self.parameters.items()}
         self.outputs = list(self.outputs)
 
@@ -90,7 +94,11 @@ class Spec:
         return self.n * self.block
 
     def problem(self) -> dict[str, Any]:
-        return {"num_vars": self.k, "names": self.names, "bounds": [self.parameters[k] for k in self.names]}
+        return {
+            "num_vars": self.k,
+            "names": self.names,
+            "bounds": [self.parameters[k] for k in self.names],
+        }
 
 
 def spec_from(data: Any) -> Spec:
@@ -233,9 +241,10 @@ def outputs_by_row(root: Path | str, spec: Spec) -> np.ndarray:
 
 
 def _prefix_sizes(n: int) -> list[int]:
+    """N, N/2, N/4, ... down to 4 (smaller designs say nothing), at most five sizes."""
     sizes = []
     m = n
-    while m >= 2 and len(sizes) < 5:
+    while m >= min(4, n) and m >= 2 and len(sizes) < 5:
         sizes.append(m)
         m //= 2
     return sorted(sizes)
@@ -252,12 +261,19 @@ def _analyze_one(spec: Spec, X: np.ndarray, y: np.ndarray, n: int) -> dict[str, 
     if spec.method == "sobol":
         from SALib.analyze import sobol
 
-        r = sobol.analyze(spec.problem(), y, calc_second_order=False, conf_level=spec.conf_level, seed=spec.seed)
+        r = sobol.analyze(
+            spec.problem(), y, calc_second_order=False, conf_level=spec.conf_level, seed=spec.seed
+        )
         return {k: np.asarray(r[k], float) for k in ("S1", "S1_conf", "ST", "ST_conf")}
     from SALib.analyze import morris
 
     r = morris.analyze(
-        spec.problem(), X[:rows], y, conf_level=spec.conf_level, num_levels=spec.morris_levels, seed=spec.seed
+        spec.problem(),
+        X[:rows],
+        y,
+        conf_level=spec.conf_level,
+        num_levels=spec.morris_levels,
+        seed=spec.seed,
     )
     mu = np.asarray(r["mu_star"], float)
     top = np.nanmax(mu) if np.any(mu > 0) else 1.0
@@ -290,8 +306,10 @@ def analyze(root: Path | str, spec: Spec) -> Analysis:
                 warnings.simplefilter("ignore")
                 res = _analyze_one(spec, X, Y[:, j], n)
             for i, name in enumerate(spec.names):
-                conv_rows.append({"n": n, "runs": n * spec.block, "output": out, "parameter": name}
-                                 | {k: float(v[i]) for k, v in res.items()})
+                conv_rows.append(
+                    {"n": n, "runs": n * spec.block, "output": out, "parameter": name}
+                    | {k: float(v[i]) for k, v in res.items()}
+                )
     conv = pd.DataFrame(conv_rows)
     if conv.empty:
         indices = conv
@@ -305,12 +323,25 @@ def analyze(root: Path | str, spec: Spec) -> Analysis:
             full = c[c["n"] == n_used].set_index("parameter")
             change = np.nan
             if len(half) and len(full):
-                change = float(np.nanmax(np.abs((full[list(main_keys)] - half[list(main_keys)]).to_numpy())))
-            verdict_rows.append({"output": out, "max_change": change,
-                                 "converged": bool(np.isfinite(change) and change <= spec.tolerance)})
+                change = float(
+                    np.nanmax(np.abs((full[list(main_keys)] - half[list(main_keys)]).to_numpy()))
+                )
+            verdict_rows.append(
+                {
+                    "output": out,
+                    "max_change": change,
+                    "converged": bool(np.isfinite(change) and change <= spec.tolerance),
+                }
+            )
         verdict = pd.DataFrame(verdict_rows)
-    return Analysis(spec=spec, indices=indices, convergence=conv, verdict=verdict,
-                    n_used=n_used, rows_complete=int(complete.sum()))
+    return Analysis(
+        spec=spec,
+        indices=indices,
+        convergence=conv,
+        verdict=verdict,
+        n_used=n_used,
+        rows_complete=int(complete.sum()),
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -336,37 +367,74 @@ def plot_indices(a: Analysis, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     spec = a.spec
-    fig, axes = plt.subplots(1, len(spec.outputs), figsize=(4.2 * len(spec.outputs), 0.55 * spec.k + 2.0),
-                             sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1,
+        len(spec.outputs),
+        figsize=(4.2 * len(spec.outputs), 0.55 * spec.k + 2.0),
+        sharey=True,
+        squeeze=False,
+    )
     y = np.arange(spec.k)
     for ax, out in zip(axes[0], spec.outputs, strict=True):
-        d = a.indices[a.indices["output"] == out].set_index("parameter").reindex(spec.names) if len(a.indices) else None
+        d = (
+            a.indices[a.indices["output"] == out].set_index("parameter").reindex(spec.names)
+            if len(a.indices)
+            else None
+        )
         if spec.method == "sobol":
-            series = [("S1", "S1_conf", "first order S1", "#4c72b0"), ("ST", "ST_conf", "total order ST", "#dd8452")]
+            series = [
+                ("S1", "S1_conf", "first order S1", "#4c72b0"),
+                ("ST", "ST_conf", "total order ST", "#dd8452"),
+            ]
             h = 0.38
             for i, (key, conf, label, color) in enumerate(series):
                 vals = d[key].to_numpy() if d is not None else np.full(spec.k, np.nan)
                 errs = d[conf].to_numpy() if d is not None else None
-                ax.barh(y + (i - 0.5) * h, np.nan_to_num(vals), height=h, xerr=errs, color=color,
-                        label=label, capsize=2, error_kw={"elinewidth": 0.8})
+                ax.barh(
+                    y + (i - 0.5) * h,
+                    np.nan_to_num(vals),
+                    height=h,
+                    xerr=errs,
+                    color=color,
+                    label=label,
+                    capsize=2,
+                    error_kw={"elinewidth": 0.8},
+                )
             ax.set_xlabel("Sobol index")
             ax.axvline(0, color="0.3", lw=0.6)
         else:
             vals = d["mu_star"].to_numpy() if d is not None else np.full(spec.k, np.nan)
             errs = d["mu_star_conf"].to_numpy() if d is not None else None
-            ax.barh(y - 0.19, np.nan_to_num(vals), height=0.38, xerr=errs, color="#4c72b0", label="mu* (mean |effect|)",
-                    capsize=2, error_kw={"elinewidth": 0.8})
+            ax.barh(
+                y - 0.19,
+                np.nan_to_num(vals),
+                height=0.38,
+                xerr=errs,
+                color="#4c72b0",
+                label="mu* (mean |effect|)",
+                capsize=2,
+                error_kw={"elinewidth": 0.8},
+            )
             sig = d["sigma"].to_numpy() if d is not None else np.full(spec.k, np.nan)
-            ax.barh(y + 0.19, np.nan_to_num(sig), height=0.38, color="#55a868", label="sigma (interaction, non-linearity)")
-            ax.set_xlabel(f"elementary effect on {out} (people)")
+            ax.barh(
+                y + 0.19,
+                np.nan_to_num(sig),
+                height=0.38,
+                color="#55a868",
+                label="sigma (interaction, non-linearity)",
+            )
+            ax.set_xlabel(f"elementary effect on {out} (its units)")
         ax.set_title(LABELS.get(out, out), fontsize=10)
         ax.grid(axis="x", alpha=0.3)
     axes[0][0].set_yticks(y, [_short(n) for n in spec.names])
     axes[0][0].invert_yaxis()
     axes[0][-1].legend(loc="lower right", fontsize=8)
     runs = a.n_used * spec.block
-    fig.suptitle(f"{spec.method.capitalize()} sensitivity indices, N = {a.n_used} ({runs} runs); "
-                 f"bars: {spec.conf_level:.0%} confidence intervals", fontsize=11)
+    fig.suptitle(
+        f"{spec.method.capitalize()} sensitivity indices, N = {a.n_used} ({runs} runs); "
+        f"bars: {spec.conf_level:.0%} confidence intervals",
+        fontsize=11,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -382,7 +450,9 @@ def plot_convergence(a: Analysis, path: Path) -> Path:
 
     spec = a.spec
     key, conf = ("ST", "ST_conf") if spec.method == "sobol" else ("mu_star_norm", None)
-    fig, axes = plt.subplots(1, len(spec.outputs), figsize=(4.2 * len(spec.outputs), 3.6), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(spec.outputs), figsize=(4.2 * len(spec.outputs), 3.6), sharey=True, squeeze=False
+    )
     colors = plt.get_cmap("tab10")
     for ax, out in zip(axes[0], spec.outputs, strict=True):
         c = a.convergence[a.convergence["output"] == out] if len(a.convergence) else a.convergence
@@ -392,7 +462,9 @@ def plot_convergence(a: Analysis, path: Path) -> Path:
                 continue
             ax.plot(d["n"], d[key], "o-", color=colors(i), label=_short(name), ms=3)
             if conf:
-                ax.fill_between(d["n"], d[key] - d[conf], d[key] + d[conf], color=colors(i), alpha=0.12)
+                ax.fill_between(
+                    d["n"], d[key] - d[conf], d[key] + d[conf], color=colors(i), alpha=0.12
+                )
         v = a.verdict.set_index("output").loc[out] if len(a.verdict) else None
         verdict = ""
         if v is not None and np.isfinite(v["max_change"]):
@@ -401,10 +473,17 @@ def plot_convergence(a: Analysis, path: Path) -> Path:
         ax.set_xscale("log", base=2)
         ax.set_xlabel("N (base samples)" if spec.method == "sobol" else "trajectories")
         ax.grid(alpha=0.3)
+    if len(a.convergence) and np.isfinite(a.convergence[key]).any():
+        # the indices set the scale, not the wide intervals of the smallest designs
+        lo, hi = float(np.nanmin(a.convergence[key])), float(np.nanmax(a.convergence[key]))
+        axes[0][0].set_ylim(max(min(lo, 0.0) - 0.1, -1.0), min(max(hi, 1.0) + 0.1, 2.0))
     axes[0][0].set_ylabel("total order ST" if spec.method == "sobol" else "mu* / largest mu*")
     axes[0][-1].legend(fontsize=7, loc="best")
-    fig.suptitle(f"Convergence of the {spec.method.capitalize()} indices as N grows "
-                 f"(tolerance {spec.tolerance})", fontsize=11)
+    fig.suptitle(
+        f"Convergence of the {spec.method.capitalize()} indices as N grows "
+        f"(tolerance {spec.tolerance})",
+        fontsize=11,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -425,9 +504,10 @@ def write_report(root: Path | str, a: Analysis) -> list[Path]:
     spec = a.spec
     d = Path(root) / Path(DESIGN_FILE).parent
     d.mkdir(parents=True, exist_ok=True)
-    files = [d / "indices.csv", d / "convergence.csv"]
+    files = [d / "indices.csv", d / "convergence.csv", d / "verdict.csv"]
     a.indices.to_csv(files[0], index=False)
     a.convergence.to_csv(files[1], index=False)
+    a.verdict.to_csv(files[2], index=False)
     files.append(plot_indices(a, d / f"{spec.method}_indices.png"))
     files.append(plot_convergence(a, d / f"{spec.method}_convergence.png"))
     lines = [
@@ -442,15 +522,32 @@ def write_report(root: Path | str, a: Analysis) -> list[Path]:
         *[f"| `{k}` | {lo:g} | {hi:g} |" for k, (lo, hi) in spec.parameters.items()],
         "",
     ]
-    show = ["parameter", "S1", "S1_conf", "ST", "ST_conf"] if spec.method == "sobol" else \
-        ["parameter", "mu_star", "mu_star_conf", "sigma", "mu_star_norm"]
+    show = (
+        ["parameter", "S1", "S1_conf", "ST", "ST_conf"]
+        if spec.method == "sobol"
+        else ["parameter", "mu_star", "mu_star_conf", "sigma", "mu_star_norm"]
+    )
     for out in spec.outputs:
         sub = a.indices[a.indices["output"] == out][show] if len(a.indices) else a.indices
-        lines += [f"## {LABELS.get(out, out)}", "", _md_table(sub) if len(sub) else "(no complete runs)", ""]
-    lines += ["## Convergence", "",
-              f"Largest change of {'S1 and ST' if spec.method == 'sobol' else 'mu*/max mu*'} from N/2 to N "
-              f"(tolerance {spec.tolerance}):", "", _md_table(a.verdict), "",
-              f"![indices]({spec.method}_indices.png)", "", f"![convergence]({spec.method}_convergence.png)", ""]
+        lines += [
+            f"## {LABELS.get(out, out)}",
+            "",
+            _md_table(sub) if len(sub) else "(no complete runs)",
+            "",
+        ]
+    lines += [
+        "## Convergence",
+        "",
+        f"Largest change of {'S1 and ST' if spec.method == 'sobol' else 'mu*/max mu*'} from N/2 to N "
+        f"(tolerance {spec.tolerance}):",
+        "",
+        _md_table(a.verdict),
+        "",
+        f"![indices]({spec.method}_indices.png)",
+        "",
+        f"![convergence]({spec.method}_convergence.png)",
+        "",
+    ]
     files.append(d / "report.md")
     files[-1].write_text("\n".join(lines), encoding="utf-8")
     return files
@@ -465,10 +562,15 @@ def sweep_command(root: Path, spec: Spec, overrides: list[str]) -> list[str]:
     """The ``corridor -m`` command that runs every row of the design in ``root``."""
     cb = "hydra.callbacks.sensitivity"
     return [
-        sys.executable, "-m", "sim", "-m", "experiment=sensitivity",
+        sys.executable,
+        "-m",
+        "sim",
+        "-m",
+        "experiment=sensitivity",
         f"+{DESIGN_SECTION}.row=range(0,{spec.rows})",
         f"hydra.sweep.dir='{root}'",
-        f"{cb}.method={spec.method}", f"{cb}.n={spec.n}",
+        f"{cb}.method={spec.method}",
+        f"{cb}.n={spec.n}",
         *overrides,
     ]
 
@@ -483,10 +585,16 @@ def main(argv: list[str] | None = None) -> int:
         "Running the same command again resumes: rows already complete are skipped.",
     )
     ap.add_argument("--method", choices=METHODS, help="default: the experiment config's")
-    ap.add_argument("--n", type=int, help="Sobol base samples (a power of 2) or Morris trajectories")
+    ap.add_argument(
+        "--n", type=int, help="Sobol base samples (a power of 2) or Morris trajectories"
+    )
     ap.add_argument("--only", help="analyse only these parameters (comma-separated config keys)")
-    ap.add_argument("--dir", type=Path, help="sweep folder (default results/sensitivity/<method>-n<N>)")
-    ap.add_argument("--analyze-only", action="store_true", help="do not run: analyse what the folder holds")
+    ap.add_argument(
+        "--dir", type=Path, help="sweep folder (default results/sensitivity/<method>-n<N>)"
+    )
+    ap.add_argument(
+        "--analyze-only", action="store_true", help="do not run: analyse what the folder holds"
+    )
     ap.add_argument("overrides", nargs="*", help="Hydra overrides for the sweep")
     args = ap.parse_args(argv)
 
@@ -501,9 +609,13 @@ def main(argv: list[str] | None = None) -> int:
         keep = [k.strip() for k in args.only.split(",") if k.strip()]
         unknown = [k for k in keep if k not in spec.parameters]
         if unknown:
-            ap.error(f"--only: {', '.join(unknown)} not among the declared parameters ({', '.join(spec.names)})")
+            ap.error(
+                f"--only: {', '.join(unknown)} not among the declared parameters ({', '.join(spec.names)})"
+            )
         spec.parameters = {k: spec.parameters[k] for k in keep}
-    root = Path(os.path.abspath(args.dir or ROOT / "results" / "sensitivity" / f"{spec.method}-n{spec.n}"))
+    root = Path(
+        os.path.abspath(args.dir or ROOT / "results" / "sensitivity" / f"{spec.method}-n{spec.n}")
+    )
     rc = 0
     if not args.analyze_only:
         try:
@@ -516,16 +628,22 @@ def main(argv: list[str] | None = None) -> int:
         print("corridor-sensitivity: " + " ".join(cmd[2:]), flush=True)
         rc = subprocess.run(cmd, cwd=os.getcwd()).returncode
         if rc not in (0, 1):  # 1: some rows failed; analyse the rest
-            print(f"corridor-sensitivity: the sweep stopped (exit {rc}); run the same command to resume",
-                  file=sys.stderr)
+            print(
+                f"corridor-sensitivity: the sweep stopped (exit {rc}); run the same command to resume",
+                file=sys.stderr,
+            )
             return rc
     spec = folder_spec(root) or spec
     a = analyze(root, spec)
     files = write_report(root, a)
-    print(f"corridor-sensitivity: {a.rows_complete}/{spec.rows} rows complete, analysed N = {a.n_used}")
+    print(
+        f"corridor-sensitivity: {a.rows_complete}/{spec.rows} rows complete, analysed N = {a.n_used}"
+    )
     for _, v in a.verdict.iterrows():
-        print(f"  {v['output']}: largest change N/2 -> N {v['max_change']:.3f} "
-              f"({'converged' if v['converged'] else 'not converged'})")
+        print(
+            f"  {v['output']}: largest change N/2 -> N {v['max_change']:.3f} "
+            f"({'converged' if v['converged'] else 'not converged'})"
+        )
     for p in files:
         print(f"  {p}")
     return rc

@@ -217,6 +217,24 @@ def test_failed_run_is_reported_and_the_others_kept(
     assert all(p.exists() for p in paths)
 
 
+def test_report_is_written_when_every_run_fails(
+    monkeypatch: pytest.MonkeyPatch, tiny_world, tmp_path
+) -> None:
+    """Protects: with no run finished, the report still says what was asked and lists every
+    failure (nothing to compare is not a crash)."""
+
+    def broken(config, seed):
+        raise ValueError(f"broken seed {seed}")
+
+    monkeypatch.setattr(ensemble, "simulate", broken)
+    ens = run_configs({"tiny": tiny_world()}, seeds=[1, 2], n_jobs=1)
+    assert not ens.runs and [f.seed for f in ens.failures] == [1, 2]
+    write_report(ens, tmp_path / "r", baseline="tiny")
+    text = (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+    assert "0 finished, 2 failed" in text
+    assert "broken seed 1" in text and "broken seed 2" in text
+
+
 def test_run_job_turns_an_exception_into_a_failure() -> None:
     """Protects: a job whose config breaks inside the worker returns a RunFailure, not raise."""
     out = run_job({"world": {"routes": []}, "population": {"size": -1}}, Job("broken", 7))

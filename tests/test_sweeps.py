@@ -48,17 +48,29 @@ def quick(args: list[str]) -> list[str]:
     """QUICK, the suspension dated inside the window (unless ``args`` sweep its date), and ``args``."""
     date = [] if any(a.startswith(SUSPENSION + "=") for a in args) else [f"{SUSPENSION}=2021-04-01"]
     return [*QUICK, *date, *args]
+
+
 PROGRESS = re.compile(r"^\[[\d\- :,]+\]\[corridor sweep\] ")
 
 
-def sweep(args: list[str], root: Path, cwd: Path, env: dict | None = None, timeout: float = 240,
-          **popen) -> subprocess.CompletedProcess:
+def sweep(
+    args: list[str], root: Path, cwd: Path, env: dict | None = None, timeout: float = 240, **popen
+) -> subprocess.CompletedProcess:
     """``python -m sim -m <args>`` into the sweep folder ``root``, progress every second."""
-    cmd = [sys.executable, "-m", "sim", "-m", *quick(args), f"hydra.sweep.dir={root}",
-           "hydra.callbacks.sweep.progress_seconds=1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sim",
+        "-m",
+        *quick(args),
+        f"hydra.sweep.dir={root}",
+        "hydra.callbacks.sweep.progress_seconds=1",
+    ]
     full_env = {**os.environ, **(env or {})}
     full_env.pop("HYDRA_FULL_ERROR", None)
-    return subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, **popen)
+    return subprocess.run(
+        cmd, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, **popen
+    )
 
 
 def runs(root: Path) -> pd.DataFrame:
@@ -86,7 +98,9 @@ def test_config_hash_is_of_what_is_simulated(tiny_config) -> None:
     base = tiny_config()
     h = config_hash(base)
     assert h == config_hash(tiny_config(intention__network_gain=base["intention"]["network_gain"]))
-    assert config_hash(tiny_config(intention__network_gain=5)) == config_hash(tiny_config(intention__network_gain=5.0))
+    assert config_hash(tiny_config(intention__network_gain=5)) == config_hash(
+        tiny_config(intention__network_gain=5.0)
+    )
     assert h == config_hash(tiny_config(output__dir="elsewhere", output__figures=True))
     assert h != config_hash(tiny_config(run__seed=base["run"]["seed"] + 1))
     assert h != config_hash(tiny_config(border__attempt_prob_per_day=0.07))
@@ -97,7 +111,10 @@ def test_design_row_sets_values_and_rounds_whole_numbers(tmp_path: Path, tiny_co
     rounded; a row outside the design is a configuration error."""
     design = tmp_path / "design.csv"
     design.write_text("intention.network_gain,purchase.hub_extra_days\n4.5,2.6\n7.25,3.2\n")
-    assert schema_type("purchase.hub_extra_days") is int and schema_type("intention.network_gain") is float
+    assert (
+        schema_type("purchase.hub_extra_days") is int
+        and schema_type("intention.network_gain") is float
+    )
     data = job_data(tiny_config(sensitivity={"row": 1, "design": str(design)}))
     assert "sensitivity" not in data
     assert data["intention"]["network_gain"] == 7.25 and data["purchase"]["hub_extra_days"] == 3
@@ -132,8 +149,24 @@ def test_shipped_launcher_presets_compose() -> None:
     to run it) and hydra/launcher=ray_cluster (a running Ray cluster at RAY_ADDRESS)."""
     env = {**os.environ, "RAY_ADDRESS": "127.0.0.1:6379"}
     for preset, expect in [("slurm", "SlurmLauncher"), ("ray_cluster", "RayLauncher")]:
-        p = subprocess.run([sys.executable, "-m", "sim", f"hydra/launcher={preset}", "--cfg", "hydra", "--resolve",
-                            "-p", "hydra.launcher"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+        p = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "sim",
+                f"hydra/launcher={preset}",
+                "--cfg",
+                "hydra",
+                "--resolve",
+                "-p",
+                "hydra.launcher",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=60,
+        )
         assert p.returncode == 0, p.stderr
         assert expect in p.stdout
     assert "object_store_memory: null" in p.stdout and "address: 127.0.0.1:6379" in p.stdout
@@ -169,8 +202,12 @@ def test_joblib_grid_over_lever_dates_and_seeds_then_skips_when_run_again(tmp_pa
     gathered tables (one row per run, the swept keys as columns, metrics, daily keyed by run),
     whole-line progress, and that the same sweep run again runs nothing."""
     root = tmp_path / "grid"
-    args = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
-            f"{SUSPENSION}=2021-03-01,2021-04-15", "run.seed=1,2"]
+    args = [
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        f"{SUSPENSION}=2021-03-01,2021-04-15",
+        "run.seed=1,2",
+    ]
     p = sweep(args, root, tmp_path)
     assert p.returncode == 0, p.stderr[-3000:]
     r = assert_complete_once(root, 4)
@@ -186,7 +223,10 @@ def test_joblib_grid_over_lever_dates_and_seeds_then_skips_when_run_again(tmp_pa
     again = sweep(args, root, tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "4/4 runs done (4 skipped: complete already)" in again.stderr
-    assert "running baseline" not in again.stdout + again.stderr and "running no_levers" not in again.stdout
+    assert (
+        "running baseline" not in again.stdout + again.stderr
+        and "running no_levers" not in again.stdout
+    )
     assert_complete_once(root, 4)
 
 
@@ -220,14 +260,32 @@ def ray_cluster(tmp_path: Path):
     """A Ray head node on 127.0.0.1 (its own process group), stopped after the test."""
     port = _free_port()
     log = tmp_path / "ray-head.log"
-    cmd = [str(VENV_BIN / "ray"), "start", "--head", "--block", "--node-ip-address=127.0.0.1",
-           f"--port={port}", "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats"]
+    cmd = [
+        str(VENV_BIN / "ray"),
+        "start",
+        "--head",
+        "--block",
+        "--node-ip-address=127.0.0.1",
+        f"--port={port}",
+        "--num-cpus=2",
+        "--include-dashboard=false",
+        "--disable-usage-stats",
+    ]
     with log.open("w") as f:
-        head = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env={**os.environ, **RAY_ENV},
-                                start_new_session=True)
+        head = subprocess.Popen(
+            cmd,
+            stdout=f,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **RAY_ENV},
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 120
-        while "block forever" not in log.read_text() and head.poll() is None and time.monotonic() < deadline:
+        while (
+            "block forever" not in log.read_text()
+            and head.poll() is None
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.5)
         assert head.poll() is None and "block forever" in log.read_text(), log.read_text()[-3000:]
         assert "Local node IP: 127.0.0.1" in re.sub(r"\x1b\[[0-9;]*m", "", log.read_text())
@@ -251,8 +309,13 @@ def test_ray_launcher_on_a_local_cluster(tmp_path: Path, ray_cluster: str) -> No
     fixture on 127.0.0.1, usage stats off), with the pitfalls of docs/sweeps.md handled by the
     preset (object_store_memory) and the command (absolute sweep folder, token auth)."""
     root = tmp_path / "ray"
-    p = sweep(["hydra/launcher=ray_cluster", "run.seed=1,2"], root, tmp_path,
-              env={**RAY_ENV, "RAY_ADDRESS": ray_cluster}, timeout=300)
+    p = sweep(
+        ["hydra/launcher=ray_cluster", "run.seed=1,2"],
+        root,
+        tmp_path,
+        env={**RAY_ENV, "RAY_ADDRESS": ray_cluster},
+        timeout=300,
+    )
     assert p.returncode == 0, (p.stdout + p.stderr)[-4000:]
     assert "Connected to Ray cluster" in p.stdout + p.stderr
     assert_complete_once(root, 2)
@@ -268,7 +331,9 @@ def test_killed_sweep_resumes_with_every_run_once(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "sim", "-m", *quick(args), f"hydra.sweep.dir={root}"]
     done = root / ".corridor" / "done"
     with (tmp_path / "first.log").open("w") as out:
-        first = subprocess.Popen(cmd, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        first = subprocess.Popen(
+            cmd, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             deadline = time.monotonic() + 180
             while time.monotonic() < deadline and first.poll() is None:
@@ -301,4 +366,8 @@ def test_gather_of_an_empty_or_missing_folder(tmp_path: Path) -> None:
     """Protects the command on a sweep that has not started: no rows, a clear exit code."""
     assert gather_main([str(tmp_path / "nowhere")]) == 2
     g = gather(tmp_path)
-    assert len(g.runs) == 0 and (tmp_path / "runs.parquet").exists() and not (tmp_path / "daily.parquet").exists()
+    assert (
+        len(g.runs) == 0
+        and (tmp_path / "runs.parquet").exists()
+        and not (tmp_path / "daily.parquet").exists()
+    )

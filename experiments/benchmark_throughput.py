@@ -1,0 +1,237 @@
+"""Benchmark: sweep throughput on this machine and the overhead of one job.
+
+Measures, each with real ``corridor -m`` sweeps (fresh sweep folders under a temporary folder):
+
+1. **throughput**: runs per hour of the 2021 scenario (the default window, 424 days) at
+   ``--people`` people (default 10^5) through the joblib launcher on 2 workers; end to end (from
+   the command to the gathered tables) and in steady state (between the first and the last run
+   finishing, so the workers' start-up is left out);
+2. **per-job overhead**: a sweep of trivial jobs (100 people, one day) on one worker, so nearly
+   all of a job's time is overhead: (T(N jobs) - T(1 job)) / (N - 1), for the joblib launcher
+   (workers reused: imports paid once), the basic launcher (in-process), submitit_local (a new
+   process per job), and for a resumed sweep (every job skipped);
+3. **the parts of that overhead**: a fresh process's start and imports, and Hydra's composition
+   of one job's config (what every launcher does per job).
+
+Prints a table and writes it into docs/sweeps.md between the benchmark markers, with the
+command and the machine's load (the machine may be shared: load above 2 slows everything)::
+
+    .venv/bin/python experiments/benchmark_throughput.py                 # about 3 minutes
+    .venv/bin/python experiments/benchmark_throughput.py --runs 16 --people 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "sweeps.md"
+BEGIN, END = "<!-- benchmark:begin -->", "<!-- benchmark:end -->"
+PY = sys.executable
+TRIVIAL = ["population.size=100", "scenario=no_levers", "run.end=2021-01-01"]
+OFF = ["output.figures=false", "output.csv=false", "hydra.callbacks.sweep.progress_seconds=0"]
+
+
+def sweep(args: list[str], root: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the whole process tree) of one ``corridor -m`` sweep."""
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    p = subprocess.run(
+        [PY, "-m", "sim", "-m", *OFF, *args, f"hydra.sweep.dir={root}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    wall = time.perf_counter() - t
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if p.returncode != 0:
+        raise SystemExit(f"sweep failed: {' '.join(args)}\n{p.stderr[-3000:]}")
+    return wall, (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+
+
+def event_times(root: Path, kind: str) -> list[float]:
+    """Times (s) of the jobs' events of one kind (the file names start with time_ns)."""
+    d = root / ".corridor" / "events"
+    return sorted(
+        int(p.name.split("-")[0]) / 1e9 for p in d.iterdir() if p.name.endswith("." + kind)
+    )
+
+
+def throughput(tmp: Path, people: int, runs: int) -> dict:
+    root = tmp / "throughput"
+    wall, cpu = sweep(
+        [
+            "hydra/launcher=joblib",
+            "hydra.launcher.n_jobs=2",
+            f"population.size={people}",
+            f"run.seed=range(1,{runs + 1})",
+        ],
+        root,
+    )
+    done = event_times(root, "complete")
+    sims = [
+        json.loads((root / str(i) / "run.json").read_text())["wall_seconds"] for i in range(runs)
+    ]
+    steady = (len(done) - 2) / (done[-1] - done[1]) * 3600 if len(done) > 3 else float("nan")
+    sim = statistics.mean(sims)
+    return {
+        "wall": wall,
+        "per_hour": runs / wall * 3600,
+        "steady_per_hour": steady,
+        "sim_s": sim,
+        "ideal_per_hour": 2 * 3600 / sim,
+        "worker_s_per_job": 2 * 3600 / steady - sim,
+    }
+
+
+def overhead(tmp: Path, name: str, launcher: list[str], n: int) -> dict:
+    """Per-job cost of a launcher from sweeps of trivial jobs: (X(N) - X(1)) / (N - 1)."""
+    slug = name.split()[0]
+    w1, c1 = sweep([*launcher, *TRIVIAL, "run.seed=0"], tmp / f"{slug}-1")
+    root = tmp / f"{slug}-n"
+    wn, cn = sweep([*launcher, *TRIVIAL, f"run.seed=range(1,{n + 1})"], root)
+    ws, cs = sweep(
+        [*launcher, *TRIVIAL, f"run.seed=range(1,{n + 1})"], root
+    )  # all complete: skipped
+    return {
+        "name": name,
+        "n": n,
+        "startup": w1,
+        "wall": (wn - w1) / (n - 1),
+        "cpu": (cn - c1) / (n - 1),
+        "cpu_skipped": (cs - c1) / (n - 1),
+    }
+
+
+def process_parts() -> dict:
+    def cold(code: str, reps: int = 3) -> float:
+        ts = []
+        for _ in range(reps):
+            t = time.perf_counter()
+            subprocess.run([PY, "-c", code], cwd=ROOT, check=True)
+            ts.append(time.perf_counter() - t)
+        return min(ts)
+
+    bare = cold("pass")
+    cli = cold("import sim.cli")
+    job = cold("import sim.cli, sim.sweep, sim.run, sim.model")
+    probe = subprocess.run(
+        [
+            PY,
+            "-c",
+            """
+import time
+from hydra import compose, initialize_config_dir
+from sim.compose import CONFIG_DIR
+with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+    compose("config", overrides=["run.seed=0"])
+    t = time.perf_counter()
+    for i in range(10):
+        compose("config", overrides=[f"run.seed={i}"])
+    print((time.perf_counter() - t) / 10)
+""",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return {
+        "python": bare,
+        "imports_cli": cli - bare,
+        "imports_job": job - bare,
+        "compose": float(probe.stdout.strip().splitlines()[-1]),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--people", type=int, default=100_000)
+    ap.add_argument("--runs", type=int, default=10, help="runs in the throughput sweep")
+    ap.add_argument("--jobs", type=int, default=12, help="trivial jobs per overhead sweep")
+    ap.add_argument(
+        "--no-write", action="store_true", help="print only; do not edit docs/sweeps.md"
+    )
+    args = ap.parse_args()
+    load0 = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="corridor-bench-") as t:
+        tmp = Path(t)
+        parts = process_parts()
+        heads = [
+            overhead(
+                tmp,
+                "joblib (2 workers, reused)",
+                ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
+                args.jobs,
+            ),
+            overhead(tmp, "basic (in the main process)", [], args.jobs),
+            overhead(
+                tmp,
+                "submitit_local (a process per job)",
+                ["hydra/launcher=submitit_local"],
+                max(args.jobs // 2, 3),
+            ),
+        ]
+        tp = throughput(tmp, args.people, args.runs)
+    load1 = os.getloadavg()[0]
+
+    cmd = "python experiments/benchmark_throughput.py" + (
+        f" --people {args.people} --runs {args.runs} --jobs {args.jobs}"
+        if (args.people, args.runs, args.jobs) != (100_000, 10, 12)
+        else ""
+    )
+    lines = [
+        f"Command: `{cmd}`, on {platform.machine()} CPython {platform.python_version()}, "
+        f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}; load average {load0:.1f} before, "
+        f"{load1:.1f} after (the machine is shared: above 2 the numbers are slower than the machine).",
+        "",
+        f"**Throughput**, the 2021 scenario (424 days) at {args.people:,} people, joblib on 2 workers, "
+        f"{args.runs} runs:",
+        "",
+        "| measure | value |",
+        "|---|---:|",
+        f"| end to end (command to gathered tables) | {tp['per_hour']:,.0f} runs/hour ({tp['wall']:.1f} s) |",
+        f"| steady state (between the first and the last run finishing) | {tp['steady_per_hour']:,.0f} runs/hour |",
+        f"| one run's simulation (mean `wall_seconds` of run.json) | {tp['sim_s']:.2f} s |",
+        f"| the model alone on 2 cores (2 × 3600 / that) | {tp['ideal_per_hour']:,.0f} runs/hour |",
+        f"| overhead per job in the workers (2 × 3600 / steady rate − simulation) | {tp['worker_s_per_job']:.2f} s |",
+        "",
+        "**Per-job overhead**: sweeps of N trivial jobs (100 people, one day) against a 1-job sweep; "
+        "CPU is the whole process tree's (all workers), (X(N) − X(1)) / (N − 1):",
+        "",
+        "| launcher | N | start-up (1-job sweep, wall) | per job, wall | per job, CPU | per job skipped (resumed), CPU |",
+        "|---|---:|---:|---:|---:|---:|",
+        *[
+            f"| {h['name']} | {h['n']} | {h['startup']:.1f} s | {h['wall']:.2f} s | {h['cpu']:.2f} s | {h['cpu_skipped']:.2f} s |"
+            for h in heads
+        ],
+        "",
+        "**Parts of it**: a fresh Python process "
+        f"{parts['python']:.2f} s; importing the command line (`sim.cli`: Hydra) {parts['imports_cli']:.2f} s; "
+        f"everything a job imports (`sim.model`: Mesa, pandas, numpy) {parts['imports_job']:.2f} s; "
+        f"Hydra's composition of one job's config {parts['compose']:.2f} s.",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if not args.no_write:
+        doc = DOC.read_text(encoding="utf-8")
+        if BEGIN not in doc or END not in doc:
+            raise SystemExit(f"{DOC} has no {BEGIN} ... {END} section")
+        head, rest = doc.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+        DOC.write_text(f"{head}{BEGIN}\n{text}\n{END}{tail}", encoding="utf-8")
+        print(f"\nwritten to {DOC}")
+
+
+if __name__ == "__main__":
+    main()
