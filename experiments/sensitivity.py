@@ -77,7 +77,7 @@ def main() -> None:
     FIGURES.mkdir(parents=True, exist_ok=True)
     parts = []
     for method, n in (("sobol", args.sobol_n), ("morris", args.morris_n)):
-        out, secs = run(method, n, args.overrides)
+        out, _ = run(method, n, args.overrides)
         sens = out / "sensitivity"
         for kind in ("indices", "convergence"):
             shutil.copy(sens / f"{method}_{kind}.png", FIGURES / f"sensitivity_{method}_{kind}.png")
@@ -85,9 +85,11 @@ def main() -> None:
         runs = pd.read_parquet(out / "runs.parquet")
         size = int(runs["population_size"].dropna().iloc[0]) if "population_size" in runs else 0
         ok = (runs["status"] == "complete").sum()
+        cpu_min = runs["wall_seconds"].sum() / 60
         parts += [
-            f"**{method.capitalize()}**, N = {n} ({ok} runs of {size:,} people; {secs / 60:.1f} minutes here, "
-            f"resumed runs included), `results/sensitivity/{method}-n{n}/sensitivity/report.md`:",
+            f"**{method.capitalize()}**, N = {n}: {ok} runs of {size:,} people, whose simulations add up to "
+            f"{cpu_min:.1f} CPU-minutes (about {cpu_min / 2:.0f} minutes on 2 cores, plus the per-job overhead "
+            f"below); report `results/sensitivity/{method}-n{n}/sensitivity/report.md`:",
             "",
             table(sens / "indices.csv", method),
             "",

@@ -2,7 +2,7 @@
 
     .venv/bin/python experiments/validate_default.py
 
-Runs the default 2021 scenario (250,000 people) with five seeds and compares every target of
+Runs the default 2021 scenario (250,000 people) with eight seeds and compares every target of
 data/observed/targets_2021.csv with the model's version of it (sim/targets.py), then rewrites
 the generated part of docs/validation.md (between the two markers).
 """

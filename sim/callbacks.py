@@ -249,6 +249,19 @@ class SweepCallback(Callback):
             )
             self._monitor.start()
 
+    def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
+        """Drop the two copies of the job's whole config Hydra puts in its JobReturn.
+
+        The main process of a sweep keeps every job's JobReturn until the sweep (or the batch)
+        ends, and launchers pickle them back to it; nothing reads these configs after the job
+        (the job's own folder has them), so thousands of jobs would only fill the memory.
+        """
+        from hydra.types import RunMode
+
+        if OmegaConf.select(config, "hydra.mode") == RunMode.MULTIRUN:
+            job_return.cfg = None
+            job_return.hydra_cfg = None
+
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from sim.sweep import SweepState
 

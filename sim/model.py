@@ -543,15 +543,13 @@ class MigrationModel(mesa.Model):
             np.where(p.has_smuggler[att], cfg.purchase.smuggler_detect_mult, 1.0).astype(np.float32))
         turned = stopped | (caught_in & ~kept)
         p.attempts[att] += 1
-        for s in range(S):
-            m = seg == s
-            name = w.segment_ids[s]
-            self.recorder.add(f"attempts_{name}", int(m.sum()))
-            self.recorder.add(f"turned_back_{name}", int((turned & m).sum()))
-            self.recorder.add(f"caught_inside_{name}", int((caught_in & m).sum()))
-            self.recorder.add(f"caught_{name}", int((kept & m).sum()))
-            self.recorder.add(f"got_through_{name}", int((through & m).sum()))
-            self.recorder.add(f"deaths_{name}", int((died & m).sum()))
+        outcomes = {"attempts": np.ones(seg.size, bool), "turned_back": turned, "caught_inside": caught_in,
+                    "caught": kept, "got_through": through, "deaths": died}
+        for what, mask in outcomes.items():
+            counts = np.bincount(seg[mask], minlength=S)
+            for s, name in enumerate(w.segment_ids):
+                self.recorder.add(f"{what}_{name}", int(counts[s]))
+        for s, name in enumerate(w.segment_ids):
             self.recorder.set(f"guard_capacity_{name}", float(cap[s] / self.scale))
             self.recorder.set(f"pushback_{name}", int(pol.pushback[s]))
         for g in self.guards:
@@ -579,10 +577,11 @@ class MigrationModel(mesa.Model):
         b = 1.0 - self.decay  # per-segment EMAs stay in simulated people (only their ratio is used)
         self.seg_success_ema = self.seg_success_ema * self.decay + b * seg_succ
         self.seg_attempts_ema = self.seg_attempts_ema * self.decay + b * n_att
+        K = w.n_nationalities
+        by_nat = np.bincount(seg[kept] * K + p.nationality[att[kept]], minlength=S * K)
         for s in range(S):
-            for kk in range(w.n_nationalities):
-                self.recorder.add(f"caught_{w.segment_ids[s]}_{w.nationalities[kk]}",
-                                  int(((p.nationality[att] == kk) & kept & (seg == s)).sum()))
+            for kk in range(K):
+                self.recorder.add(f"caught_{w.segment_ids[s]}_{w.nationalities[kk]}", int(by_nat[s * K + kk]))
 
     def report_failures(self, ids: np.ndarray) -> None:
         """People who give up and go home tell their network."""

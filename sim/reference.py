@@ -410,21 +410,28 @@ class Migrant(mesa.Agent):
             self.move_to(State.RETURNED)
 
     def consider_going_home(self) -> Request | None:
-        """In Belarus: become willing to go home with today's chance (:func:`return_chance`:
-        days here, times turned back, cold at the border, money gone; higher when a free seat
-        leaves today). A willing person who may take a free seat asks for one (first come by
-        the day they arrived in Minsk)."""
-        m, c = self.model, self.model.cfg.returns
-        eligible = m.free_seats_today > 0 and m.repat_ok_today[self.nationality] and (
+        """In Belarus: become willing to go home with today's chance
+        (:meth:`willingness_to_return`). A willing person who may take a free seat (a
+        repatriation flight for my nationality leaves today and I can pay its fare) asks for one,
+        first come by the day they arrived in Minsk."""
+        m = self.model
+        free_seat_open = m.free_seats_today > 0 and m.repat_ok_today[self.nationality] and (
             self.savings_usd >= m.repat_fare_today)
-        cold = m.cold_today if self.state == State.AT_BORDER else 0.0
-        p = return_chance(c.base_willing_per_day, m.day - self.day_in_belarus, c.days_scale,
-                          self.pushbacks, c.pushback_weight, cold, c.cold_weight,
-                          self.savings_usd < c.own_ticket_usd, c.broke_weight, self.risk,
-                          c.stress_max, c.free_seat_mult if eligible else 1.0)
-        if m.draw("return.willing") >= p:
+        if m.draw("return.willing") >= self.willingness_to_return(free_seat_open):
             return None
-        return Request(self, self.day_in_belarus, m.draw("return.tie") if eligible else 0.0, eligible)
+        return Request(self, self.day_in_belarus, m.draw("return.tie") if free_seat_open else 0.0,
+                       free_seat_open)
+
+    def willingness_to_return(self, free_seat_open: bool) -> float:
+        """Today's chance I want to go home (:func:`return_chance`): it grows with days here,
+        times turned back, cold at the border (unless sheltered) and money gone, and is
+        ``free_seat_mult`` times higher when a free seat is open to me."""
+        m, c = self.model, self.model.cfg.returns
+        cold = m.cold_today if self.state == State.AT_BORDER else 0.0
+        return return_chance(c.base_willing_per_day, m.day - self.day_in_belarus, c.days_scale,
+                             self.pushbacks, c.pushback_weight, cold, c.cold_weight,
+                             self.savings_usd < c.own_ticket_usd, c.broke_weight, self.risk,
+                             c.stress_max, c.free_seat_mult if free_seat_open else 1.0)
 
     def take_free_seat(self) -> None:
         """A free repatriation seat (pay its fare, if any): leave Belarus."""
@@ -657,7 +664,7 @@ class ReferenceModel(MigrationModel):
     def sell_packages(self) -> None:
         """Intending people ask their agency (want); each agency sells up to its capacity, first
         come first served (:func:`allocate_by_group`); agencies adjust price and capacity."""
-        pol, cfg = self.world.policy, self.cfg
+        pol = self.world.policy
         n_ag = len(self.agencies)
         price = np.array([a.price_usd for a in self.agencies])
         cap = np.array([a.capacity_today(pol.agency_cap_mult[a.origin]) for a in self.agencies])
@@ -787,7 +794,7 @@ class ReferenceModel(MigrationModel):
     def go_home(self) -> None:
         """Returning people arrive home; people in Belarus may become willing to return: free
         seats first (first come by the day they arrived), then their own tickets."""
-        w, pol, c, day = self.world, self.world.policy, self.cfg.returns, self.day
+        w, pol, day = self.world, self.world.policy, self.day
         self.run_stage("arrive_home")
         if not (self.people.members[State.IN_MINSK] or self.people.members[State.AT_BORDER]):
             return

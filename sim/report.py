@@ -1006,7 +1006,7 @@ def write_report(
         "the difference is what the changed levers did, not luck.",
         "",
         "- **Effect (mean):** the average of the per-seed effects.",
-        f"- **90 % CI of the mean (t):** a {LEVEL:.0%} confidence interval of the average effect "
+        f"- **90 % CI of the mean (t):** a {LEVEL * 100:.0f} % confidence interval of the average effect "
         "(mean ± t × sd / √n over the seeds). It narrows with more seeds. ◆ marks effects whose "
         "interval excludes zero (distinguishable from seed noise).",
         "- **5–95 % across seeds:** the 5th to 95th percentile of the per-seed effects: how different the "

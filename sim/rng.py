@@ -25,6 +25,16 @@ M2 = np.uint64(0x94D049BB133111EB)
 FULL_STREAMS = frozenset({"intend"})
 
 
+MASK64 = (1 << 64) - 1
+
+
+def _mix64(z: int) -> int:
+    """SplitMix64's output function on a Python int (64-bit arithmetic)."""
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+    return z ^ (z >> 31)
+
+
 def stable_key(name: str) -> int:
     """A 32-bit key of a name that is the same in every process and Python version."""
     return zlib.crc32(name.encode("utf-8"))
@@ -60,9 +70,16 @@ class Streams:
     def __init__(self, seed: int, n: int) -> None:
         self.seed = int(seed)
         self.n = int(n)
+        self._root_key = int(np.random.SeedSequence(self.seed).generate_state(1, np.uint64)[0])
 
     def _seed_sequence(self, name: str, day: int) -> np.random.SeedSequence:
         return np.random.SeedSequence(self.seed, spawn_key=(stable_key(name), day + 1))
+
+    def _key(self, name: str, day: int) -> np.uint64:
+        """The 64-bit start of the SplitMix64 stream for (seed, name, day): a SplitMix64 mix of
+        the three, computed with Python integers (cheap enough to call for every decision)."""
+        k = self._root_key ^ (stable_key(name) * 0xD1B54A32D192ED03) ^ ((day + 1) * 0x9E3779B97F4A7C15)
+        return np.uint64(_mix64(k & MASK64))
 
     def generator(self, name: str, day: int = -1) -> np.random.Generator:
         """A fresh Generator for (name, day); the same arguments give the same numbers."""
@@ -76,5 +93,4 @@ class Streams:
         if name in FULL_STREAMS:
             u = self.generator(name, day).random(self.n, dtype=np.float32)
             return u if ids is None else u[ids]
-        key = np.uint64(self._seed_sequence(name, day).generate_state(1, np.uint64)[0])
-        return splitmix_uniform(key, np.arange(self.n) if ids is None else ids)
+        return splitmix_uniform(self._key(name, day), np.arange(self.n) if ids is None else ids)

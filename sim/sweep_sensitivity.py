@@ -423,7 +423,7 @@ def plot_indices(a: Analysis, path: Path) -> Path:
                 color="#55a868",
                 label="sigma (interaction, non-linearity)",
             )
-            ax.set_xlabel(f"elementary effect on {out} (its units)")
+            ax.set_xlabel(f"elementary effect on {out} (as in summary.json)")
         ax.set_title(LABELS.get(out, out), fontsize=10)
         ax.grid(axis="x", alpha=0.3)
     axes[0][0].set_yticks(y, [_short(n) for n in spec.names])

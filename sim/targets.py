@@ -226,7 +226,7 @@ def compare_seeds(runs: list[tuple[pd.DataFrame, float]], targets: list[Target] 
     return out
 
 
-DEFAULT_SEEDS = [20211118 + i for i in range(5)]
+DEFAULT_SEEDS = [20211118 + i for i in range(8)]
 
 
 def run_default_seeds(seeds: list[int] = DEFAULT_SEEDS, overrides: list[str] | None = None) -> pd.DataFrame:

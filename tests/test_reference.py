@@ -1,48 +1,60 @@
 """The reference implementation (``sim/reference.py``) agrees with the vectorised model.
 
 ``ReferenceModel`` applies the migrant rules one person at a time, as Mesa agents, and draws
-its own random numbers, so no single run matches the vectorised one; what must match is the
+its own random numbers, so no single run matches a vectorised run; what must match is the
 distribution of what comes out. What these tests protect:
 
 - each per-person formula of the reference equals its vectorised kernel (cheap, exact);
 - a reference run keeps the accounting (everyone in one state, stocks move by the flows) and
   is reproducible; on day 0 its people are the vectorised model's people;
-- **agreement in distribution**: the default 2021 scenario with ``SIZE`` = 4,000 rows sampling
-  the 250,000 pool, run to the end (424 days), ``N_SEEDS`` = 16 seeds per model (different
-  seeds for the two models: independent samples). Compared, per run: eight totals over the
-  run (packages sold, arrivals in Minsk, reroutings via a hub, cancellations, border attempts,
-  attempts turned back, people who reached the EU, people who went home from Belarus), the
-  occupancy of Belarus on four dates and of the pipeline (intending to in transit) on two;
-  and two distributions of durations pooled over runs (days from arrival in Minsk to reaching
-  the EU, and to leaving Belarus for home).
+- **agreement in distribution**, in two small worlds, each the default 2021 world and levers
+  with ``SIZE`` = 4,000 rows sampling the 250,000 pool, run through 2021 (365 days):
+
+  - ``default``: the default scenario as it is. The network's feedback drives the flow, so
+    runs differ a lot from seed to seed (the totals' spread is 15–30% of their mean);
+  - ``busy``: the network's pull off (``network_gain = 0``) and a steady intention rate
+    (``1e-3`` a day), so the corridor runs at its capacities all year (packages, visas, seats
+    bind; cancellations, lapses, reroutings and strandings all happen) with little noise (the
+    totals' spread is 1.5–5% of their mean). This is where a changed rule shows.
+
+  Compared, per run: eight totals (packages sold, arrivals in Minsk, reroutings via a hub,
+  cancellations, border attempts, attempts turned back, people who reached the EU, people who
+  went home from Belarus), the occupancy of Belarus on four dates and of the pipeline
+  (intending to in transit) on two, and two distributions of durations pooled over runs
+  (days from arrival in Minsk to reaching the EU, and to leaving Belarus for home), over
+  ``N_SEEDS`` = 16 seeds per model (different seeds for the two models: independent samples).
 
 The statistics. Per-run totals and occupancies: Welch's t-test (unequal variances; each is a
 sum of many people's events, close to normal across seeds). Durations: the two-sample
-Kolmogorov–Smirnov statistic on the pooled durations, with its p-value from permuting whole
-runs between the two groups (``N_PERMUTATIONS``): people of one run share that run's history
+Kolmogorov–Smirnov distance between the pooled durations, with its p-value from permuting
+whole runs between the two groups (``N_PERMUTATIONS``): people of one run share its history
 (the network's news, congestion at the border), so the textbook KS p-value, which assumes
 independent people, would be too small; permuting runs keeps each run's people together.
-The 16 p-values form one family, judged with Holm's step-down at family-wise ``ALPHA`` = 0.01:
-if the two models were the same, a given set of seeds fails with probability at most 1%.
-The seeds are fixed, so the outcome is reproducible: the test is not flaky, it is a 1-in-100
-draw made once.
+The 16 p-values of a world form one family, judged by Holm's step-down at family-wise
+``ALPHA`` = 0.01: were the two models the same, a world's comparison would fail with
+probability at most 1% (both worlds: at most 2%). The seeds are fixed, so the outcome is
+reproducible — not a flaky test but a 1-in-100 draw made once.
 
 Power. With 16 runs a side, Welch at Holm's strictest level (0.01 / 16) detects a shift of
-about 1.6 between-seed standard deviations with 80% power. The seed-to-seed spread of the
-totals here is 8–15% of their mean (the network's feedback amplifies chance), so a rule
-change that moves a total by about 15–25% is caught reliably; the pooled-duration test sees
-shifts of a couple of days in the time spent in Belarus. ``test_a_changed_rule_is_detected``
-(slow) shows it: smugglers who stop lowering the chance of detection — one rule, one
-constant — are caught.
+about 1.6 between-seed standard deviations with 80% power: in the busy world a 3–8% change of
+a total (arrivals 578 ± 9, reached the EU 326 ± 9, attempts 884 ± 28, went home 202 ± 10),
+in the default world 25–50%. ``test_a_changed_rule_is_detected`` (slow) shows one slip caught:
+people who forget that a free flight home today makes them more willing to go (one factor of
+one formula) — went home falls by a fifth, p ~ 1e-13. Subtler slips measured the same way
+(a smuggler that no longer lowers detection; living in Belarus for free; time in Belarus
+counted from the last move instead of arrival; Belarus' attempt multiplier ignored) shift
+their strongest quantity by 2–3 standard deviations: at the edge of detection with 16 seeds
+(p between 2e-4 and 6e-3 against a first Holm level of 6e-4).
 
-Cost: 16 + 16 runs (about 1.5 s vectorised and 5 s reference each on an idle core) in two
-worker processes; the slow test adds 16 reference runs.
+Cost: 4 × 16 runs (about 1.2 s vectorised and 4 s reference each on an idle core) in two
+worker processes, about 1.5 min; the slow test adds 16 reference runs.
 """
 
 from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -50,6 +62,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from sim.config import set_dotted
 from sim.model import MigrationModel
 from sim.population import (
     STATE_NAMES,
@@ -73,6 +86,11 @@ from sim.reference import (
 )
 
 SIZE = 4000
+END = "2021-12-31"
+WORLDS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "busy": {"intention.network_gain": 0.0, "intention.base_rate_per_day": 1.0e-3},
+}
 N_SEEDS = 16
 VECTORISED_SEEDS = list(range(1, N_SEEDS + 1))
 REFERENCE_SEEDS = list(range(101, 101 + N_SEEDS))
@@ -198,22 +216,29 @@ def compare(runs_a: list[dict], runs_b: list[dict]) -> pd.DataFrame:
 # ---- fixtures -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def agreement_config(default_dict: dict) -> dict:
+def world_config(default_dict: dict, world: str) -> dict:
+    """One of ``WORLDS``: the default config with SIZE rows through END and that world's keys."""
     data = copy.deepcopy(default_dict)
     data["population"]["size"] = SIZE
+    data["run"]["end"] = END
     data["output"] = {"figures": False, "csv": False, "progress": False}
+    for key, value in WORLDS[world].items():
+        set_dotted(data, key, value)
     return data
 
 
 @pytest.fixture(scope="module")
-def vectorised_runs(agreement_config: dict) -> list[dict]:
-    return run_many(MigrationModel, agreement_config, VECTORISED_SEEDS)
+def runs(default_dict: dict) -> Callable[[str, type, list[int]], list[dict]]:
+    """``runs(world, model_class, seeds)``: run summaries, computed once per module."""
+    cache: dict[tuple, list[dict]] = {}
 
+    def get(world: str, model_class: type, seeds: list[int]) -> list[dict]:
+        key = (world, model_class, tuple(seeds))
+        if key not in cache:
+            cache[key] = run_many(model_class, world_config(default_dict, world), seeds)
+        return cache[key]
 
-@pytest.fixture(scope="module")
-def reference_runs(agreement_config: dict) -> list[dict]:
-    return run_many(ReferenceModel, agreement_config, REFERENCE_SEEDS)
+    return get
 
 
 # ---- the formulas -----------------------------------------------------------------------------
@@ -324,46 +349,48 @@ def test_reference_is_reproducible(small_config: dict, small_reference_run) -> N
     """Protects: same config and seed give the same reference run (people draw from the run's
     streams, never from global state); a different seed gives a different one."""
     _, d = small_reference_run
-    config = copy.deepcopy(small_config)
-    config["run"]["end"] = "2021-09-30"
-    again = ReferenceModel(copy.deepcopy(config))
-    again.run()
-    d2 = again.recorder.frame()
-    pd.testing.assert_frame_equal(d.iloc[: len(d2)].reset_index(drop=True), d2)
-    other = ReferenceModel(copy.deepcopy(config), rng=99)
-    other.run()
-    assert not d2.drop(columns=["date", "day"]).equals(other.recorder.frame().drop(columns=["date", "day"]))
+    days = 240  # through August: the corridor is busy
+
+    def first_days(seed: int | None) -> pd.DataFrame:
+        model = ReferenceModel(copy.deepcopy(small_config), rng=seed)
+        for _ in range(days):
+            model.step()
+        return model.recorder.frame()
+
+    pd.testing.assert_frame_equal(first_days(None), d.iloc[:days].reset_index(drop=True))
+    other = first_days(99)
+    assert not other.drop(columns=["date", "day"]).equals(d.iloc[:days].drop(columns=["date", "day"]))
 
 
 # ---- agreement in distribution ------------------------------------------------------------------
 
 
-def test_reference_and_vectorised_agree_in_distribution(vectorised_runs, reference_runs) -> None:
+@pytest.mark.parametrize("world", list(WORLDS))
+def test_reference_and_vectorised_agree_in_distribution(world: str, runs) -> None:
     """Protects: the vectorised kernels and the per-person rules are the same model. See the
-    module docstring for the quantities, the tests (Welch; pooled KS with a run-permutation
-    null), Holm at family-wise ALPHA = 0.01, and the power."""
-    table = compare(vectorised_runs, reference_runs)
-    assert table["mean_a"].min() > 0, "a compared quantity is zero in every vectorised run: nothing is tested"
-    assert not table["rejected"].any(), "the models disagree:\n" + table.to_string()
+    module docstring for the worlds, the quantities, the tests (Welch; pooled KS with a
+    run-permutation null), Holm at family-wise ALPHA = 0.01, and the power."""
+    table = compare(runs(world, MigrationModel, VECTORISED_SEEDS), runs(world, ReferenceModel, REFERENCE_SEEDS))
+    assert table["mean_a"].min() > 0, "a quantity is zero in every vectorised run: nothing is tested"
+    assert not table["rejected"].any(), f"the models disagree in the {world} world:\n" + table.to_string()
 
 
-class _SmugglerDoesNotHelp(Migrant):
-    """A plausible slip in one rule: a smuggler no longer lowers the chance of detection."""
+class _ForgetsTheFreeSeat(Migrant):
+    """A slip in one rule: willingness to return ignores that a free seat leaves today."""
 
-    def detection_mult(self) -> float:
-        return 1.0
+    def willingness_to_return(self, free_seat_open: bool) -> float:
+        return super().willingness_to_return(False)
 
 
 class _SlipModel(ReferenceModel):
     """The reference with that one rule changed."""
 
-    migrant_class = _SmugglerDoesNotHelp
+    migrant_class = _ForgetsTheFreeSeat
 
 
 @pytest.mark.slow
-def test_a_changed_rule_is_detected(agreement_config: dict, vectorised_runs) -> None:
-    """Protects the agreement test from passing vacuously: the same comparison, against a
-    reference whose smugglers stop lowering detection (one rule, one constant), rejects."""
-    slipped = run_many(_SlipModel, agreement_config, REFERENCE_SEEDS)
-    table = compare(vectorised_runs, slipped)
+def test_a_changed_rule_is_detected(runs) -> None:
+    """Protects the agreement test from passing vacuously: the same comparison, in the busy
+    world, against a reference with one factor of one formula dropped, rejects."""
+    table = compare(runs("busy", MigrationModel, VECTORISED_SEEDS), runs("busy", _SlipModel, REFERENCE_SEEDS))
     assert table["rejected"].any(), "a changed rule went unnoticed:\n" + table.to_string()

@@ -14,10 +14,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -260,6 +262,8 @@ def ray_cluster(tmp_path: Path):
     """A Ray head node on 127.0.0.1 (its own process group), stopped after the test."""
     port = _free_port()
     log = tmp_path / "ray-head.log"
+    # Ray's session folder, removed afterwards (short: Ray's socket paths must stay < 108 bytes)
+    temp = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))
     cmd = [
         str(VENV_BIN / "ray"),
         "start",
@@ -270,6 +274,7 @@ def ray_cluster(tmp_path: Path):
         "--num-cpus=2",
         "--include-dashboard=false",
         "--disable-usage-stats",
+        f"--temp-dir={temp}",
     ]
     with log.open("w") as f:
         head = subprocess.Popen(
@@ -301,6 +306,7 @@ def ray_cluster(tmp_path: Path):
         except ProcessLookupError:
             pass
         head.wait(timeout=10)
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 @pytest.mark.slow

@@ -1,7 +1,7 @@
 """The default scenario against the record: one test per target in data/observed/targets_2021.csv.
 
 Each test checks that the model's version of a figure (sim/targets.py says how it is counted),
-averaged over five seeds, lies within the record's range widened by the tolerance we defend for that kind of figure
+averaged over eight seeds, lies within the record's range widened by the tolerance we defend for that kind of figure
 (docs/validation.md). Figures the model does not yet reach are marked xfail(strict=True) with
 the reason, so the day a change brings them in, the test says so and the mark must go.
 """
@@ -19,6 +19,8 @@ KNOWN_MISSES = {
     ("lt_apprehended", "2021-08-01"): "1-12 Aug: the record's rush on 1-2 Aug, before the 3 Aug pushback decree, is "
                                        "an anticipation the model does not have",
     ("lt_apprehended_cumulative", "2021-01-01"): "Jan-12 Aug in Lithuania about a third low, mostly July and 1-2 Aug",
+    ("lt_apprehended_share_iraqi", "2021-01-01"): "Iraqi share among those caught in Lithuania a little high "
+                                                   "(0.86 against 0.68; non-Iraqi origins start too late)",
     ("repatriated_from_belarus", "2021-08-01"): "August evacuation: the model fills every seat of the assumed August "
                                                 "flights (960); the record counts 690",
     ("stranded_at_borders_kri", "2021-11-11"): "the Kurdistan Region's share of those in Belarus is too high "
@@ -31,7 +33,7 @@ KNOWN_MISSES = {
 
 @pytest.fixture(scope="module")
 def comparison():
-    """The default scenario at full scale, five seeds: the verdict uses the mean over seeds."""
+    """The default scenario at full scale, eight seeds: the verdict uses the mean over seeds."""
     return run_default_seeds()
 
 

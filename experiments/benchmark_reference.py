@@ -1,0 +1,315 @@
+"""Benchmark: the vectorised model against the object-per-agent reference, by population size.
+
+Runs the default 2021 scenario (1 Jan 2021 to 28 Feb 2022) with ``population.size=N`` — the
+vectorised model (``sim.model.MigrationModel``) at 10^4, 10^5, 10^6 and 10^7 people and the
+reference implementation (``sim.reference.ReferenceModel``: every person a Mesa agent) at 10^4
+and 10^5 — each in a fresh child process on one core (so its peak RSS is its own), and prints
+and writes to ``docs/performance.md`` (between its ``benchmark`` markers, with the command):
+
+- person-days per second (people x days / seconds stepping);
+- memory per person: the Population arrays (``model.people.nbytes()``) for the vectorised
+  model; the growth of the process while the model is built, and the process's peak RSS above
+  its size before building, for both;
+- the ratio of the two implementations at the sizes both ran;
+- the share of the stepping time in each phase (levers, institutions, migrant transitions,
+  allocation, border, recording), measured by wrapping the model's phase methods, the
+  allocation kernels and the recorder with a timer in the child process only (exclusive time:
+  allocation inside a phase counts as allocation). Timing adds about a microsecond a call.
+
+A size above ``population.pool`` (250,000) samples the same world more finely: each row is a
+fraction of a person. ``--reference-days D`` runs the reference for D days only and
+extrapolates per person-day (the table says so)::
+
+    .venv/bin/python experiments/benchmark_reference.py
+    .venv/bin/python experiments/benchmark_reference.py --sizes 10000 100000 --reference-sizes 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "performance.md"
+START, END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
+
+# phase methods of the model, by category (names absent from a model are skipped)
+CATEGORIES = {
+    "levers": ["pull_levers"],
+    "institutions": ["states_decide", "publish_flights"],
+    "migrant transitions": ["sell_packages", "intend", "apply_for_visas", "collect_visas", "fly",
+                            "live_in_belarus", "go_home", "leave_minsk"],
+    "allocation": ["allocate_fifo", "allocate_by_group"],
+    "border": ["resolve_border"],
+    "recording": ["start_day", "end_day", "collect"],
+}
+
+
+# ---- the child: one run, timed -------------------------------------------------------------------
+
+
+class PhaseClock:
+    """Exclusive wall time per wrapped function (time in a wrapped callee goes to the callee)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+        self._children: list[float] = []
+
+    def wrap(self, name: str, fn):
+        clock = self
+
+        @functools.wraps(fn)
+        def timed(*args, **kwargs):
+            t0 = time.perf_counter()
+            clock._children.append(0.0)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                dt = time.perf_counter() - t0
+                inner = clock._children.pop()
+                clock.seconds[name] += dt - inner
+                clock.calls[name] += 1
+                if clock._children:
+                    clock._children[-1] += dt
+
+        return timed
+
+
+def instrument(model_class: type, clock: PhaseClock) -> None:
+    """Wrap the phase methods, allocation kernels and recorder methods with ``clock``."""
+    import mesa
+
+    import sim.model
+    import sim.recorder
+    import sim.reference
+
+    for names in CATEGORIES.values():
+        for name in names:
+            if name in ("start_day", "end_day"):
+                setattr(sim.recorder.Recorder, name, clock.wrap(name, getattr(sim.recorder.Recorder, name)))
+            elif name == "collect":
+                mesa.DataCollector.collect = clock.wrap(name, mesa.DataCollector.collect)
+            elif name.startswith("allocate_"):
+                for module in (sim.model, sim.reference):
+                    if hasattr(module, name):
+                        setattr(module, name, clock.wrap(name, getattr(module, name)))
+            elif hasattr(model_class, name):
+                setattr(model_class, name, clock.wrap(name, getattr(model_class, name)))
+
+
+def rss_bytes() -> int:
+    """Resident set size of this process now."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def child(kind: str, n: int, days: int | None) -> None:
+    """One run in this process; prints one JSON line."""
+    import resource
+
+    import numpy as np
+
+    from sim.compose import compose
+    from sim.model import MigrationModel
+    from sim.reference import ReferenceModel
+
+    model_class = {"vectorised": MigrationModel, "reference": ReferenceModel}[kind]
+    clock = PhaseClock()
+    instrument(model_class, clock)
+    cfg = compose([f"population.size={n}"])
+    rss_before = rss_bytes()
+    t0 = time.perf_counter()
+    model = model_class(cfg)
+    build_s = time.perf_counter() - t0
+    rss_built = rss_bytes()
+    n_days = cfg.n_days if days is None else min(days, cfg.n_days)
+    t1 = time.perf_counter()
+    for _ in range(n_days):
+        model.step()
+    run_s = time.perf_counter() - t1
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    people = model.people
+    print(json.dumps({
+        "kind": kind, "n": n, "days": n_days, "full_days": cfg.n_days, "build_s": build_s, "run_s": run_s,
+        "population_bytes": int(people.nbytes()) if hasattr(people, "nbytes") else None,
+        "rss_before": rss_before, "rss_built": rss_built, "peak_rss": peak,
+        "phase_s": dict(clock.seconds), "phase_calls": dict(clock.calls),
+        "arrivals_minsk": int(np.sum([r["arrivals_minsk"] for r in model.recorder.rows])),
+    }))
+
+
+# ---- the parent: runs and tables --------------------------------------------------------------
+
+
+def measure(kind: str, n: int, days: int | None) -> dict:
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, str(n)]
+    if days is not None:
+        cmd.append(str(days))
+    load = os.getloadavg()[0]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"{kind} {n}: failed\n{out.stderr[-3000:]}")
+    row = json.loads(out.stdout.strip().splitlines()[-1])
+    row["load_before"] = load
+    row["person_days_per_s"] = row["n"] * row["days"] / row["run_s"]
+    print(f"  {kind:10s} {n:>12,}  {row['days']} days  {row['run_s']:8.1f} s  "
+          f"{row['person_days_per_s'] / 1e6:8.2f} M person-days/s  peak {row['peak_rss'] / 2**20:,.0f} MiB",
+          flush=True)
+    return row
+
+
+def fmt_rate(x: float) -> str:
+    return f"{x / 1e6:.2f} M" if x >= 1e6 else f"{x / 1e3:.0f} k"
+
+
+def tables(rows: list[dict]) -> str:
+    lines = ["| implementation | people | days run | build (s) | stepping (s) | person-days/s | "
+             "population arrays (B/person) | built model (B/person) | peak RSS (MiB) | peak above start (B/person) | load |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        arrays = f"{r['population_bytes'] / r['n']:.0f}" if r["population_bytes"] is not None else "—"
+        built = (r["rss_built"] - r["rss_before"]) / r["n"]
+        above = (r["peak_rss"] - r["rss_before"]) / r["n"]
+        days = f"{r['days']}" + ("" if r["days"] == r["full_days"] else f" of {r['full_days']} (extrapolated)")
+        lines.append(f"| {r['kind']} | {r['n']:,} | {days} | {r['build_s']:.2f} | {r['run_s']:.1f} | "
+                     f"{fmt_rate(r['person_days_per_s'])} | {arrays} | {built:,.0f} | {r['peak_rss'] / 2**20:,.0f} | "
+                     f"{above:,.0f} | {r['load_before']:.1f} |")
+    out = "\n".join(lines)
+
+    vec = {r["n"]: r for r in rows if r["kind"] == "vectorised"}
+    ref = {r["n"]: r for r in rows if r["kind"] == "reference"}
+    both = sorted(set(vec) & set(ref))
+    if both:
+        out += "\n\nThe two implementations side by side (same scenario, same size, one core each):\n\n"
+        out += "| people | vectorised person-days/s | reference person-days/s | ratio | memory ratio (built model) |\n"
+        out += "|---:|---:|---:|---:|---:|\n"
+        for n in both:
+            v, r = vec[n], ref[n]
+            mem_v = v["population_bytes"] / n
+            mem_r = (r["rss_built"] - r["rss_before"]) / n
+            out += (f"| {n:,} | {fmt_rate(v['person_days_per_s'])} | {fmt_rate(r['person_days_per_s'])} | "
+                    f"**{v['person_days_per_s'] / r['person_days_per_s']:,.0f}×** | {mem_r / mem_v:,.0f}× |\n")
+
+    out += "\n\nWhere the stepping time goes (share of stepping time, exclusive of wrapped callees):\n\n"
+    head = "| phase | " + " | ".join(f"{r['kind'][:3]}. {r['n']:,}" for r in rows) + " |"
+    out += head + "\n|---|" + "---:|" * len(rows) + "\n"
+    for cat, names in CATEGORIES.items():
+        cells = []
+        for r in rows:
+            s = sum(r["phase_s"].get(nm, 0.0) for nm in names)
+            cells.append(f"**{100 * s / r['run_s']:.1f}%**")
+        out += f"| **{cat}** | " + " | ".join(cells) + " |\n"
+        for nm in names:
+            if any(nm in r["phase_s"] for r in rows):
+                out += f"| &nbsp;&nbsp;{nm} | " + " | ".join(
+                    f"{100 * r['phase_s'].get(nm, 0.0) / r['run_s']:.1f}%" for r in rows) + " |\n"
+    cells = [f"{100 * (r['run_s'] - sum(r['phase_s'].values())) / r['run_s']:.1f}%" for r in rows]
+    out += "| other (the step loop, Mesa) | " + " | ".join(cells) + " |\n"
+    out += "| *per day, all phases (ms)* | " + " | ".join(f"{1000 * r['run_s'] / r['days']:,.1f}" for r in rows) + " |\n"
+    return out
+
+
+def targets(rows: list[dict]) -> str:
+    """Issue 6's targets against these numbers."""
+    vec = {r["n"]: r for r in rows if r["kind"] == "vectorised"}
+    ref = {r["n"]: r for r in rows if r["kind"] == "reference"}
+    lines = ["| target (issue 6) | measured | met |", "|---|---|---|"]
+
+    def add(what: str, measured: str, ok: bool | None) -> None:
+        lines.append(f"| {what} | {measured} | {'yes' if ok else 'no' if ok is not None else '—'} |")
+
+    if 10**6 in vec:
+        x = vec[10**6]["person_days_per_s"]
+        add("≥ 25 M person-days/s at 10^6 people", fmt_rate(x), x >= 25e6)
+    if 10**5 in vec and 10**5 in ref:
+        x = vec[10**5]["person_days_per_s"] / ref[10**5]["person_days_per_s"]
+        add("≥ 100× the reference at 10^5 people", f"{x:,.0f}×", x >= 100)
+    b = max((r["population_bytes"] / r["n"] for r in vec.values()), default=None)
+    if b is not None:
+        add("≤ 128 bytes per person of model memory", f"{b:.0f} B (population arrays)", b <= 128)
+    if 10**7 in vec:
+        r = vec[10**7]
+        add("10^7 people through the whole scenario within 24 GiB",
+            f"{r['days']} days, peak RSS {r['peak_rss'] / 2**30:.2f} GiB", r["days"] == r["full_days"] and r["peak_rss"] < 24 * 2**30)
+    ns = sorted(vec)
+    if len(ns) >= 2:
+        per = [1e9 * vec[n]["run_s"] / (n * vec[n]["days"]) for n in ns]
+        add("cost linear in people (ns per person-day by size)",
+            ", ".join(f"{n:.0e}: {p:.0f}" for n, p in zip(ns, per, strict=True)), None)
+    return "\n".join(lines)
+
+
+TEMPLATE = f"""# Performance: vectorised migrants against one Mesa agent per person
+
+{START}
+{END}
+"""
+
+
+def write_doc(rows: list[dict], argv: list[str]) -> None:
+    cmd = ".venv/bin/python experiments/benchmark_reference.py" + ("" if not argv else " " + " ".join(argv))
+    loads = [r["load_before"] for r in rows]
+    section = (
+        f"{START}\n"
+        f"Made by `{cmd}` on {time.strftime('%Y-%m-%d')}, {platform.machine()} {platform.python_implementation()} "
+        f"{platform.python_version()}, {os.cpu_count()} cores, one run per process on one core. The default 2021 "
+        "scenario (1 Jan 2021 to 28 Feb 2022) with `population.size=N`; sizes above the 250,000 pool sample the same "
+        "world more finely. 'person-days/s' is people × days ÷ stepping time; 'population arrays' is "
+        "`model.people.nbytes()`; 'built model' is the process's growth while the model is built (for the reference: "
+        "its agents, their attributes and Mesa's registries); 'peak above start' is peak RSS minus the RSS before "
+        "building (it includes the daily table and the day's temporaries; at 10^4 fixed costs dominate it). "
+        f"'load' is the machine's 1-minute load average when the run started (other work shared the 2 cores: "
+        f"{min(loads):.1f}–{max(loads):.1f}); timings under load are pessimistic.\n\n"
+        + tables(rows) + "\n\n" + targets(rows) + f"\n{END}"
+    )
+    text = OUT.read_text() if OUT.exists() else TEMPLATE
+    if START not in text or END not in text:
+        text = TEMPLATE + "\n" + text
+    text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: section, text, flags=re.S)
+    OUT.write_text(text)
+    print(f"wrote {OUT}")
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else None)
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10**4, 10**5, 10**6, 10**7],
+                        help="population sizes for the vectorised model")
+    parser.add_argument("--reference-sizes", type=int, nargs="*", default=[10**4, 10**5],
+                        help="population sizes for the reference implementation")
+    parser.add_argument("--reference-days", type=int, default=None,
+                        help="run the reference this many days only and extrapolate per person-day")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/performance.md alone")
+    args = parser.parse_args()
+    rows = []
+    for n in args.reference_sizes:
+        rows.append(measure("reference", n, args.reference_days))
+    for n in args.sizes:
+        rows.append(measure("vectorised", n, None))
+    rows.sort(key=lambda r: (r["kind"] != "vectorised", r["n"]))
+    print()
+    print(tables(rows))
+    print()
+    print(targets(rows))
+    if not args.no_write:
+        write_doc(rows, sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()
