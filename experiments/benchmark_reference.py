@@ -195,7 +195,7 @@ def tables(rows: list[dict]) -> str:
     both = sorted(set(vec) & set(ref))
     if both:
         out += "\n\nThe two implementations side by side (same scenario, same size, one core each):\n\n"
-        out += "| people | vectorised person-days/s | reference person-days/s | ratio | memory ratio (built model) |\n"
+        out += "| people | vectorised person-days/s | reference person-days/s | ratio | memory ratio (reference built model ÷ population arrays) |\n"
         out += "|---:|---:|---:|---:|---:|\n"
         for n in both:
             v, r = vec[n], ref[n]

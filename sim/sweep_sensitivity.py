@@ -22,9 +22,10 @@ How it fits together:
    ``<method>_indices.png`` and ``<method>_convergence.png`` (``verdict.csv``: converged or not).
 
 Convergence: a Sobol design of N base samples holds the designs of N/2, N/4, ... as its first
-rows (the same scrambled Sobol sequence), and a Morris design of r trajectories the first r/2;
-the indices are recomputed on those prefixes. The analysis has converged when no index moved by
-more than ``tolerance`` from N/2 to N (Morris: mu* divided by the largest mu* of that output).
+rows (the same scrambled Sobol sequence), and the first r/2 trajectories of a Morris design are
+themselves a design; the indices are recomputed on those prefixes. The analysis has converged
+when no index moved by more than ``tolerance`` from N/2 to N (Morris: mu* divided by the
+largest mu* of that output).
 """
 
 from __future__ import annotations

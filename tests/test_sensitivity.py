@@ -185,6 +185,7 @@ def test_the_command_runs_a_design_through_a_launcher(
     for name in ("report.md", f"{method}_indices.png", f"{method}_convergence.png"):
         assert (root / "sensitivity" / name).stat().st_size > 0
 
-    again = sensitivity(args, tmp_path)  # the same command: every row is complete already
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert f"{rows}/{rows} runs done ({rows} skipped: complete already)" in again.stderr
+    if method == "morris":  # (once is enough) the same command again: every row is complete already
+        again = sensitivity(args, tmp_path)
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert f"{rows}/{rows} runs done ({rows} skipped: complete already)" in again.stderr
