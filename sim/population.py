@@ -60,7 +60,7 @@ class Population:
         channel (int8): visa channel applied to, -1 if none.
         hub (int8): hub index while in transit, -1 otherwise.
         segment (int8): border segment while at the border, -1 otherwise.
-        has_smuggler (bool): paid a smuggler on this trip.
+        has_smuggler (bool): has paid a smuggler (once in the run; the fee is not paid again).
         attempts (int16), pushbacks (int16), returns (int8): counts over the whole run.
         flows: (N_STATES, N_STATES) int64, people moved today from -> to.
     """
