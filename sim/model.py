@@ -390,13 +390,7 @@ class MigrationModel(mesa.Model):
         for airline in self.airline_agents.values():
             airline.record_sales(sold / self.scale)
 
-        # hub weights: weekly corridor seats from each hub that carry nationality k
-        weekly = w.route_week.sum(axis=1) * w.route_seats * w.route_share
-        hub_w = np.zeros((w.n_nationalities, len(w.hubs)))
-        hub_routes = w.route_from_hub >= 0
-        for kk in range(w.n_nationalities):
-            m = hub_routes & carry[:, kk]
-            np.add.at(hub_w[kk], w.route_from_hub[m], weekly[m])
+        hub_w = self._hub_weights(carry)
 
         # rebook ticketed people who cannot fly direct
         reroute = tk[~go_direct]
@@ -416,6 +410,17 @@ class MigrationModel(mesa.Model):
             stuck = rest[hub_w[p.nationality[rest], p.hub[rest]] <= 0]
             other = hub_w[p.nationality[stuck]].sum(axis=1) > 0
             self._send_to_hub(stuck[other], State.IN_TRANSIT, hub_w, "hub.rechoice")
+
+    def _hub_weights(self, carry: np.ndarray) -> np.ndarray:
+        """(K, H) corridor seats a week from each hub on routes that carry nationality k today."""
+        w = self.world
+        weekly = w.route_week.sum(axis=1) * w.route_seats * w.route_share
+        hub_w = np.zeros((w.n_nationalities, len(w.hubs)))
+        hub_routes = w.route_from_hub >= 0
+        for kk in range(w.n_nationalities):
+            m = hub_routes & carry[:, kk]
+            np.add.at(hub_w[kk], w.route_from_hub[m], weekly[m])
+        return hub_w
 
     def _send_to_hub(self, ids: np.ndarray, src: State, hub_w: np.ndarray, stream: str) -> None:
         p, cfg, day = self.people, self.cfg, self.day

@@ -775,18 +775,6 @@ class ReferenceModel(MigrationModel):
             if q.migrant.state == State.IN_TRANSIT:
                 q.migrant.stay_at_hub()
 
-    def _hub_weights(self, carry: np.ndarray) -> np.ndarray:
-        """(K, H) corridor seats a week from each hub that carry nationality k (as in
-        :meth:`MigrationModel.fly`)."""
-        w = self.world
-        weekly = w.route_week.sum(axis=1) * w.route_seats * w.route_share
-        hub_w = np.zeros((w.n_nationalities, len(w.hubs)))
-        hub_routes = w.route_from_hub >= 0
-        for kk in range(w.n_nationalities):
-            m = hub_routes & carry[:, kk]
-            np.add.at(hub_w[kk], w.route_from_hub[m], weekly[m])
-        return hub_w
-
     def live_in_belarus(self) -> None:
         """Everyone in Belarus pays for the day (stage ``hotel``)."""
         self.run_stage("hotel")
