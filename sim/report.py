@@ -1011,8 +1011,9 @@ def write_report(
         "interval excludes zero (distinguishable from seed noise).",
         "- **5–95 % across seeds:** the 5th to 95th percentile of the per-seed effects: how different the "
         "effect can be in one replay of the year. It does not narrow with more seeds.",
-        "- Neither interval includes uncertainty in the model's parameters (hand-set, not yet "
-        "calibrated; see docs/validation.md): they show the model's own randomness only.",
+        "- Neither interval includes uncertainty in the model's parameters (a point estimate "
+        "fitted to the record, without uncertainty; see docs/validation.md): they show the "
+        "model's own randomness only.",
         "- Dates in the peak row are average dates; its effect is the shift in days.",
         "",
     ]
