@@ -25,6 +25,7 @@ and decorate it with ``@register("name")``. Nothing else changes.
 from __future__ import annotations
 
 import dataclasses
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -159,7 +160,7 @@ class Schedule:
 # --------------------------------------------------------------------------------------
 
 
-class Lever:
+class Lever(ABC):
     """A policy lever: a schedule (when) and an effect (what), built from a :class:`LeverSpec`."""
 
     kind: ClassVar[str] = ""
@@ -179,12 +180,12 @@ class Lever:
         self.schedule = Schedule(spec.when, world, f"{where}.when", metric_names, strict=spec.enabled)
         self.build(world, where)
 
-    def build(self, world: World, where: str) -> None:
+    def build(self, world: World, where: str) -> None:  # noqa: B027 (optional hook: most levers override it)
         """Resolve names to indices; raise ConfigError for anything not in the world."""
 
+    @abstractmethod
     def apply(self, policy: Policy, strength: float, day: int) -> None:
         """Narrow today's policy (only called when strength > 0)."""
-        raise NotImplementedError  # every registered lever overrides it
 
     def act(self, day: int, policy: Policy, metric: Callable[[str], float]) -> bool:
         self.schedule.observe(day, metric)
