@@ -500,14 +500,33 @@ def to_dict(cfg: Any) -> Any:
 
 
 def set_dotted(data: dict, dotted: str, value: Any) -> None:
-    """Set ``a.b.c = value`` in a nested dict (used for keyword overrides, e.g. by batch_run)."""
+    """Set ``a.b.c = value`` in a nested dict (used for keyword overrides, e.g. by batch_run).
+
+    A list of records (``world.segments``, ``world.origins``) is entered by an element's ``id``
+    or ``name``: ``world.segments.lithuania.guard_capacity_per_day`` sets that segment's value
+    (a design file of a sweep or a calibration can reach what a Hydra override cannot).
+    """
     keys = dotted.replace("__", ".").split(".")
-    node = data
-    for k in keys[:-1]:
-        node = node.setdefault(k, {})
-        if not isinstance(node, dict):
+    node: Any = data
+    for i, k in enumerate(keys[:-1]):
+        if isinstance(node, list):
+            node = _list_element(node, k, ".".join(keys[:i]), dotted)
+        else:
+            node = node.setdefault(k, {})
+        if not isinstance(node, dict | list):
             raise ConfigError(f"{dotted}: {k} is not a section")
+    if isinstance(node, list):
+        raise ConfigError(f"{dotted}: {keys[-1]} names a list element, not a value inside one")
     node[keys[-1]] = value
+
+
+def _list_element(items: list, key: str, where: str, dotted: str) -> dict:
+    """The element of a list of records whose ``id`` or ``name`` is ``key``."""
+    for item in items:
+        if isinstance(item, dict) and key in (item.get("id"), item.get("name")):
+            return item
+    known = [str(item.get("id", item.get("name"))) for item in items if isinstance(item, dict)]
+    raise ConfigError(f"{dotted}: {where} has no element with id or name {key!r}; known: {', '.join(known)}")
 
 
 def describe(cls: type = Config, prefix: str = "") -> list[tuple[str, str, str]]:

@@ -241,3 +241,83 @@ def run_default_seeds(seeds: list[int] = DEFAULT_SEEDS, overrides: list[str] | N
         model.run()
         runs.append((model.recorder.frame(), model.scale))
     return compare_seeds(runs)
+
+
+# --------------------------------------------------------------------------------------
+# distance to the record (calibration), and the series an official statistic would show
+# --------------------------------------------------------------------------------------
+
+
+MIN_TOL = 0.1  # a target's distance is measured in units of log(1 + max(tol, MIN_TOL))
+MAX_DISTANCE = 10.0  # ... and capped here: a zero (no death in a small run) is "far", not infinitely
+
+
+def distances(table: pd.DataFrame) -> pd.Series:
+    """Per target of a :func:`compare` table: how far the model is outside the record's range.
+
+    The log-distance from the model's value to the range [low, high] (0 inside it), divided by
+    log(1 + tol), the tolerance of that kind of figure (at least ``MIN_TOL``): 1 means "at the
+    edge of the band we defend", 2 "twice as far out" (on the log scale). Capped at
+    ``MAX_DISTANCE``, so that a count the run happens to miss entirely (no death among a small
+    sample) does not outweigh every other target; a value the model cannot compute is infinite.
+    """
+    import numpy as np
+
+    m = np.maximum(table["model"].to_numpy(float), 1e-9)
+    low = np.maximum(table["low"].to_numpy(float), 1e-9)
+    high = np.maximum(table["high"].to_numpy(float), 1e-9)
+    tol = np.array([max(OBSERVATION[k].tol, MIN_TOL) for k in table["metric"]])
+    d = np.where(m > high, np.log(m / high), np.where(m < low, np.log(low / m), 0.0))
+    d = np.minimum(d / np.log1p(tol), MAX_DISTANCE)
+    d = np.where(np.isfinite(table["model"].to_numpy(float)), d, np.inf)
+    return pd.Series(d, index=table.index, name="distance")
+
+
+def distance(table: pd.DataFrame) -> float:
+    """One number for a run: the root mean square of :func:`distances` over the targets."""
+    import numpy as np
+
+    d = distances(table).to_numpy(float)
+    return float(np.sqrt(np.mean(d**2))) if len(d) else float("nan")
+
+
+OFFICIAL_COLUMNS = {
+    "attempts": "attempts to cross (each try counts, so one person may count several times)",
+    "turned_back": "attempts stopped at the line, plus people caught inside and pushed back",
+    "caught_inside": "people caught inside the country after crossing (kept or pushed back)",
+    "caught": "people caught inside and kept (what Lithuania's 'apprehended' counts)",
+    "got_through": "people through unseen",
+    "deaths": "deaths at that segment",
+}
+
+
+def official_statistics(daily: pd.DataFrame, scale: float = 1.0, freq: str = "M") -> pd.DataFrame:
+    """Per border segment and month: the series a border guard's statistic would show.
+
+    One row per (segment, month) with the columns of :data:`OFFICIAL_COLUMNS`, in real people
+    (rows / ``scale``). ``freq="D"`` gives days instead of months.
+    """
+    segments = sorted({c[len("attempts_"):] for c in daily.columns if c.startswith("attempts_")})
+    d = daily.copy()
+    d["date"] = pd.to_datetime(d["date"])
+    period = d["date"].dt.to_period(freq)
+    frames = []
+    for s in segments:
+        cols = {k: f"{k}_{s}" for k in OFFICIAL_COLUMNS}
+        g = d[list(cols.values())].groupby(period).sum() / scale
+        g.columns = list(cols)
+        g.insert(0, "segment", s)
+        frames.append(g.rename_axis("period").reset_index())
+    out = pd.concat(frames, ignore_index=True)
+    out["period"] = out["period"].astype(str)
+    return out
+
+
+def observe(daily: pd.DataFrame, scale: float = 1.0, targets: list[Target] | None = None) -> dict[str, pd.DataFrame]:
+    """Everything the record can be compared with, from one run's daily table.
+
+    Returns ``{"targets": compare(...) with a distance column, "official": official_statistics(...)}``.
+    """
+    table = compare(daily, targets, scale)
+    table["distance"] = distances(table)
+    return {"targets": table, "official": official_statistics(daily, scale)}
