@@ -22,6 +22,8 @@ import numpy as np
 GAMMA = np.uint64(0x9E3779B97F4A7C15)
 M1 = np.uint64(0xBF58476D1CE4E5B9)
 M2 = np.uint64(0x94D049BB133111EB)
+_ONE, _S27, _S30, _S31, _S40 = (np.uint64(k) for k in (1, 27, 30, 31, 40))
+_TO_UNIT = np.float32(2.0**-24)
 FULL_STREAMS = frozenset({"intend"})
 
 
@@ -46,17 +48,19 @@ def splitmix_uniform(key: np.uint64, ids: np.ndarray) -> np.ndarray:
     Formula: ``z = key + (i + 1) * gamma``; ``z ^= z >> 30; z *= m1; z ^= z >> 27; z *= m2;
     z ^= z >> 31``; ``u = (z >> 40) / 2**24``.
     """
-    z = ids.astype(np.uint64) + np.uint64(1)
-    with np.errstate(over="ignore"):
-        z *= GAMMA
-        z += key
-        z ^= z >> np.uint64(30)
-        z *= M1
-        z ^= z >> np.uint64(27)
-        z *= M2
-        z ^= z >> np.uint64(31)
-    z >>= np.uint64(40)
-    return z.astype(np.float32) * np.float32(2.0**-24)
+    z = ids.astype(np.uint64)  # a copy: every step below is in place (wrapping 64-bit arithmetic)
+    z += _ONE
+    z *= GAMMA
+    z += key
+    z ^= z >> _S30
+    z *= M1
+    z ^= z >> _S27
+    z *= M2
+    z ^= z >> _S31
+    z >>= _S40
+    u = z.astype(np.float32)
+    u *= _TO_UNIT
+    return u
 
 
 class Streams:
@@ -71,14 +75,22 @@ class Streams:
         self.seed = int(seed)
         self.n = int(n)
         self._root_key = int(np.random.SeedSequence(self.seed).generate_state(1, np.uint64)[0])
+        self._name_keys: dict[str, int] = {}  # stable_key of each decision's name, once
+
+    def _name_key(self, name: str) -> int:
+        """:func:`stable_key` of a decision's name (computed once per name)."""
+        key = self._name_keys.get(name)
+        if key is None:
+            key = self._name_keys[name] = stable_key(name)
+        return key
 
     def _seed_sequence(self, name: str, day: int) -> np.random.SeedSequence:
-        return np.random.SeedSequence(self.seed, spawn_key=(stable_key(name), day + 1))
+        return np.random.SeedSequence(self.seed, spawn_key=(self._name_key(name), day + 1))
 
     def _key(self, name: str, day: int) -> np.uint64:
         """The 64-bit start of the SplitMix64 stream for (seed, name, day): a SplitMix64 mix of
         the three, computed with Python integers (cheap enough to call for every decision)."""
-        k = self._root_key ^ (stable_key(name) * 0xD1B54A32D192ED03) ^ ((day + 1) * 0x9E3779B97F4A7C15)
+        k = self._root_key ^ (self._name_key(name) * 0xD1B54A32D192ED03) ^ ((day + 1) * 0x9E3779B97F4A7C15)
         return np.uint64(_mix64(k & MASK64))
 
     def generator(self, name: str, day: int = -1) -> np.random.Generator:
@@ -93,4 +105,8 @@ class Streams:
         if name in FULL_STREAMS:
             u = self.generator(name, day).random(self.n, dtype=np.float32)
             return u if ids is None else u[ids]
-        return splitmix_uniform(self._key(name, day), np.arange(self.n) if ids is None else ids)
+        if ids is None:
+            ids = np.arange(self.n)
+        elif ids.size == 0:
+            return np.zeros(0, dtype=np.float32)
+        return splitmix_uniform(self._key(name, day), ids)
