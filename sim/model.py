@@ -271,7 +271,8 @@ class MigrationModel(mesa.Model):
         bound = np.minimum(1.0, c.base_rate_per_day * w.origin_push * offer * pol.intent_mult
                            * np.exp(c.network_gain * np.maximum(signal, 0.0) + pol.info)).astype(np.float32)
         u = self.streams.uniform("intend", day)
-        home = np.flatnonzero((u < bound[p.origin]) & (p.state == State.AT_HOME))
+        below = np.flatnonzero(u < np.repeat(bound, p.origin_counts))  # rows are sorted by origin
+        home = below[p.state[below] == State.AT_HOME]
         prob = intention_prob(c.base_rate_per_day, w.origin_push, signal, pol.info, offer,
                               pol.intent_mult, c.network_gain, p.net_weight[home], p.origin[home])
         go = home[u[home] < prob]
@@ -448,7 +449,7 @@ class MigrationModel(mesa.Model):
 
     def live_in_belarus(self) -> None:
         p = self.people
-        here = np.flatnonzero((p.state == State.IN_MINSK) | (p.state == State.AT_BORDER))
+        here = p.ids_in(IN_BELARUS)
         p.pay(here, self.cfg.purchase.hotel_usd_per_day)
 
     def go_home(self) -> None:
@@ -461,7 +462,7 @@ class MigrationModel(mesa.Model):
         p.returns[home] += 1
         p.move(home, State.RETURNING, State.RETURNED, day)
 
-        here = np.flatnonzero((p.state == State.IN_MINSK) | (p.state == State.AT_BORDER))
+        here = p.ids_in(IN_BELARUS)
         if here.size == 0:
             return
         seats = int(self._scaled(pol.repat_seats * pol.cooperation, "repatriation.seats"))

@@ -41,6 +41,9 @@ class State(IntEnum):
 STATE_NAMES = [s.name.lower() for s in State]
 N_STATES = len(State)
 IN_BELARUS = (State.IN_MINSK, State.AT_BORDER)
+# states a person can be in once they have left home and not yet settled (in the EU, dead) or
+# come home: the states whose rules run every day (Population keeps a list of these rows)
+IS_AWAY = np.array([s not in (State.AT_HOME, State.IN_EU, State.DIED) for s in State])
 
 
 class Population:
@@ -51,7 +54,8 @@ class Population:
         day_entered (int16): day the current state was entered.
         day_due (int16): day the pending event happens (visa ready, arrival at hub or border).
         day_in_belarus (int16): day of arrival in Minsk on the current trip, -1 if none.
-        origin (int8), nationality (int8): indices into the world's origins and nationalities.
+        origin (int8), nationality (int8): indices into the world's origins and nationalities;
+            rows are sorted by origin, ``origin_counts`` (O,) rows per origin.
         agency (int16): the travel agency this person buys from (global index).
         savings_usd (float32): money left.
         spent_usd (float32): money spent on the corridor so far (packages, hubs, living, smugglers).
@@ -63,6 +67,11 @@ class Population:
         has_smuggler (bool): has paid a smuggler (once in the run; the fee is not paid again).
         attempts (int16), pushbacks (int16), returns (int8): counts over the whole run.
         flows: (N_STATES, N_STATES) int64, people moved today from -> to.
+
+    Most people are at home (or settled) on most days, so the rules for the other states do
+    not scan every row: the population keeps a sorted list of the rows that may be away from
+    home (everyone who left home since the list was last tidied; ``IS_AWAY``), and
+    :meth:`ids` looks only there. The stocks per state are kept by :meth:`move`.
     """
 
     def __init__(self, cfg: Config, world: World, streams: Streams) -> None:
@@ -73,6 +82,7 @@ class Population:
         rest = n - counts.sum()
         counts[np.argsort(-(world.origin_share * n - counts), kind="stable")[:rest]] += 1
         self.origin = np.repeat(np.arange(world.n_origins, dtype=np.int8), counts)
+        self.origin_counts = counts  # rows are sorted by origin: origin o's are a block
         self.nationality = world.origin_nat[self.origin].astype(np.int8)
         median = world.origin_savings[self.origin]
         self.savings_usd = (median * np.exp(cfg.population.savings_sigma * g.standard_normal(n))).astype(np.float32)
@@ -98,10 +108,31 @@ class Population:
         self.pushbacks = np.zeros(n, dtype=np.int16)
         self.returns = np.zeros(n, dtype=np.int8)
         self.flows = np.zeros((N_STATES, N_STATES), dtype=np.int64)
+        self._stocks = np.bincount(self.state, minlength=N_STATES)
+        self._away = np.zeros(0, dtype=np.int64)  # sorted; a superset of the rows away (IS_AWAY)
+        self._left_home: list[np.ndarray] = []  # rows moved from home since _away was updated
 
     def ids(self, state: State) -> np.ndarray:
-        """Row indices of everyone in ``state``."""
-        return np.flatnonzero(self.state == state)
+        """Row indices of everyone in ``state``, ascending."""
+        if not IS_AWAY[state]:
+            return np.flatnonzero(self.state == state)
+        away = self._away_rows()
+        return away[self.state[away] == state]
+
+    def ids_in(self, states: tuple[State, ...]) -> np.ndarray:
+        """Row indices of everyone in any of ``states`` (all of them states away), ascending."""
+        away = self._away_rows()
+        state = self.state[away]
+        return away[np.logical_or.reduce([state == s for s in states])]
+
+    def _away_rows(self) -> np.ndarray:
+        """The sorted rows that may be away: yesterday's list without those now home or settled,
+        and those who left home since."""
+        if self._left_home:
+            away = self._away[IS_AWAY[self.state[self._away]]]
+            self._away = merge_unique(away, np.unique(np.concatenate(self._left_home)))
+            self._left_home.clear()
+        return self._away
 
     def move(self, ids: np.ndarray, src: State, dst: State, day: int) -> None:
         """Move ``ids`` (all in ``src``) to ``dst`` today, counting the flow."""
@@ -110,10 +141,14 @@ class Population:
         self.state[ids] = dst
         self.day_entered[ids] = day
         self.flows[src, dst] += ids.size
+        self._stocks[src] -= ids.size
+        self._stocks[dst] += ids.size
+        if src == State.AT_HOME:
+            self._left_home.append(ids.astype(np.int64))
 
     def stocks(self) -> np.ndarray:
         """(N_STATES,) people in each state now."""
-        return np.bincount(self.state, minlength=N_STATES)
+        return self._stocks.copy()
 
     def pay(self, ids: np.ndarray, usd: np.ndarray | float) -> None:
         """Take ``usd`` from each person's savings (never below 0) and add it to spent."""
@@ -124,6 +159,15 @@ class Population:
     def nbytes(self) -> int:
         """Bytes held by the per-person columns."""
         return sum(v.nbytes for v in vars(self).values() if isinstance(v, np.ndarray) and v.shape[:1] == (self.n,))
+
+
+def merge_unique(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The sorted union of two sorted arrays without repeats (``np.union1d`` without its sort)."""
+    if a.size == 0 or b.size == 0:
+        return b if a.size == 0 else a
+    pos = np.searchsorted(a, b)
+    new = a[np.minimum(pos, a.size - 1)] != b
+    return np.insert(a, pos[new], b[new])
 
 
 # --------------------------------------------------------------------------------------

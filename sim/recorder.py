@@ -109,9 +109,9 @@ class Recorder:
         stocks = p.stocks()
         for i, name in enumerate(STATE_NAMES):
             row[f"n_{name}"] = int(stocks[i])
-        in_by = np.flatnonzero((p.state == State.IN_MINSK) | (p.state == State.AT_BORDER))
-        row["in_belarus"] = int(in_by.size)
-        row["in_belarus_kri"] = int(w.origin_kri[p.origin[in_by]].sum())
+        in_minsk, at_border = p.ids(State.IN_MINSK), p.ids(State.AT_BORDER)
+        row["in_belarus"] = int(in_minsk.size + at_border.size)
+        row["in_belarus_kri"] = int(w.origin_kri[p.origin[in_minsk]].sum() + w.origin_kri[p.origin[at_border]].sum())
         for src, dst in TRANSITIONS:
             row[flow_name(src, dst)] = int(p.flows[src, dst])
         unexpected = p.flows.sum() - sum(int(p.flows[s, d]) for s, d in TRANSITIONS)
