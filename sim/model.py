@@ -21,7 +21,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim.agents import Airline, BorderGuard, StateActor, TravelAgency
+from sim.agents import AgencyBook, Airline, BorderGuard, RouteBook, StateActor, TravelAgency
 from sim.allocate import allocate_by_group, allocate_fifo, stochastic_round
 from sim.config import Config, load_config, set_dotted, to_dict
 from sim.levers import build_levers
@@ -87,14 +87,13 @@ class MigrationModel(mesa.Model):
         w = self.world
 
         self.state_actors = {s: StateActor(self, s, [lv for lv in levers if lv.actor == s]) for s in w.states}
-        self.airline_agents = {a: Airline(self, a, w, cfg.airline, [lv for lv in levers if lv.actor == a])
+        self.route_book = RouteBook(w.n_routes)
+        self.airline_agents = {a: Airline(self, a, w, self.route_book, cfg.airline, [lv for lv in levers if lv.actor == a])
                                for a in w.airlines}
-        self.agencies: list[TravelAgency] = []
-        for o in range(w.n_origins):
-            for _ in range(w.origin_agencies[o]):
-                self.agencies.append(TravelAgency(self, len(self.agencies), o, w.agency_capacity,
-                                                  w.agency_price, cfg.agency))
-        self.agency_origin = np.array([a.origin for a in self.agencies], dtype=int)
+        self.agency_book = AgencyBook(np.repeat(np.arange(w.n_origins), w.origin_agencies), w.agency_capacity,
+                                      w.agency_price, cfg.agency)
+        self.agencies = [TravelAgency(self, self.agency_book, a) for a in range(self.agency_book.origin.size)]
+        self.agency_origin = self.agency_book.origin
         self.guards = [BorderGuard(self, s, w.segment_ids[s], w.seg_cap[s], w.seg_adapt[s], w.seg_cap_max[s])
                        for s in range(w.n_segments)]
 
@@ -168,10 +167,10 @@ class MigrationModel(mesa.Model):
     def publish_flights(self) -> None:
         """Airlines review schedules and publish today's flights and corridor seats (scaled to the
         sample), and fly the repatriation charters states ordered."""
-        real = np.zeros_like(self.seats_today)
         for airline in self.airline_agents.values():
             airline.review_schedule(self.day)
-            airline.publish(self.day, self.world, self.flights_today, real)
+        real = np.zeros_like(self.seats_today)
+        self.route_book.publish(self.day, self.world, self.flights_today, real)
         self.seats_today = self._scaled(real, "airline.seats")
         pol = self.world.policy
         pol.repat_seats = sum(self.airline_agents[code].fly_charter(seats) for code, seats in pol.charters)
@@ -200,9 +199,9 @@ class MigrationModel(mesa.Model):
         p, w, cfg, day = self.people, self.world, self.cfg, self.day
         pol = w.policy
         it = p.ids(State.INTENDING)
-        price = np.array([a.price_usd for a in self.agencies])
-        cap = np.array([a.capacity_today(pol.agency_cap_mult[a.origin]) for a in self.agencies])
-        cap = self._credit(self.agency_credit, cap * self.scale)
+        book = self.agency_book
+        price = book.price_usd
+        cap = self._credit(self.agency_credit, book.capacity_today(pol.agency_cap_mult) * self.scale)
         demand = np.zeros(len(self.agencies), dtype=np.int64)
         sold = np.zeros_like(demand)
         revenue = np.zeros(len(self.agencies))
@@ -232,8 +231,7 @@ class MigrationModel(mesa.Model):
                              afford[~want] & on_sale[~want], p.origin[rest])
             quit_ = rest[self.streams.uniform("give_up", day, rest) < q]
             p.move(quit_, State.INTENDING, State.AT_HOME, day)
-        for a in self.agencies:
-            a.close_day(demand[a.index] / self.scale, sold[a.index] / self.scale, revenue[a.index] / self.scale)
+        book.close_day(demand / self.scale, sold / self.scale, revenue / self.scale)
         self.recorder.add("package_demand", int(demand.sum()))
 
     def _package_on_sale(self) -> np.ndarray:
@@ -350,7 +348,7 @@ class MigrationModel(mesa.Model):
         """
         p, w, cfg, day = self.people, self.world, self.cfg, self.day
         pol = w.policy
-        serv = w.routes_in_service(day) & (w.route_week.sum(axis=1) > 0)  # (R,)
+        serv = w.routes_in_service(day) & (w.route_flights_per_week > 0)  # (R,)
         carry = serv[:, None] & pol.boarding_ok  # (R, K)
         direct_ok = (w.direct.astype(int) @ carry.astype(int)) > 0  # (O, K)
 
@@ -388,8 +386,7 @@ class MigrationModel(mesa.Model):
             self.recorder.add(f"arrivals_{w.route_ids[r]}", ids.size)
             self.recorder.add("paid_airlines_usd", float(ids.size * w.route_fare[r]))
         self.sold_today = sold
-        for airline in self.airline_agents.values():
-            airline.record_sales(sold / self.scale)
+        self.route_book.record_sales(sold / self.scale)
 
         hub_w = self._hub_weights(carry)
 
@@ -415,7 +412,7 @@ class MigrationModel(mesa.Model):
     def _hub_weights(self, carry: np.ndarray) -> np.ndarray:
         """(K, H) corridor seats a week from each hub on routes that carry nationality k today."""
         w = self.world
-        weekly = w.route_week.sum(axis=1) * w.route_seats * w.route_share
+        weekly = w.route_flights_per_week * w.route_seats * w.route_share
         hub_w = np.zeros((w.n_nationalities, len(w.hubs)))
         hub_routes = w.route_from_hub >= 0
         for kk in range(w.n_nationalities):

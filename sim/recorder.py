@@ -128,9 +128,9 @@ class Recorder:
         row["in_minsk"] = row["n_in_minsk"]
         row["at_border"] = row["n_at_border"]
         row["in_eu"] = row["n_in_eu"]
-        prices = [a.price_usd for a in m.agencies]
-        row["package_price_usd"] = float(np.mean(prices)) if prices else 0.0
-        row["agency_capacity"] = float(sum(a.capacity for a in m.agencies))
+        book = m.agency_book
+        row["package_price_usd"] = float(np.mean(book.price_usd)) if book.price_usd.size else 0.0
+        row["agency_capacity"] = float(sum(book.capacity.tolist()))  # summed in order, as Python does
         for c, cid in enumerate(w.channel_ids):
             row[f"visa_capacity_{cid}"] = float(self.channel_capacity[c])
         row["cooperation"] = float(w.policy.cooperation)

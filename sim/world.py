@@ -85,6 +85,7 @@ class World:
         route_ids: (R,) names; route_airline (R,) int; route_from (R,) airport index;
             route_from_hub (R,) hub index or -1; route_seats (R,) int; route_share (R,) float;
             route_fare (R,) float; route_week (R, 7) int flights per weekday;
+            route_flights_per_week (R,) int;
             route_start, route_end (R,) day index of service (inclusive).
         direct (O, R) bool: route r leaves from an airport origin o reaches by land.
         channel_ids (C,); channel_nat (C, K) bool; channel_cap, channel_days, channel_cost,
@@ -135,6 +136,7 @@ class World:
         self.route_week = np.zeros((len(w.routes), 7), dtype=int)
         for i, r in enumerate(w.routes):
             np.add.at(self.route_week[i], r.weekdays, 1)
+        self.route_flights_per_week = self.route_week.sum(axis=1)
         self.route_start = np.array([self.day_of(r.start) for r in w.routes], dtype=int)
         self.route_end = np.array(
             [self.day_of(r.end) if r.end else 10**6 for r in w.routes], dtype=int

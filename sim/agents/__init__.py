@@ -1,8 +1,8 @@
 """The institutions: few, rich Mesa agents that decide (DESIGN 2)."""
 
-from sim.agents.airline import Airline
+from sim.agents.airline import Airline, RouteBook
 from sim.agents.border_guard import BorderGuard
 from sim.agents.state import StateActor
-from sim.agents.travel_agency import TravelAgency
+from sim.agents.travel_agency import AgencyBook, TravelAgency
 
-__all__ = ["Airline", "BorderGuard", "StateActor", "TravelAgency"]
+__all__ = ["AgencyBook", "Airline", "BorderGuard", "RouteBook", "StateActor", "TravelAgency"]

@@ -19,26 +19,54 @@ from sim.levers import Lever
 from sim.world import Policy, World
 
 
+class RouteBook:
+    """The airlines' numbers per route (R,), whoever flies it; each :class:`Airline` reviews its rows.
+
+    Attributes:
+        extra_per_week: (R,) int, extra weekly flights the route's airline added.
+        offered, sold: (R,) float, corridor seats offered and sold since the airline's last review.
+    """
+
+    def __init__(self, n_routes: int) -> None:
+        self.extra_per_week = np.zeros(n_routes, dtype=int)
+        self.offered = np.zeros(n_routes)
+        self.sold = np.zeros(n_routes)
+
+    def publish(self, day: int, world: World, flights: np.ndarray, seats: np.ndarray) -> None:
+        """Write today's flights and corridor seats of every route into ``flights`` and ``seats``.
+
+        Formula: flights = scheduled on this weekday + extra flights spread over the week;
+        seats = floor(flights * seats per flight * corridor share * seat multiplier).
+        """
+        weekday = world.date_of(day).weekday()
+        k = self.extra_per_week
+        extra = (day + 1) * k // 7 - day * k // 7  # k extra flights spread evenly over 7 days
+        in_service = world.routes_in_service(day) & (world.route_flights_per_week > 0)
+        flights[:] = np.where(in_service, world.route_week[:, weekday] + extra, 0)
+        seats[:] = np.floor(flights * world.route_seats * world.route_share * world.policy.route_seat_mult)
+        self.offered += seats
+
+    def record_sales(self, sold: np.ndarray) -> None:
+        self.sold += sold
+
+
 class Airline(mesa.Agent):
     """One airline.
 
     Attributes:
         code: IATA-style code.
-        routes: (r,) indices of its routes in the world.
-        extra_per_week: (r,) extra weekly flights it added on each route.
-        offered, sold: (r,) corridor seats offered and sold since the last review.
+        routes: (r,) indices of its routes in the world (its rows of the :class:`RouteBook`).
+        book: the route book.
         levers: levers this airline owns.
     """
 
-    def __init__(self, model: mesa.Model, code: str, world: World, cfg: AirlineConfig,
+    def __init__(self, model: mesa.Model, code: str, world: World, book: RouteBook, cfg: AirlineConfig,
                  levers: list[Lever]) -> None:
         super().__init__(model)
         self.code = code
         self.cfg = cfg
         self.routes = np.flatnonzero(world.route_airline == world.airlines.index(code))
-        self.extra_per_week = np.zeros(self.routes.size, dtype=int)
-        self.offered = np.zeros(self.routes.size)
-        self.sold = np.zeros(self.routes.size)
+        self.book = book
         self.levers = levers
         self.active_today: list[str] = []
         self.charters_flown = 0
@@ -46,23 +74,6 @@ class Airline(mesa.Agent):
 
     def pull_levers(self, day: int, policy: Policy, metric: Callable[[str], float]) -> None:
         self.active_today = [lv.name for lv in self.levers if lv.act(day, policy, metric)]
-
-    def publish(self, day: int, world: World, flights: np.ndarray, seats: np.ndarray) -> None:
-        """Write today's flights and corridor seats for its routes into the world-wide arrays.
-
-        Formula: flights = scheduled on this weekday + extra flights spread over the week;
-        seats = floor(flights * seats per flight * corridor share * seat multiplier).
-        """
-        r = self.routes
-        weekday = world.date_of(day).weekday()
-        k = self.extra_per_week
-        extra = (day + 1) * k // 7 - day * k // 7  # k extra flights spread evenly over 7 days
-        base = world.route_week[r, weekday]
-        in_service = world.routes_in_service(day)[r]
-        f = np.where(in_service & (world.route_week[r].sum(axis=1) > 0), base + extra, 0)
-        flights[r] = f
-        seats[r] = np.floor(f * world.route_seats[r] * world.route_share[r] * world.policy.route_seat_mult[r])
-        self.offered += seats[r]
 
     def fly_charter(self, seats: int) -> int:
         """Fly a repatriation charter out of Minsk ordered by a state; returns the seats offered."""
@@ -72,15 +83,18 @@ class Airline(mesa.Agent):
         return max(seats, 0)
 
     def record_sales(self, sold: np.ndarray) -> None:
-        self.sold += sold[self.routes]
+        """Add corridor seats sold today on its routes (``sold``: (R,), all routes)."""
+        self.book.sold[self.routes] += sold[self.routes]
 
     def review_schedule(self, day: int) -> None:
         """Every ``review_days``: add a weekly flight where load >= high_load, drop one below half."""
         if day % self.cfg.review_days or day == 0:
             return
-        load = np.where(self.offered > 0, self.sold / np.maximum(self.offered, 1), 0.0)
-        up = (self.offered > 0) & (load >= self.cfg.high_load) & (self.extra_per_week < self.cfg.extra_flights_max)
-        down = (load < 0.5) & (self.extra_per_week > 0)
-        self.extra_per_week += up.astype(int) - down.astype(int)
-        self.offered[:] = 0
-        self.sold[:] = 0
+        r, b = self.routes, self.book
+        offered, sold, extra = b.offered[r], b.sold[r], b.extra_per_week[r]
+        load = np.where(offered > 0, sold / np.maximum(offered, 1), 0.0)
+        up = (offered > 0) & (load >= self.cfg.high_load) & (extra < self.cfg.extra_flights_max)
+        down = (load < 0.5) & (extra > 0)
+        b.extra_per_week[r] = extra + up.astype(int) - down.astype(int)
+        b.offered[r] = 0
+        b.sold[r] = 0

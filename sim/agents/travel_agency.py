@@ -4,6 +4,10 @@ An agency sells at most its capacity a day; raises its price when more people as
 can serve and lowers it when demand drops; grows its capacity while demand persists; books its
 clients on direct flights while its city has one that will carry them and through a hub when
 not; and is closed or cut by a crackdown (``Policy.agency_cap_mult``).
+
+The agencies' numbers live in one :class:`AgencyBook` of (A,) arrays, so the model closes
+every agency's day with one vectorised call (:meth:`AgencyBook.close_day`); each
+:class:`TravelAgency` agent reads and closes its own row of the book.
 """
 
 from __future__ import annotations
@@ -11,49 +15,96 @@ from __future__ import annotations
 import math
 
 import mesa
+import numpy as np
 
 from sim.config import AgencyConfig
 
 
-class TravelAgency(mesa.Agent):
-    """One agency in one origin city.
+def adjust_price_and_capacity(price_usd: np.ndarray, capacity: np.ndarray, base_price_usd: np.ndarray,
+                              base_capacity: np.ndarray, demand: np.ndarray,
+                              cfg: AgencyConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Each agency's price and capacity after a day with ``demand`` (all in real people).
+
+    Formula: ``price *= exp(a * clip(demand / capacity - 1, -1, 1))`` within
+    [floor, ceiling] x base price; ``capacity *= 1 + g`` while demand > capacity.
+    """
+    excess = demand / np.maximum(capacity, 1e-9) - 1.0
+    # math.exp, not np.exp: numpy's SIMD exp may differ from the C library's in the last bit
+    step = np.array([math.exp(x) for x in (cfg.price_adjust * np.clip(excess, -1.0, 1.0)).tolist()])
+    price_usd = np.clip(price_usd * step, cfg.price_min_mult * base_price_usd, cfg.price_max_mult * base_price_usd)
+    grown = np.minimum(capacity * (1 + cfg.capacity_growth), cfg.capacity_max_mult * base_capacity)
+    return price_usd, np.where(demand > capacity, grown, capacity)
+
+
+class AgencyBook:
+    """Every agency's numbers, one row per agency (the migrants' ``agency`` column).
 
     Attributes:
-        index: global agency index (the migrants' ``agency`` column).
-        origin: index of its city.
-        base_capacity, capacity: packages a day, at the start and now (before crackdowns).
-        base_price_usd, price_usd: package price, at the start and now.
-        demand_today, sold_today: people who asked today and packages sold.
-        revenue_usd: money taken so far.
+        origin: (A,) int, the agency's city.
+        base_capacity, capacity: (A,) float, packages a day, at the start and now (before crackdowns).
+        base_price_usd, price_usd: (A,) float, package price, at the start and now.
+        demand_today, sold_today: (A,) float, people who asked today and packages sold (real people).
+        revenue_usd: (A,) float, money taken so far.
     """
 
-    def __init__(self, model: mesa.Model, index: int, origin: int, capacity: float,
-                 price_usd: float, cfg: AgencyConfig) -> None:
-        super().__init__(model)
-        self.index = index
-        self.origin = origin
-        self.base_capacity = self.capacity = capacity
-        self.base_price_usd = self.price_usd = price_usd
+    def __init__(self, origin: np.ndarray, capacity: float, price_usd: float, cfg: AgencyConfig) -> None:
+        n = origin.size
         self.cfg = cfg
-        self.demand_today = 0
-        self.sold_today = 0
-        self.revenue_usd = 0.0
+        self.origin = origin
+        self.base_capacity = np.full(n, float(capacity))
+        self.capacity = self.base_capacity.copy()
+        self.base_price_usd = np.full(n, float(price_usd))
+        self.price_usd = self.base_price_usd.copy()
+        self.demand_today = np.zeros(n)
+        self.sold_today = np.zeros(n)
+        self.revenue_usd = np.zeros(n)
+
+    def capacity_today(self, crackdown_mult: np.ndarray) -> np.ndarray:
+        """(A,) packages each agency can sell today; ``crackdown_mult`` is per origin (O,)."""
+        return self.capacity * crackdown_mult[self.origin]
+
+    def close_day(self, demand: np.ndarray, sold: np.ndarray, revenue_usd: np.ndarray,
+                  rows: slice = slice(None)) -> None:
+        """Agencies ``rows`` adjust price and capacity to today's demand (real people)."""
+        self.demand_today[rows], self.sold_today[rows] = demand, sold
+        self.revenue_usd[rows] += revenue_usd
+        self.price_usd[rows], self.capacity[rows] = adjust_price_and_capacity(
+            self.price_usd[rows], self.capacity[rows], self.base_price_usd[rows], self.base_capacity[rows],
+            np.asarray(demand, dtype=float), self.cfg)
+
+
+def _row(column: str) -> property:
+    """An agent's value in one column of the book."""
+    return property(lambda agency: float(getattr(agency.book, column)[agency.index]))
+
+
+class TravelAgency(mesa.Agent):
+    """One agency in one origin city: a Mesa agent over its row of the :class:`AgencyBook`.
+
+    Attributes:
+        index: global agency index (the migrants' ``agency`` column, the book's row).
+        origin: index of its city.
+        base_capacity, capacity, base_price_usd, price_usd, demand_today, sold_today,
+            revenue_usd: its row of the book (read-only here; see :class:`AgencyBook`).
+    """
+
+    base_capacity = _row("base_capacity")
+    capacity = _row("capacity")
+    base_price_usd = _row("base_price_usd")
+    price_usd = _row("price_usd")
+    demand_today = _row("demand_today")
+    sold_today = _row("sold_today")
+    revenue_usd = _row("revenue_usd")
+
+    def __init__(self, model: mesa.Model, book: AgencyBook, index: int) -> None:
+        super().__init__(model)
+        self.book = book
+        self.index = index
+        self.origin = int(book.origin[index])
 
     def capacity_today(self, crackdown_mult: float) -> float:
         return self.capacity * crackdown_mult
 
     def close_day(self, demand: float, sold: float, revenue_usd: float) -> None:
-        """Adjust price and capacity to today's demand (all in real people).
-
-        Formula: ``price *= exp(a * clip(demand / capacity - 1, -1, 1))`` within
-        [floor, ceiling] x base price; ``capacity *= 1 + g`` while demand > capacity.
-        """
-        self.demand_today, self.sold_today = demand, sold
-        self.revenue_usd += revenue_usd
-        c = self.cfg
-        excess = demand / max(self.capacity, 1e-9) - 1.0
-        step = math.exp(c.price_adjust * max(-1.0, min(1.0, excess)))
-        self.price_usd = min(max(self.price_usd * step, c.price_min_mult * self.base_price_usd),
-                             c.price_max_mult * self.base_price_usd)
-        if demand > self.capacity:
-            self.capacity = min(self.capacity * (1 + c.capacity_growth), c.capacity_max_mult * self.base_capacity)
+        """Adjust price and capacity to today's demand (all in real people; the book's rule)."""
+        self.book.close_day(demand, sold, revenue_usd, rows=slice(self.index, self.index + 1))
