@@ -28,8 +28,12 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from sim.compose import CONFIG_DIR
-from sim.config import ConfigError, load_config
+from sim.compose import CONFIG_DIR, install_config_cache
+from sim.config import Config, ConfigError, load_config
+
+# Hydra composes every job of a sweep anew, parsing each YAML file again: parse them once per
+# process (the main one and every worker: unpickling a job's task function imports this module)
+install_config_cache()
 
 log = logging.getLogger("corridor")
 
@@ -72,27 +76,25 @@ def run_job(composed: DictConfig) -> dict[str, Any]:
     if hc.mode == RunMode.MULTIRUN:
         # the model checks the config again when it is built: in a sweep that check is enough
         # (a failure is recorded either way), so the probe model of check_config is not built
-        return run_sweep_job(
-            composed, hc, lambda data, out: _run(data, out, quiet=True, probe=False)
-        )
+        return run_sweep_job(composed, hc, lambda cfg, out: _run(cfg, out, quiet=True, probe=False))
     from sim.run import ResultsExistError
 
     try:
         data = job_data(composed, hc)  # also sets a sensitivity design row (docs/sweeps.md)
-        return _run(data, None, quiet=False)
+        return _run(load_config(data), None, quiet=False)
     except ConfigError as e:
         _fail(f"configuration error: {e}")
     except ResultsExistError as e:
         _fail(str(e))
 
 
-def _run(data: dict[str, Any], out: Path | None, quiet: bool, probe: bool = True) -> dict[str, Any]:
-    """Check ``data`` completely, run it into ``out`` (default: from ``output.dir`` or Hydra's
-    job folder) and return the summary. Raises ConfigError or ResultsExistError."""
+def _run(cfg: Config, out: Path | None, quiet: bool, probe: bool = True) -> dict[str, Any]:
+    """Check ``cfg`` (from :func:`load_config`) completely, run it into ``out`` (default: from
+    ``output.dir`` or Hydra's job folder) and return the summary. Raises ConfigError or
+    ResultsExistError."""
     from sim.model import check_config
-    from sim.run import check_out_dir, format_summary, run
+    from sim.run import check_out_dir, format_summary, run_checked
 
-    cfg = load_config(data)
     if probe:
         check_config(cfg)
     hc = HydraConfig.get()
@@ -108,7 +110,7 @@ def _run(data: dict[str, Any], out: Path | None, quiet: bool, probe: bool = True
         cfg.population.size,
         out,
     )
-    result = run(cfg, out_dir=out, progress=progress)
+    result = run_checked(cfg, out_dir=out, progress=progress)
     if not quiet:
         print(format_summary(result.summary, result.meta))
         print(f"\nResults: {result.out_dir}")

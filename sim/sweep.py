@@ -57,7 +57,8 @@ HASH_EXCLUDED = ("output",)
 # a sensitivity design row (+sensitivity.row=K in a sensitivity sweep), removed before the model sees it
 DESIGN_SECTION = "sensitivity"
 
-RunOne = Callable[[dict, Path], dict]
+# runs a checked config into a results folder, returns the summary (sim.cli passes its own)
+RunOne = Callable[[Config, Path], dict]
 
 
 # --------------------------------------------------------------------------------------
@@ -76,7 +77,13 @@ def config_hash(cfg: Config | dict) -> str:
     (``network_gain=5`` and ``5.0``, a date as text or as a date) hash alike. ``output.*`` (the
     folder, figures, CSV, progress bar) is left out: it does not change what is simulated.
     """
-    plain = to_dict(load_config(cfg))
+    return checked_hash(load_config(cfg))
+
+
+def checked_hash(cfg: Config) -> str:
+    """:func:`config_hash` of a config that :func:`sim.config.load_config` returned (a sweep's
+    job checks its config once and hashes it without checking it again)."""
+    plain = to_dict(cfg)
     for key in HASH_EXCLUDED:
         plain.pop(key, None)
     return hashlib.sha256(_canonical(plain).encode()).hexdigest()
@@ -341,8 +348,8 @@ def run_sweep_job(composed: Any, hc: Any, run_one: RunOne) -> dict[str, Any]:
     Args:
         composed: the job's config as Hydra composed it (or a plain dict).
         hc: Hydra's config of this job (``HydraConfig.get()``).
-        run_one: runs the config into a results folder and returns the summary; raises on
-            any failure (``sim.cli`` passes its own run function).
+        run_one: runs the checked config into a results folder and returns the summary;
+            raises on any failure (``sim.cli`` passes its own run function).
 
     Returns:
         the run's summary (read back from ``summary.json`` when skipped), or
@@ -384,7 +391,7 @@ def run_sweep_job(composed: Any, hc: Any, run_one: RunOne) -> dict[str, Any]:
     except ConfigError as e:
         record["config_hash"] = raw_hash(data)
         return _failed(state, out, record, e, t0)
-    h = record["config_hash"] = config_hash(cfg)
+    h = record["config_hash"] = checked_hash(cfg)
     record["seed"] = cfg.run.seed
 
     found = out if is_complete(out, h) else state.lookup_done(h)
@@ -411,7 +418,7 @@ def run_sweep_job(composed: Any, hc: Any, run_one: RunOne) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     _write_json(out / JOB_FILE, record)
     try:
-        summary = run_one(data, out)
+        summary = run_one(cfg, out)
     except KeyboardInterrupt:
         raise
     except BaseException as e:  # noqa: BLE001 - a job's failure (also sys.exit) is recorded, not raised

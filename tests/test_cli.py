@@ -241,3 +241,34 @@ def test_run_refuses_a_results_folder_before_running(small_cfg, results, monkeyp
     monkeypatch.setattr(sim.model, "MigrationModel", never)
     with pytest.raises(ResultsExistError, match="already holds results"):
         run(small_cfg, out_dir=out)
+
+
+# ---- provenance and config.yaml, cheaply per run --------------------------------------------
+
+
+def test_config_yaml_is_the_safe_dump_text(small_cfg):
+    """Protects config.yaml: written by libyaml's emitter when available, the same text as
+    yaml.safe_dump (and it loads back to the same config)."""
+    from sim.config import to_dict
+    from sim.run import config_yaml
+
+    for cfg in (small_cfg, load_config({**to_dict(small_cfg), "scenario": "no_levers"})):
+        text = config_yaml(cfg)
+        assert text == yaml.safe_dump(to_dict(cfg), sort_keys=False, allow_unicode=True)
+        assert load_config(yaml.safe_load(text)) == cfg
+
+
+def test_git_state_is_asked_once_a_minute(monkeypatch):
+    """Protects run.json's git revision and dirty flag without two git processes per run: one
+    reading per process is reused for GIT_STATE_SECONDS, then git is asked again."""
+    import sim.run
+
+    calls = []
+    real = sim.run._ask_git
+    monkeypatch.setattr(sim.run, "_ask_git", lambda where: calls.append(where) or real(where))
+    monkeypatch.setattr(sim.run, "_git_state", {})
+    first = sim.run.git_revision()
+    assert re.fullmatch(r"[0-9a-f]{40}|unknown", first["revision"])
+    assert sim.run.git_revision() == first and len(calls) == 1
+    monkeypatch.setattr(sim.run, "GIT_STATE_SECONDS", 0.0)
+    assert sim.run.git_revision() == first and len(calls) == 2

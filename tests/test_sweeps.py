@@ -27,7 +27,16 @@ import pandas as pd
 import pytest
 
 from sim.callbacks import representative_jobs
-from sim.sweep import SweepState, apply_design_row, config_hash, job_data, plan_jobs, schema_type
+from sim.config import load_config
+from sim.sweep import (
+    SweepState,
+    apply_design_row,
+    checked_hash,
+    config_hash,
+    job_data,
+    plan_jobs,
+    schema_type,
+)
 from sim.sweep_gather import gather
 from sim.sweep_gather import main as gather_main
 
@@ -106,6 +115,11 @@ def test_config_hash_is_of_what_is_simulated(tiny_config) -> None:
     assert h == config_hash(tiny_config(output__dir="elsewhere", output__figures=True))
     assert h != config_hash(tiny_config(run__seed=base["run"]["seed"] + 1))
     assert h != config_hash(tiny_config(border__attempt_prob_per_day=0.07))
+    # a job hashes the config it checked without checking it again: the same hash
+    assert checked_hash(load_config(base)) == h
+    assert checked_hash(load_config(tiny_config(intention__network_gain=5))) == config_hash(
+        tiny_config(intention__network_gain=5.0)
+    )
 
 
 def test_design_row_sets_values_and_rounds_whole_numbers(tmp_path: Path, tiny_config) -> None:
@@ -144,6 +158,49 @@ def test_plan_and_group_validation() -> None:
     assert len(jobs) == 6 and jobs[0] == ["run.seed=1", "scenario=baseline_2021"]
     reps = representative_jobs(jobs, lambda key: key == "scenario")
     assert reps == [["run.seed=1", "scenario=baseline_2021"], ["run.seed=1", "scenario=no_levers"]]
+
+
+def test_config_file_cache_composes_what_hydra_composes(tmp_path: Path, monkeypatch) -> None:
+    """Protects the per-process cache of parsed YAML files (sim.compose.install_config_cache,
+    which every job of a sweep composes through): the same full config (Hydra's node included)
+    as Hydra's own parsing for several groups and overrides, a fresh object every time, and a
+    file edited in between is read again."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    import sim.compose
+    from sim.compose import CONFIG_DIR, compose_dict, install_config_cache
+
+    assert install_config_cache() and install_config_cache()  # idempotent
+    cached = OmegaConf.__dict__["load"]
+    uncached = staticmethod(cached.__func__.__wrapped__)
+    jobs = [
+        [],
+        ["scenario=no_levers", "run.seed=3"],
+        ["experiment=sensitivity", "+sensitivity.row=3"],
+        ["hydra/launcher=joblib", f"{SUSPENSION}=2021-07-01"],
+    ]
+
+    def full(overrides: list[str]) -> str:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            return OmegaConf.to_yaml(compose("config", overrides, return_hydra_config=True))
+
+    with monkeypatch.context() as m:
+        m.setattr(OmegaConf, "load", uncached)
+        expected = [full(o) for o in jobs]
+    for _ in range(2):  # the second round is served from the cache
+        assert [full(o) for o in jobs] == expected
+    a, b = compose_dict(), compose_dict()
+    a["population"]["size"] = -1
+    assert b["population"]["size"] != -1  # a fresh object each time
+
+    configs = tmp_path / "configs"
+    shutil.copytree(CONFIG_DIR, configs)
+    monkeypatch.setattr(sim.compose, "CONFIG_DIR", configs)
+    assert compose_dict()["population"]["size"] == 250000
+    main = configs / "config.yaml"
+    main.write_text(main.read_text().replace("size: 250000 ", "size: 12345  "))
+    assert compose_dict()["population"]["size"] == 12345
 
 
 def test_shipped_launcher_presets_compose() -> None:
@@ -235,11 +292,26 @@ def test_joblib_grid_over_lever_dates_and_seeds_then_skips_when_run_again(tmp_pa
 @pytest.mark.slow
 def test_submitit_local_launcher(tmp_path: Path) -> None:
     """Protects hydra/launcher=submitit_local (the SLURM launcher's local twin): a real sweep,
-    gathered."""
+    gathered; and that a run's results do not depend on the launcher: the same sweep through
+    the basic launcher (every job in one process, which reuses what it parsed and read) gives
+    the same daily tables and totals as submitit's (a fresh process per job)."""
     root = tmp_path / "submitit"
     p = sweep(["hydra/launcher=submitit_local", "run.seed=1,2"], root, tmp_path)
     assert p.returncode == 0, p.stderr[-3000:]
-    assert_complete_once(root, 2)
+    r = assert_complete_once(root, 2)
+
+    basic = tmp_path / "basic"
+    p = sweep(["run.seed=1,2"], basic, tmp_path)
+    assert p.returncode == 0, p.stderr[-3000:]
+    b = assert_complete_once(basic, 2)
+    per_run = [c for c in r.columns if c not in ("job", "wall_seconds")]
+    assert b[per_run].equals(r[per_run])
+
+    def daily(folder: Path) -> pd.DataFrame:
+        d = pd.read_parquet(folder / "daily.parquet").drop(columns="job")
+        return d.sort_values(["config_hash", "date"], ignore_index=True)
+
+    pd.testing.assert_frame_equal(daily(basic), daily(root))
 
 
 def _free_port() -> int:
