@@ -41,9 +41,9 @@ class State(IntEnum):
 STATE_NAMES = [s.name.lower() for s in State]
 N_STATES = len(State)
 IN_BELARUS = (State.IN_MINSK, State.AT_BORDER)
-# states a person can be in once they have left home and not yet settled (in the EU, dead) or
-# come home: the states whose rules run every day (Population keeps a list of these rows)
-IS_AWAY = np.array([s not in (State.AT_HOME, State.IN_EU, State.DIED) for s in State])
+# the states of people who have left home and not yet settled (in the EU, dead) or come home:
+# few people each, and their rules run every day (Population keeps a list of rows for each)
+AWAY = frozenset(s for s in State if s not in (State.AT_HOME, State.IN_EU, State.DIED))
 
 
 class Population:
@@ -68,10 +68,10 @@ class Population:
         attempts (int16), pushbacks (int16), returns (int8): counts over the whole run.
         flows: (N_STATES, N_STATES) int64, people moved today from -> to.
 
-    Most people are at home (or settled) on most days, so the rules for the other states do
-    not scan every row: the population keeps a sorted list of the rows that may be away from
-    home (everyone who left home since the list was last tidied; ``IS_AWAY``), and
-    :meth:`ids` looks only there. The stocks per state are kept by :meth:`move`.
+    Most people are at home (or settled) on most days, so the rules for the states away from
+    home (``AWAY``) do not scan every row: for each such state the population keeps a sorted
+    list of rows that may be in it (everyone who entered it since the list was last tidied),
+    and :meth:`ids` looks only there. The stocks per state are kept by :meth:`move`.
     """
 
     def __init__(self, cfg: Config, world: World, streams: Streams) -> None:
@@ -109,30 +109,29 @@ class Population:
         self.returns = np.zeros(n, dtype=np.int8)
         self.flows = np.zeros((N_STATES, N_STATES), dtype=np.int64)
         self._stocks = np.bincount(self.state, minlength=N_STATES)
-        self._away = np.zeros(0, dtype=np.int64)  # sorted; a superset of the rows away (IS_AWAY)
-        self._left_home: list[np.ndarray] = []  # rows moved from home since _away was updated
+        # per state away: a sorted superset of its rows, and the rows moved into it since
+        self._members = {s: np.zeros(0, dtype=np.int64) for s in AWAY}
+        self._joined: dict[State, list[np.ndarray]] = {s: [] for s in AWAY}
 
     def ids(self, state: State) -> np.ndarray:
-        """Row indices of everyone in ``state``, ascending."""
-        if not IS_AWAY[state]:
+        """Row indices of everyone in ``state``, ascending (the caller must not modify them)."""
+        if state not in AWAY:
             return np.flatnonzero(self.state == state)
-        away = self._away_rows()
-        return away[self.state[away] == state]
+        rows, joined = self._members[state], self._joined[state]
+        if joined:
+            rows = np.concatenate([rows, *joined])
+            rows.sort(kind="stable")  # a merge of sorted runs
+            joined.clear()
+        keep = self.state[rows] == state
+        keep[1:] &= rows[1:] != rows[:-1]  # someone who left and came back is listed twice
+        rows = self._members[state] = rows[keep]
+        return rows
 
     def ids_in(self, states: tuple[State, ...]) -> np.ndarray:
-        """Row indices of everyone in any of ``states`` (all of them states away), ascending."""
-        away = self._away_rows()
-        state = self.state[away]
-        return away[np.logical_or.reduce([state == s for s in states])]
-
-    def _away_rows(self) -> np.ndarray:
-        """The sorted rows that may be away: yesterday's list without those now home or settled,
-        and those who left home since."""
-        if self._left_home:
-            away = self._away[IS_AWAY[self.state[self._away]]]
-            self._away = merge_unique(away, np.unique(np.concatenate(self._left_home)))
-            self._left_home.clear()
-        return self._away
+        """Row indices of everyone in any of ``states``, ascending."""
+        rows = np.concatenate([self.ids(s) for s in states])
+        rows.sort(kind="stable")
+        return rows
 
     def move(self, ids: np.ndarray, src: State, dst: State, day: int) -> None:
         """Move ``ids`` (all in ``src``) to ``dst`` today, counting the flow."""
@@ -143,8 +142,8 @@ class Population:
         self.flows[src, dst] += ids.size
         self._stocks[src] -= ids.size
         self._stocks[dst] += ids.size
-        if src == State.AT_HOME:
-            self._left_home.append(ids.astype(np.int64))
+        if dst in AWAY:
+            self._joined[dst].append(ids.astype(np.int64))
 
     def stocks(self) -> np.ndarray:
         """(N_STATES,) people in each state now."""
@@ -159,15 +158,6 @@ class Population:
     def nbytes(self) -> int:
         """Bytes held by the per-person columns."""
         return sum(v.nbytes for v in vars(self).values() if isinstance(v, np.ndarray) and v.shape[:1] == (self.n,))
-
-
-def merge_unique(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The sorted union of two sorted arrays without repeats (``np.union1d`` without its sort)."""
-    if a.size == 0 or b.size == 0:
-        return b if a.size == 0 else a
-    pos = np.searchsorted(a, b)
-    new = a[np.minimum(pos, a.size - 1)] != b
-    return np.insert(a, pos[new], b[new])
 
 
 # --------------------------------------------------------------------------------------
