@@ -6,18 +6,24 @@ Measures, each with real ``corridor -m`` sweeps (fresh sweep folders under a tem
    ``--people`` people (default 10^5) through the joblib launcher on 2 workers; end to end (from
    the command to the gathered tables) and in steady state (between the first and the last run
    finishing, so the workers' start-up is left out);
-2. **per-job overhead**: a sweep of trivial jobs (100 people, one day) on one worker, so nearly
-   all of a job's time is overhead: (T(N jobs) - T(1 job)) / (N - 1), for the joblib launcher
-   (workers reused: imports paid once), the basic launcher (in-process), submitit_local (a new
-   process per job), and for a resumed sweep (every job skipped);
+2. **per-job overhead**: sweeps of trivial jobs (100 people, one day), so nearly all of a job's
+   time is overhead: (X(N jobs) - X(k jobs)) / (N - k) for the wall time and the CPU time of
+   the whole process tree, with k the launcher's workers (2 for joblib: both workers start and
+   import the model in both sweeps, so that once-per-worker cost is not counted per job; 1
+   otherwise), for the joblib launcher (workers reused), the basic launcher (in-process),
+   submitit_local (a new process per job), and the same N-job sweep run again (resumed: every
+   job skipped as complete). Each is measured ``--repeat`` times and the least kept (the machine
+   is shared: other work only ever adds time);
 3. **the parts of that overhead**: a fresh process's start and imports, and Hydra's composition
    of one job's config (what every launcher does per job).
 
 Prints a table and writes it into docs/sweeps.md between the benchmark markers, with the
-command and the machine's load (the machine may be shared: load above 2 slows everything)::
+command and the machine's 1-minute load average before and after (the machine may be shared:
+above 2 the numbers are slower than the machine)::
 
-    .venv/bin/python experiments/benchmark_throughput.py                 # about 3 minutes
+    .venv/bin/python experiments/benchmark_throughput.py                 # about 5 minutes
     .venv/bin/python experiments/benchmark_throughput.py --runs 16 --people 100000
+    .venv/bin/python experiments/benchmark_throughput.py --overhead-only --no-write
 """
 
 from __future__ import annotations
@@ -94,23 +100,25 @@ def throughput(tmp: Path, people: int, runs: int) -> dict:
     }
 
 
-def overhead(tmp: Path, name: str, launcher: list[str], n: int) -> dict:
-    """Per-job cost of a launcher from sweeps of trivial jobs: (X(N) - X(1)) / (N - 1)."""
+def overhead(tmp: Path, name: str, launcher: list[str], n: int, k: int, repeat: int) -> dict:
+    """Per-job cost of a launcher from sweeps of trivial jobs: (X(N) - X(k)) / (N - k), the
+    least of ``repeat`` measurements (each with fresh sweep folders)."""
     slug = name.split()[0]
-    w1, c1 = sweep([*launcher, *TRIVIAL, "run.seed=0"], tmp / f"{slug}-1")
-    root = tmp / f"{slug}-n"
-    wn, cn = sweep([*launcher, *TRIVIAL, f"run.seed=range(1,{n + 1})"], root)
-    ws, cs = sweep(
-        [*launcher, *TRIVIAL, f"run.seed=range(1,{n + 1})"], root
-    )  # all complete: skipped
-    return {
-        "name": name,
-        "n": n,
-        "startup": w1,
-        "wall": (wn - w1) / (n - 1),
-        "cpu": (cn - c1) / (n - 1),
-        "cpu_skipped": (cs - c1) / (n - 1),
-    }
+    got: dict[str, list[float]] = {}
+    for r in range(repeat):
+        wk, ck = sweep([*launcher, *TRIVIAL, f"run.seed=range(0,{k})"], tmp / f"{slug}-{r}-k")
+        root = tmp / f"{slug}-{r}-n"
+        wn, cn = sweep([*launcher, *TRIVIAL, f"run.seed=range(1,{n + 1})"], root)
+        ws, cs = sweep([*launcher, *TRIVIAL, f"run.seed=range(1,{n + 1})"], root)  # all skipped
+        for key, value in {
+            "startup": wk,
+            "wall": (wn - wk) / (n - k),
+            "cpu": (cn - ck) / (n - k),
+            "wall_skipped": (ws - wk) / (n - k),
+            "cpu_skipped": (cs - ck) / (n - k),
+        }.items():
+            got.setdefault(key, []).append(value)
+    return {"name": name, "n": n, "k": k, **{key: min(v) for key, v in got.items()}}
 
 
 def process_parts() -> dict:
@@ -132,13 +140,19 @@ def process_parts() -> dict:
             """
 import time
 from hydra import compose, initialize_config_dir
-from sim.compose import CONFIG_DIR
-with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-    compose("config", overrides=["run.seed=0"])
-    t = time.perf_counter()
-    for i in range(10):
-        compose("config", overrides=[f"run.seed={i}"])
-    print((time.perf_counter() - t) / 10)
+from sim.compose import CONFIG_DIR, install_config_cache
+def each():
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        compose("config", overrides=["run.seed=0"])
+        ts = []
+        for i in range(10):
+            t = time.perf_counter()
+            compose("config", overrides=[f"run.seed={i}"])
+            ts.append(time.perf_counter() - t)
+    return min(ts)
+print(each())  # Hydra parsing every file again
+install_config_cache()  # what sim.cli does in every process
+print(each())
 """,
         ],
         cwd=ROOT,
@@ -146,12 +160,32 @@ with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         text=True,
         check=True,
     )
+    *_, plain, cached = probe.stdout.strip().splitlines()
     return {
         "python": bare,
         "imports_cli": cli - bare,
         "imports_job": job - bare,
-        "compose": float(probe.stdout.strip().splitlines()[-1]),
+        "compose": float(cached),
+        "compose_uncached": float(plain),
     }
+
+
+def overhead_table(heads: list[dict]) -> list[str]:
+    return [
+        "**Per-job overhead**: sweeps of N trivial jobs (100 people, one day) against a sweep of "
+        "k jobs (k = the launcher's workers), (X(N) − X(k)) / (N − k), the least of "
+        f"{heads[0]['repeat']} measurements; CPU is the whole process tree's (all workers); "
+        "resumed is the N-job sweep run again, every job skipped as complete:",
+        "",
+        "| launcher | N | k | start-up (k-job sweep, wall) | per job, wall | per job, CPU "
+        "| per job resumed, wall | per job resumed, CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        *[
+            f"| {h['name']} | {h['n']} | {h['k']} | {h['startup']:.1f} s | {h['wall']:.2f} s "
+            f"| {h['cpu']:.2f} s | {h['wall_skipped']:.2f} s | {h['cpu_skipped']:.2f} s |"
+            for h in heads
+        ],
+    ]
 
 
 def main() -> None:
@@ -159,6 +193,10 @@ def main() -> None:
     ap.add_argument("--people", type=int, default=100_000)
     ap.add_argument("--runs", type=int, default=10, help="runs in the throughput sweep")
     ap.add_argument("--jobs", type=int, default=12, help="trivial jobs per overhead sweep")
+    ap.add_argument("--repeat", type=int, default=2, help="overhead measurements (least kept)")
+    ap.add_argument(
+        "--overhead-only", action="store_true", help="no throughput sweep (implies --no-write)"
+    )
     ap.add_argument(
         "--no-write", action="store_true", help="print only; do not edit docs/sweeps.md"
     )
@@ -173,57 +211,62 @@ def main() -> None:
                 "joblib (2 workers, reused)",
                 ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
                 args.jobs,
+                2,
+                args.repeat,
             ),
-            overhead(tmp, "basic (in the main process)", [], args.jobs),
+            overhead(tmp, "basic (in the main process)", [], args.jobs, 1, args.repeat),
             overhead(
                 tmp,
                 "submitit_local (a process per job)",
                 ["hydra/launcher=submitit_local"],
                 max(args.jobs // 2, 3),
+                1,
+                args.repeat,
             ),
         ]
-        tp = throughput(tmp, args.people, args.runs)
+        for h in heads:
+            h["repeat"] = args.repeat
+        tp = None if args.overhead_only else throughput(tmp, args.people, args.runs)
     load1 = os.getloadavg()[0]
 
     cmd = "python experiments/benchmark_throughput.py" + (
-        f" --people {args.people} --runs {args.runs} --jobs {args.jobs}"
-        if (args.people, args.runs, args.jobs) != (100_000, 10, 12)
+        f" --people {args.people} --runs {args.runs} --jobs {args.jobs} --repeat {args.repeat}"
+        if (args.people, args.runs, args.jobs, args.repeat) != (100_000, 10, 12, 2)
         else ""
     )
     lines = [
         f"Command: `{cmd}`, on {platform.machine()} CPython {platform.python_version()}, "
-        f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}; load average {load0:.1f} before, "
-        f"{load1:.1f} after (the machine is shared: above 2 the numbers are slower than the machine).",
+        f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}; 1-minute load average {load0:.1f} "
+        f"before, {load1:.1f} after (the machine is shared: above 2 the numbers are slower than "
+        "the machine).",
         "",
-        f"**Throughput**, the 2021 scenario (424 days) at {args.people:,} people, joblib on 2 workers, "
-        f"{args.runs} runs:",
-        "",
-        "| measure | value |",
-        "|---|---:|",
-        f"| end to end (command to gathered tables) | {tp['per_hour']:,.0f} runs/hour ({tp['wall']:.1f} s) |",
-        f"| steady state (between the first and the last run finishing) | {tp['steady_per_hour']:,.0f} runs/hour |",
-        f"| one run's simulation (mean `wall_seconds` of run.json) | {tp['sim_s']:.2f} s |",
-        f"| the model alone on 2 cores (2 × 3600 / that) | {tp['ideal_per_hour']:,.0f} runs/hour |",
-        f"| overhead per job in the workers (2 × 3600 / steady rate − simulation) | {tp['worker_s_per_job']:.2f} s |",
-        "",
-        "**Per-job overhead**: sweeps of N trivial jobs (100 people, one day) against a 1-job sweep; "
-        "CPU is the whole process tree's (all workers), (X(N) − X(1)) / (N − 1):",
-        "",
-        "| launcher | N | start-up (1-job sweep, wall) | per job, wall | per job, CPU | per job skipped (resumed), CPU |",
-        "|---|---:|---:|---:|---:|---:|",
-        *[
-            f"| {h['name']} | {h['n']} | {h['startup']:.1f} s | {h['wall']:.2f} s | {h['cpu']:.2f} s | {h['cpu_skipped']:.2f} s |"
-            for h in heads
-        ],
+    ]
+    if tp is not None:
+        lines += [
+            f"**Throughput**, the 2021 scenario (424 days) at {args.people:,} people, joblib on 2 "
+            f"workers, {args.runs} runs:",
+            "",
+            "| measure | value |",
+            "|---|---:|",
+            f"| end to end (command to gathered tables) | {tp['per_hour']:,.0f} runs/hour ({tp['wall']:.1f} s) |",
+            f"| steady state (between the first and the last run finishing) | {tp['steady_per_hour']:,.0f} runs/hour |",
+            f"| one run's simulation (mean `wall_seconds` of run.json) | {tp['sim_s']:.2f} s |",
+            f"| the model alone on 2 cores (2 × 3600 / that) | {tp['ideal_per_hour']:,.0f} runs/hour |",
+            f"| overhead per job in the workers (2 × 3600 / steady rate − simulation) | {tp['worker_s_per_job']:.2f} s |",
+            "",
+        ]
+    lines += [
+        *overhead_table(heads),
         "",
         "**Parts of it**: a fresh Python process "
         f"{parts['python']:.2f} s; importing the command line (`sim.cli`: Hydra) {parts['imports_cli']:.2f} s; "
         f"everything a job imports (`sim.model`: Mesa, pandas, numpy) {parts['imports_job']:.2f} s; "
-        f"Hydra's composition of one job's config {parts['compose']:.2f} s.",
+        f"Hydra's composition of one job's config {parts['compose']:.2f} s "
+        f"({parts['compose_uncached']:.2f} s when Hydra parses every YAML file again).",
     ]
     text = "\n".join(lines)
     print(text)
-    if not args.no_write:
+    if not (args.no_write or args.overhead_only):
         doc = DOC.read_text(encoding="utf-8")
         if BEGIN not in doc or END not in doc:
             raise SystemExit(f"{DOC} has no {BEGIN} ... {END} section")

@@ -70,13 +70,18 @@ def run_job(composed: DictConfig) -> dict[str, Any]:
     """
     global _job_started
     _job_started = True
-    from sim.sweep import job_data, run_sweep_job
+    from sim.sweep import freeze_long_lived, job_data, run_sweep_job
 
     hc = HydraConfig.get()
     if hc.mode == RunMode.MULTIRUN:
         # the model checks the config again when it is built: in a sweep that check is enough
         # (a failure is recorded either way), so the probe model of check_config is not built
-        return run_sweep_job(composed, hc, lambda cfg, out: _run(cfg, out, quiet=True, probe=False))
+        try:
+            return run_sweep_job(
+                composed, hc, lambda cfg, out: _run(cfg, out, quiet=True, probe=False)
+            )
+        finally:
+            freeze_long_lived()
     from sim.run import ResultsExistError
 
     try:

@@ -23,7 +23,8 @@ The sweep folder (``hydra.sweep.dir``, or ``output.dir`` if set)::
 
 A job whose numbered folder already holds a *different* complete run (the same folder reused for
 a sweep with other overrides) writes its results to ``<job>-<hash[:8]>`` instead, so nothing is
-overwritten.
+overwritten. A job writes no figures unless the command line sets ``output.figures``
+(:data:`SWEEP_DEFAULTS`).
 
 This module imports only the standard library and :mod:`sim.config` at import time: a job that
 is skipped never imports Mesa, pandas or the model.
@@ -34,11 +35,13 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import gc
 import hashlib
 import json
 import logging
 import os
 import socket
+import sys
 import time
 import traceback
 import typing
@@ -56,6 +59,9 @@ JOB_FILE = "job.json"
 HASH_EXCLUDED = ("output",)
 # a sensitivity design row (+sensitivity.row=K in a sensitivity sweep), removed before the model sees it
 DESIGN_SECTION = "sensitivity"
+# where a sweep's job differs from a single run unless the command line sets the key: figures
+# (five PNGs, ~1 s per run and matplotlib in every worker) are for reading one run
+SWEEP_DEFAULTS: dict[str, Any] = {"output.figures": False}
 
 # runs a checked config into a results folder, returns the summary (sim.cli passes its own)
 RunOne = Callable[[Config, Path], dict]
@@ -338,6 +344,14 @@ def job_results_dir(data: dict, hc: Any) -> Path:
     return Path(hc.runtime.output_dir)
 
 
+def apply_sweep_defaults(data: dict, overrides: list[str]) -> None:
+    """Set :data:`SWEEP_DEFAULTS` in a job's config, except the keys its overrides set."""
+    typed = {o.partition("=")[0].lstrip("+~") for o in overrides}
+    for key, value in SWEEP_DEFAULTS.items():
+        if key not in typed:
+            set_dotted(data, key, value)
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
@@ -371,6 +385,7 @@ def run_sweep_job(composed: Any, hc: Any, run_one: RunOne) -> dict[str, Any]:
     state = SweepState(sweep_root(data, hc))
     out = job_results_dir(data, hc)
     overrides = [str(o) for o in hc.overrides.task]
+    apply_sweep_defaults(data, overrides)
     record: dict[str, Any] = {
         "status": "running",
         "job": out.name,
@@ -431,6 +446,27 @@ def run_sweep_job(composed: Any, hc: Any, run_one: RunOne) -> dict[str, Any]:
     state.event("complete", out.name)
     log.info("job %s: complete in %.1f s (config %s)", out.name, time.perf_counter() - t0, h[:12])
     return summary
+
+
+_modules_when_frozen = 0
+
+
+def freeze_long_lived() -> None:
+    """After a sweep job: keep what the process imported out of the garbage collector's way.
+
+    A process that runs many jobs (a joblib or Ray worker, the basic launcher's) holds ~150,000
+    long-lived objects (Hydra, Mesa, pandas, parsed configs), and every full collection walks
+    them all: ~0.1 s, about once every two trivial jobs. When a job has imported new modules
+    (the first run in the process), this collects once and freezes what survives
+    (``gc.freeze``: later collections skip it); the job's garbage is collected first, so none
+    of it is kept. Later jobs' garbage is collected as usual.
+    """
+    global _modules_when_frozen
+    if len(sys.modules) - _modules_when_frozen < 20:
+        return
+    gc.collect()
+    gc.freeze()
+    _modules_when_frozen = len(sys.modules)
 
 
 def _failed(

@@ -31,6 +31,7 @@ from sim.config import load_config
 from sim.sweep import (
     SweepState,
     apply_design_row,
+    apply_sweep_defaults,
     checked_hash,
     config_hash,
     job_data,
@@ -201,6 +202,33 @@ def test_config_file_cache_composes_what_hydra_composes(tmp_path: Path, monkeypa
     main = configs / "config.yaml"
     main.write_text(main.read_text().replace("size: 250000 ", "size: 12345  "))
     assert compose_dict()["population"]["size"] == 12345
+
+
+def test_sweeps_write_no_figures_unless_asked(tmp_path: Path, tiny_config) -> None:
+    """Protects the sweep default of docs/sweeps.md: a sweep's job writes no figures (the rest of
+    its results folder as for a single run) unless the command line sets output.figures."""
+    data = tiny_config(output__figures=True)
+    apply_sweep_defaults(data, ["run.seed=1"])
+    assert data["output"]["figures"] is False
+    data = tiny_config(output__figures=True)
+    apply_sweep_defaults(data, ["run.seed=1", "output.figures=true"])
+    assert data["output"]["figures"] is True
+
+    root = tmp_path / "sweep"
+    trivial = ["population.size=100", "scenario=no_levers", "run.end=2021-01-02"]
+    p = subprocess.run(
+        [sys.executable, "-m", "sim", "-m", *trivial, "run.seed=1,2", f"hydra.sweep.dir={root}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 0, p.stderr[-3000:]
+    for job in ("0", "1"):
+        files = {f.name for f in (root / job).iterdir()}
+        assert {"daily.parquet", "daily.csv", "summary.json", "config.yaml", "run.json"} <= files
+        assert "figures" not in files
+        assert "figures: false" in (root / job / "config.yaml").read_text()
 
 
 def test_shipped_launcher_presets_compose() -> None:
