@@ -11,7 +11,9 @@ summary table (docs/counterfactuals.md describes them):
 Every scenario name and config is checked before any run starts (exit code 2 on a bad input).
 The baseline (``--baseline``, default baseline_2021) is added to the scenarios when missing.
 Extra arguments ``key=value`` are Hydra overrides applied to every scenario, e.g.
-``intention.network_gain=4``.
+``intention.network_gain=4``. ``--posterior results/calibration/full`` draws one parameter set
+per seed from a calibration's posterior (the same set for every scenario of that seed), so the
+effects' intervals include the parameters' uncertainty (docs/calibration.md).
 """
 
 from __future__ import annotations
@@ -64,6 +66,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="report folder (default results/reports/<date>_<time>); must not hold a report.md",
     )
+    ap.add_argument(
+        "--posterior",
+        type=Path,
+        default=None,
+        help="a calibration folder (corridor-calibrate, e.g. results/calibration/full): replicate i runs "
+        "every scenario with seed i and the i-th parameter set drawn from its posterior, so effect "
+        "intervals include parameter uncertainty",
+    )
     ap.add_argument("overrides", nargs="*", help="Hydra overrides for every scenario, key=value")
     return ap.parse_args(argv)
 
@@ -106,6 +116,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.seeds < 1 or args.jobs < 1:
             raise ConfigError("--seeds and --jobs must be at least 1")
         configs = prepare(names, args.overrides, args.size)
+        draws = None
+        if args.posterior is not None:
+            from sim.calibration import read_calibration
+
+            draws = read_calibration(args.posterior).draws(args.seeds, seed=args.seeds)
     except ConfigError as e:
         print(f"compare_scenarios: configuration error: {e}", file=sys.stderr)
         return 2
@@ -115,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         f"of {args.size:,} people on {args.jobs} processes",
         file=sys.stderr,
     )
-    ens = run_configs(configs, args.seeds, n_jobs=args.jobs, progress=True)
+    ens = run_configs(configs, args.seeds, n_jobs=args.jobs, progress=True, draws=draws)
     ens.check_seconds = checked
     print(
         f"ran {len(ens.runs)} runs in {ens.seconds:.0f} s ({len(ens.failures)} failed); writing the report",

@@ -160,9 +160,11 @@ def plot_targets(table: pd.DataFrame, groups: list[str], path: Path) -> Path:
     ax.set_yticks(y)
     ax.set_yticklabels([_label(r) + ("  [held out]" if r["held_out"] else "") for _, r in table.iterrows()], fontsize=7.5)
     ax.set_xlabel("model / record value (log scale)")
-    ax.set_title("Targets of the 2021 record: model against record")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.6 / (0.36 * n + 1.6) * 4), ncol=2, fontsize=8, frameon=False)
-    fig.tight_layout()
+    ax.set_title("Targets of the 2021 record: model against record\n[held out]: not seen by the fit to targets before October",
+                 fontsize=10)
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 1.2 / (0.36 * n + 1.6), 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
@@ -190,7 +192,11 @@ def plot_posterior(fits: dict[str, Calibration], previous: dict[str, float], pat
         if name in previous:
             ax.axvline(previous[name], color="k", ls=":", lw=1.2, label="default config")
         if p.scale == "log":
+            from matplotlib.ticker import LogLocator, NullFormatter
+
             ax.set_xscale("log")
+            ax.xaxis.set_major_locator(LogLocator(numticks=4))
+            ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlim(p.low, p.high)
         ax.set_title(name.replace("world.", "").replace("_per_day", "/day"), fontsize=8)
         ax.tick_params(labelsize=7)
@@ -245,7 +251,11 @@ def plot_series(runs: dict[str, list[tuple[pd.DataFrame, float]]], path: Path) -
     axes[1].set_title("People in Belarus (squares: estimates with their ranges)", fontsize=9)
     axes[2].set_title("Repatriated, cumulative (squares: record, Nov counts + 690 in Aug)", fontsize=9)
     axes[0].set_xlim(pd.Timestamp("2021-01-01"), pd.Timestamp("2021-12-31"))
+    import matplotlib.dates as mdates
+
     for ax in axes:
+        ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
         ax.tick_params(labelsize=8)
         ax.set_ylabel("people")
         ax.legend(fontsize=7)

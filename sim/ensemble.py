@@ -77,10 +77,13 @@ KEEP = (
 
 @dataclass(frozen=True)
 class Job:
-    """One run of an ensemble: a scenario's config with a seed."""
+    """One run of an ensemble: a scenario's config with a seed, and parameter values set on it
+    (a draw from a calibration's posterior: ``((dotted key, value), ...)``, the same for every
+    scenario of a replicate)."""
 
     scenario: str
     seed: int
+    params: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass
@@ -130,6 +133,8 @@ class EnsembleResult:
         seeds: the seeds, in order.
         n_jobs: worker processes used. seconds: wall time of the run phase.
         check_seconds: wall time of composing and checking the configs.
+        draws: with a posterior, the parameter set of each seed's replicate (``seeds[i]`` ran
+            with ``draws[i]`` in every scenario); ``None``: every run used the configs' values.
     """
 
     runs: dict[tuple[str, int], RunOutput]
@@ -138,6 +143,7 @@ class EnsembleResult:
     seeds: list[int]
     n_jobs: int
     seconds: float = 0.0
+    draws: list[dict[str, float]] | None = None  # the parameter set of each seed's replicate
     check_seconds: float = 0.0
     segments: list[str] = field(default_factory=list)
     hubs: list[str] = field(default_factory=list)
@@ -346,6 +352,8 @@ def run_job(config: dict[str, Any], job: Job) -> RunOutput | RunFailure:
 
     t0 = time.perf_counter()
     try:
+        if job.params:
+            config = with_params(config, dict(job.params))
         daily, segments, per_row = simulate(config, job.seed)
         route_airport = {r["id"]: r["origin"] for r in config["world"]["routes"]}
         kept = keep_columns(daily, segments, route_airport)
@@ -375,6 +383,18 @@ def run_job(config: dict[str, Any], job: Job) -> RunOutput | RunFailure:
         )
 
 
+def with_params(config: dict[str, Any], params: dict[str, float]) -> dict[str, Any]:
+    """A copy of a plain config with parameter values set by dotted key (``world.segments.poland.x``)."""
+    import copy
+
+    from sim.config import set_dotted
+
+    out = copy.deepcopy(config)
+    for k, v in params.items():
+        set_dotted(out, k, v)
+    return out
+
+
 def default_jobs() -> int:
     """Worker processes by default: the cores this process may use."""
     try:
@@ -388,17 +408,22 @@ def run_configs(
     seeds: Iterable[int] | int = DEFAULT_SEEDS,
     n_jobs: int | None = None,
     progress: bool = False,
+    draws: Sequence[dict[str, float]] | None = None,
 ) -> EnsembleResult:
     """Run every config with every seed in parallel (joblib, loky processes).
 
-    The jobs are independent and each result depends only on its config and seed, and results
-    are collected in job order: the outcome is identical whatever ``n_jobs``.
+    The jobs are independent and each result depends only on its config, seed and draw, and
+    results are collected in job order: the outcome is identical whatever ``n_jobs``.
 
     Args:
         configs: ``{scenario name: config}`` (checked with ``load_config`` here).
         seeds: the seeds, or ``n`` for seeds 1..n.
         n_jobs: worker processes (``None``: every core; 1 runs in this process).
         progress: a progress bar on a terminal.
+        draws: one parameter set per seed (``{dotted key: value}``, e.g. from
+            :meth:`sim.calibration.Calibration.draws`): replicate ``i`` runs every scenario with
+            ``seeds[i]`` and ``draws[i]``, so effects stay paired while their spread includes
+            the parameters' uncertainty. Every config with every draw is checked first.
     """
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
@@ -408,8 +433,19 @@ def run_configs(
         name: cfg if isinstance(cfg, Config) else load_config(cfg) for name, cfg in configs.items()
     }
     plain = {name: to_dict(cfg) for name, cfg in checked.items()}
+    if draws is not None:
+        draws = [dict(d) for d in draws]
+        if len(draws) != len(seed_list):
+            raise ConfigError(f"draws: {len(draws)} parameter sets for {len(seed_list)} seeds; give one per seed")
+        for name, cfg in plain.items():
+            for i, d in enumerate(draws):
+                try:
+                    load_config(with_params(cfg, d))
+                except ConfigError as e:
+                    raise ConfigError(f"scenario {name}, parameter draw {i}: {e}") from e
+    params = [tuple(sorted(d.items())) for d in draws] if draws is not None else [()] * len(seed_list)
     # seed-major order: the first results cover every scenario, and long and short runs mix
-    jobs = [Job(name, seed) for seed in seed_list for name in checked]
+    jobs = [Job(name, seed, p) for seed, p in zip(seed_list, params, strict=True) for name in checked]
     n_jobs = default_jobs() if n_jobs is None else max(1, min(int(n_jobs), len(jobs)))
     t0 = time.perf_counter()
     parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator", batch_size=1)
@@ -441,6 +477,7 @@ def run_configs(
         seconds=seconds,
         segments=[s.id for s in first.world.segments],
         hubs=list(first.world.hubs),
+        draws=draws,
     )
 
 
@@ -451,6 +488,7 @@ def run_ensemble(
     size: int | None = DEFAULT_SIZE,
     n_jobs: int | None = None,
     progress: bool = False,
+    draws: Sequence[dict[str, float]] | None = None,
 ) -> EnsembleResult:
     """Check every scenario (:func:`prepare`), then run each with every seed (:func:`run_configs`).
 
@@ -461,15 +499,16 @@ def run_ensemble(
         size: ``population.size`` for every scenario (default 50,000 rows of a 250,000 pool).
         n_jobs: worker processes (``None``: every core).
         progress: a progress bar on a terminal.
+        draws: one parameter set per seed, from a posterior (:func:`run_configs`).
 
     Raises:
-        ConfigError: before any run, for an unknown scenario or a bad config or seed list.
+        ConfigError: before any run, for an unknown scenario or a bad config, seed list or draw.
     """
     seed_list = check_seeds(seeds)
     t0 = time.perf_counter()
     configs = prepare(scenarios, overrides, size)
     checked = time.perf_counter() - t0
-    result = run_configs(configs, seed_list, n_jobs, progress)
+    result = run_configs(configs, seed_list, n_jobs, progress, draws)
     result.check_seconds = checked
     return result
 
@@ -493,4 +532,5 @@ __all__ = [
     "scenario_question",
     "simulate",
     "to_real",
+    "with_params",
 ]

@@ -1011,9 +1011,17 @@ def write_report(
         "interval excludes zero (distinguishable from seed noise).",
         "- **5–95 % across seeds:** the 5th to 95th percentile of the per-seed effects: how different the "
         "effect can be in one replay of the year. It does not narrow with more seeds.",
-        "- Neither interval includes uncertainty in the model's parameters (a point estimate "
-        "fitted to the record, without uncertainty; see docs/validation.md): they show the "
-        "model's own randomness only.",
+        (
+            f"- **Parameters drawn from the posterior:** replicate *i* ran every scenario with seed *i* "
+            f"and the *i*-th of {len(ens.draws)} parameter sets drawn from the calibration's posterior "
+            f"({', '.join(f'`{k}`' for k in ens.draws[0])}; docs/calibration.md). Both intervals "
+            "therefore include the parameters' uncertainty as well as the model's own randomness."
+            if ens.draws
+            else "- Neither interval includes uncertainty in the model's parameters (every run used the "
+            "default parameters, the calibration's best set; docs/calibration.md): they show the "
+            "model's own randomness only. `--posterior results/calibration/full` draws the parameters "
+            "from the posterior instead."
+        ),
         "- Dates in the peak row are average dates; its effect is the shift in days.",
         "",
     ]

@@ -259,7 +259,8 @@ def distances(table: pd.DataFrame) -> pd.Series:
     log(1 + tol), the tolerance of that kind of figure (at least ``MIN_TOL``): 1 means "at the
     edge of the band we defend", 2 "twice as far out" (on the log scale). Capped at
     ``MAX_DISTANCE``, so that a count the run happens to miss entirely (no death among a small
-    sample) does not outweigh every other target; a value the model cannot compute is infinite.
+    sample) does not outweigh every other target. A value the run leaves undefined (a share of
+    nobody: no one caught in Lithuania) is as far as that: ``MAX_DISTANCE``.
     """
     import numpy as np
 
@@ -269,7 +270,7 @@ def distances(table: pd.DataFrame) -> pd.Series:
     tol = np.array([max(OBSERVATION[k].tol, MIN_TOL) for k in table["metric"]])
     d = np.where(m > high, np.log(m / high), np.where(m < low, np.log(low / m), 0.0))
     d = np.minimum(d / np.log1p(tol), MAX_DISTANCE)
-    d = np.where(np.isfinite(table["model"].to_numpy(float)), d, np.inf)
+    d = np.where(np.isfinite(table["model"].to_numpy(float)), d, MAX_DISTANCE)
     return pd.Series(d, index=table.index, name="distance")
 
 

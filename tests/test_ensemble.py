@@ -367,3 +367,35 @@ def test_compare_scenarios_refuses_an_unknown_scenario(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "no_such" in done.stderr and "known scenarios" in done.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_posterior_draws_are_paired_across_scenarios_and_applied() -> None:
+    """Replicate i runs every scenario with seed i and draw i; the draw's values are the run's."""
+    from sim.compose import compose
+
+    cfg = compose(["population.size=2000", "scenario=no_levers", "run.end=2021-08-31"])
+    draws = [{"intention.network_gain": 3.0, "world.segments.poland.guard_capacity_per_day": 30.0},
+             {"intention.network_gain": 9.0, "world.segments.poland.guard_capacity_per_day": 150.0}]
+    ens = ensemble.run_configs({"a": cfg, "b": cfg}, [5, 6], n_jobs=1, draws=draws)
+    assert ens.draws == draws and not ens.failures
+    for seed in (5, 6):
+        pd.testing.assert_frame_equal(ens.runs[("a", seed)].daily, ens.runs[("b", seed)].daily)
+    by_hand = ensemble.with_params(ensemble.to_dict(cfg), draws[1])
+    direct = ensemble.run_configs({"a": by_hand}, [6], n_jobs=1)
+    pd.testing.assert_frame_equal(direct.runs[("a", 6)].daily, ens.runs[("a", 6)].daily)
+    assert ens.runs[("a", 5)].summary != ens.runs[("a", 6)].summary
+
+
+def test_posterior_draws_are_checked_before_any_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sim.compose import compose
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a run started although the input was bad")
+
+    monkeypatch.setattr(ensemble, "run_job", refuse)
+
+    cfg = compose(["population.size=2000"])
+    with pytest.raises(ConfigError, match="one per seed"):
+        ensemble.run_configs({"a": cfg}, [1, 2], draws=[{"intention.network_gain": 3.0}])
+    with pytest.raises(ConfigError, match="parameter draw 0"):
+        ensemble.run_configs({"a": cfg}, [1], draws=[{"border.attempt_prob_per_day": 2.0}])
