@@ -1,4 +1,5 @@
-"""Write docs/config.md (every config key, default and meaning) and docs/levers.md from the code.
+"""Write docs/config.md (every config key, default and meaning), docs/levers.md and the tables of
+docs/calibration.md (free parameters, observation models) from the code.
 
     .venv/bin/python scripts/write_config_docs.py
 """
@@ -62,7 +63,11 @@ def main() -> None:
         lv += [f"## `{kind}`", "", doc, "", "| parameter | default |", "|---|---|"]
         lv += [f"| `{p}` | `{json.dumps(d)}` |" for p, d in params] + [""]
     (DOCS / "levers.md").write_text("\n".join(lv))
-    print("wrote docs/config.md and docs/levers.md")
+    from sim.calibration import load_spec
+    from sim.calibration_report import update_spec_docs
+
+    update_spec_docs(load_spec())
+    print("wrote docs/config.md, docs/levers.md and the tables of docs/calibration.md")
 
 
 if __name__ == "__main__":

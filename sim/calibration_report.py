@@ -290,6 +290,55 @@ def plot_convergence(fits: dict[str, Calibration], path: Path) -> Path:
 
 
 # --------------------------------------------------------------------------------------
+# the spec's tables (docs/calibration.md, written by scripts/write_config_docs.py)
+# --------------------------------------------------------------------------------------
+
+
+SPEC_BEGIN, SPEC_END = "<!-- calibration-spec:begin -->", "<!-- calibration-spec:end -->"
+
+
+def spec_markdown(spec: Any) -> str:
+    """The free parameters and the observation model of every target, as Markdown tables."""
+    from sim.targets import INPUTS, OBSERVATION, STOCK_ESTIMATES, load_targets
+
+    lines = ["### Free parameters (configs/calibration/default.yaml)", "",
+             "| parameter | prior (uniform on this scale) | unit | why the record does not pin it down |",
+             "|---|---|---|---|"]
+    for k, p in spec.parameters.items():
+        lines.append(f"| `{k}` | {p.scale} [{p.low:g}, {p.high:g}] | {p.unit} | {p.why} |")
+    lines += ["", "### Observation models (sim/targets.py)", "",
+              "Each target of `data/observed/targets_2021.csv`, what its source counts, and the model output "
+              "that counts the same thing over the same period. Counts of people are divided by the run's "
+              "sampling fraction (population.size / population.pool). 'tol.' widens the record's range by that "
+              "relative margin for the verdict, and is the unit of the calibration's distance.", "",
+              "| target | period | record | what the source counts | model output | kind | tol. |",
+              "|---|---|---:|---|---|---|---:|"]
+    for t in load_targets():
+        if t.metric in INPUTS:
+            continue
+        o = OBSERVATION[t.metric]
+        rec = f"{t.value:g}" if t.low == t.high else f"{t.value:g} ({t.low:g}–{t.high:g})"
+        if t.metric in STOCK_ESTIMATES:
+            rec += " ‡"
+        lines.append(f"| `{t.metric}` | {t.start}..{t.end} | {rec} | {t.counts} | {o.output} | {o.kind} | {o.tol:g} |")
+    lines += ["", "‡ estimates of one stock by interested parties: compared with their joint range "
+              "(7,000–17,000), as the record's README advises.",
+              f"Inputs of the model, not targets: {', '.join(sorted(INPUTS))}."]
+    return "\n".join(lines)
+
+
+def update_spec_docs(spec: Any, doc: Path = DOC) -> bool:
+    """Write :func:`spec_markdown` between the markers of docs/calibration.md; True if changed."""
+    text = doc.read_text(encoding="utf-8")
+    head, rest = text.split(SPEC_BEGIN, 1)
+    _, tail = rest.split(SPEC_END, 1)
+    new = f"{head}{SPEC_BEGIN}\n{spec_markdown(spec)}\n{SPEC_END}{tail}"
+    if new != text:
+        doc.write_text(new, encoding="utf-8")
+    return new != text
+
+
+# --------------------------------------------------------------------------------------
 # the report
 # --------------------------------------------------------------------------------------
 

@@ -255,7 +255,7 @@ def test_calibration_runs_through_the_launcher_and_resumes(tmp_path):
     # the report: three ensembles, every target in the table, four figures
     from sim.calibration_report import write_report
 
-    oos_spec = load_spec(write_spec(tmp_path), fit_before="2021-08-01")
+    oos_spec = load_spec(write_spec(tmp_path), fit_before="2021-08-01", max_generations=1)
     oos = calibrate(oos_spec, tmp_path / "oos", LAUNCHER, log=lambda *_: None)
     assert oos.spec.fit_before.isoformat() == "2021-08-01"
     paths = write_report(read_calibration(root), oos, seeds=2, draws=2, size=1000, docs=False, n_jobs=2)
@@ -266,3 +266,12 @@ def test_calibration_runs_through_the_launcher_and_resumes(tmp_path):
     assert table["held_out"].any() and (~table["held_out"]).any()
     assert sum(p.suffix == ".png" for p in paths) == 4
     assert json.loads((root / "best.json").read_text())["seeds"] == 2
+
+
+def test_docs_list_the_free_parameters_and_observation_models_of_the_code():
+    """docs/calibration.md's tables are what scripts/write_config_docs.py makes from the code."""
+    from sim.calibration_report import DOC, SPEC_BEGIN, SPEC_END, spec_markdown
+
+    text = DOC.read_text(encoding="utf-8")
+    have = text.split(SPEC_BEGIN, 1)[1].split(SPEC_END, 1)[0].strip()
+    assert have == spec_markdown(load_spec()).strip(), "rerun scripts/write_config_docs.py"
