@@ -49,23 +49,26 @@ def allocate_by_group(
 ) -> np.ndarray:
     """FIFO allocation within groups: candidate i wants one unit of ``capacity[group[i]]``.
 
-    Sort candidates by (group, day waiting, tie); a candidate's rank within its group is its
+    Where a group's capacity covers everyone asking it, all of them win. In the other groups,
+    sort candidates by (group, day waiting, tie); a candidate's rank within its group is its
     position minus the group's first position; it wins if rank < capacity of its group.
     No group ever gives more than its capacity.
 
     Returns:
         bool mask over candidates.
     """
-    n = group.shape[0]
-    if n == 0:
-        return np.zeros(0, dtype=bool)
-    order = np.lexsort((tie, day_waiting, group))
-    g_sorted = group[order]
-    counts = np.bincount(g_sorted, minlength=capacity.shape[0])
-    first = np.cumsum(counts) - counts
-    rank = np.arange(n) - first[g_sorted]
     cap = np.floor(np.maximum(capacity, 0)).astype(np.int64)
-    win = np.zeros(n, dtype=bool)
+    counts = np.bincount(group, minlength=capacity.shape[0])
+    short = counts > cap  # groups that cannot serve everyone asking
+    win = ~short[group]
+    queued = np.flatnonzero(~win)
+    if queued.size == 0:
+        return win
+    order = queued[np.lexsort((tie[queued], day_waiting[queued], group[queued]))]
+    g_sorted = group[order]
+    counts = np.where(short, counts, 0)
+    first = np.cumsum(counts) - counts
+    rank = np.arange(order.size) - first[g_sorted]
     win[order] = rank < cap[g_sorted]
     return win
 

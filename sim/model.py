@@ -101,6 +101,9 @@ class MigrationModel(mesa.Model):
         self.flights_today = np.zeros(R, dtype=np.int64)
         self.seats_today = np.zeros(R, dtype=np.int64)
         self.channel_level = np.ones(w.n_channels)
+        # per issuing state whose channels grow with their queues: (C,) which channels
+        self.growing_channels = {name: issued for name in self.state_actors
+                                 if (issued := (np.array(w.channel_state) == name) & (w.channel_growth > 0)).any()}
         # unused capacity carries over for up to a week (a token bucket), so a small capacity
         # (a fraction of a person a day in a sampled run) is neither lost nor rounded away
         self.agency_credit = np.zeros(len(self.agencies))
@@ -157,11 +160,9 @@ class MigrationModel(mesa.Model):
     def states_decide(self) -> None:
         """Issuing states scale their channels to yesterday's queue."""
         w, rec = self.world, self.recorder
-        for name, actor in self.state_actors.items():
-            issued_here = (np.array(w.channel_state) == name) & (w.channel_growth > 0)
-            if issued_here.any():
-                actor.scale_visa_issuance(self.channel_level, issued_here, rec.channel_queue,
-                                          rec.channel_capacity, w.channel_growth, w.channel_max_mult)
+        for name, issued_here in self.growing_channels.items():
+            self.state_actors[name].scale_visa_issuance(self.channel_level, issued_here, rec.channel_queue,
+                                                        rec.channel_capacity, w.channel_growth, w.channel_max_mult)
 
     # ---- 3. airlines -----------------------------------------------------------------------
     def publish_flights(self) -> None:
@@ -178,9 +179,10 @@ class MigrationModel(mesa.Model):
 
     def _scaled(self, real: np.ndarray | float, stream: str) -> np.ndarray:
         """A capacity in real people as whole units of simulated people (stochastic rounding)."""
-        real = np.asarray(real, dtype=float)
-        u = self.streams.generator(stream, self.day).random(real.shape)
-        return stochastic_round(real * self.scale, u)
+        x = np.asarray(real, dtype=float) * self.scale
+        if not (x > np.floor(x)).any():  # whole numbers round to themselves whatever the draw
+            return np.floor(x).astype(np.int64)
+        return stochastic_round(x, self.streams.generator(stream, self.day).random(x.shape))
 
     @staticmethod
     def _credit(credit: np.ndarray, per_day: np.ndarray) -> np.ndarray:
@@ -209,26 +211,31 @@ class MigrationModel(mesa.Model):
         if it.size:
             ag = p.agency[it]
             afford = p.has_agency[it] & (p.savings_usd[it] >= price[ag] + cfg.purchase.reserve_usd)
-            on_sale = self.offer[p.origin[it]]
-            want = afford & on_sale & (self.streams.uniform("buy", day, it) < cfg.purchase.buy_prob_per_day)
-            buyers = it[want]
-            demand = np.bincount(p.agency[buyers], minlength=len(self.agencies))
-            win = allocate_by_group(p.agency[buyers].astype(np.int64), cap, p.day_entered[buyers],
+            can_buy = afford & self.offer[p.origin[it]]
+            # draws are per person, so drawing only for those whom the draw concerns changes nothing
+            asks = np.flatnonzero(can_buy)
+            asks = asks[self.streams.uniform("buy", day, it[asks]) < cfg.purchase.buy_prob_per_day]
+            buyers, buyer_ag = it[asks], ag[asks]
+            demand = np.bincount(buyer_ag, minlength=len(self.agencies))
+            win = allocate_by_group(buyer_ag.astype(np.int64), cap, p.day_entered[buyers],
                                     self.streams.uniform("buy.tie", day, buyers))
-            got = buyers[win]
-            paid = price[p.agency[got]]
+            got, got_ag = buyers[win], buyer_ag[win]
+            paid = price[got_ag]
             p.pay(got, paid)
-            sold = np.bincount(p.agency[got], minlength=len(self.agencies))
+            sold = np.bincount(got_ag, minlength=len(self.agencies))
             self.agency_credit -= sold
-            revenue = np.bincount(p.agency[got], weights=paid, minlength=len(self.agencies))
+            revenue = np.bincount(got_ag, weights=paid, minlength=len(self.agencies))
             p.move(got, State.INTENDING, State.WAITING_PACKAGE, day)
             self.recorder.add("packages_sold", got.size)
             self.recorder.add("paid_agencies_usd", float(paid.sum()))
             # giving up: cannot afford, or the network's news is bad
-            rest = it[~want]
-            signal = self.signal
-            q = give_up_prob(cfg.intention.give_up_per_day, cfg.intention.discouraged_per_day, signal,
-                             afford[~want] & on_sale[~want], p.origin[rest])
+            stay = np.ones(it.size, bool)
+            stay[asks] = False
+            rest = it[stay]
+            q = give_up_prob(cfg.intention.give_up_per_day, cfg.intention.discouraged_per_day, self.signal,
+                             can_buy[stay], p.origin[rest])
+            at_risk = q > 0
+            rest, q = rest[at_risk], q[at_risk]
             quit_ = rest[self.streams.uniform("give_up", day, rest) < q]
             p.move(quit_, State.INTENDING, State.AT_HOME, day)
         book.close_day(demand / self.scale, sold / self.scale, revenue / self.scale)
@@ -296,11 +303,10 @@ class MigrationModel(mesa.Model):
         cap = self._credit(self.channel_credit, cap * self.scale)
         self.recorder.channel_capacity = cap.astype(float)
         k = p.nationality[wp]
-        self.recorder.channel_queue = serving[:, k].sum(axis=1).astype(float)
+        self.recorder.channel_queue = (serving @ np.bincount(k, minlength=w.n_nationalities)).astype(float)
         free = np.ones(wp.size, bool)
         tie = self.streams.uniform("visa.tie", day, wp)
-        preference = np.argsort(w.channel_cost + 50.0 * w.channel_days, kind="stable")
-        for c in preference:
+        for c in w.channel_preference:
             cand = np.flatnonzero(free & serving[c, k])
             if cand.size == 0 or cap[c] <= 0:
                 continue
@@ -311,7 +317,7 @@ class MigrationModel(mesa.Model):
             p.channel[ids] = c
             p.day_due[ids] = day + w.channel_days[c]
             p.move(ids, State.WAITING_PACKAGE, State.WAITING_VISA, day)
-            self.recorder.add(f"visa_applications_{w.channel_ids[c]}", ids.size)
+            self.recorder.add(self.recorder.visa_application_columns[c], ids.size)
         # no visa application for too long (queues, or no channel at all): the agency cancels
         # and refunds part of the price
         stuck = wp[free & (day - p.day_entered[wp] > self.cfg.travel.package_cancel_days)]
@@ -331,10 +337,7 @@ class MigrationModel(mesa.Model):
         p, w, day = self.people, self.world, self.day
         wv = p.ids(State.WAITING_VISA)
         ready = wv[p.day_due[wv] <= day]
-        for c in range(w.n_channels):
-            n = int((p.channel[ready] == c).sum())
-            if n:
-                self.recorder.add(f"visas_{w.channel_ids[c]}", n)
+        self.recorder.add_many(self.recorder.visa_columns, np.bincount(p.channel[ready], minlength=w.n_channels).tolist())
         p.move(ready, State.WAITING_VISA, State.TICKETED, day)
 
     def fly(self) -> None:
@@ -366,7 +369,8 @@ class MigrationModel(mesa.Model):
         seated = np.zeros(pool.size, bool)
         sold = np.zeros(w.n_routes, dtype=np.int64)
         o, k, h = p.origin[pool], p.nationality[pool], p.hub[pool]
-        order = self.streams.generator("seat.route_order", day).permutation(w.n_routes)
+        # routes seat people in a random order (no one to seat: no order needed)
+        order = self.streams.generator("seat.route_order", day).permutation(w.n_routes) if pool.size else []
         for r in order:
             if self.seats_today[r] <= 0:
                 continue
@@ -383,7 +387,7 @@ class MigrationModel(mesa.Model):
             p.move(ids[~from_tk], State.IN_TRANSIT, State.IN_MINSK, day)
             p.day_in_belarus[ids] = day
             p.hub[ids] = -1
-            self.recorder.add(f"arrivals_{w.route_ids[r]}", ids.size)
+            self.recorder.add(self.recorder.arrival_columns[r], ids.size)
             self.recorder.add("paid_airlines_usd", float(ids.size * w.route_fare[r]))
         self.sold_today = sold
         self.route_book.record_sales(sold / self.scale)
@@ -414,10 +418,8 @@ class MigrationModel(mesa.Model):
         w = self.world
         weekly = w.route_flights_per_week * w.route_seats * w.route_share
         hub_w = np.zeros((w.n_nationalities, len(w.hubs)))
-        hub_routes = w.route_from_hub >= 0
-        for kk in range(w.n_nationalities):
-            m = hub_routes & carry[:, kk]
-            np.add.at(hub_w[kk], w.route_from_hub[m], weekly[m])
+        r, k = np.nonzero((w.route_from_hub >= 0)[:, None] & carry)  # each hub's routes, in route order
+        np.add.at(hub_w, (k, w.route_from_hub[r]), weekly[r])
         return hub_w
 
     def _send_to_hub(self, ids: np.ndarray, src: State, hub_w: np.ndarray, stream: str) -> None:
@@ -478,8 +480,9 @@ class MigrationModel(mesa.Model):
         free = here[win]
         if fare > 0:
             p.pay(free, fare)
-        rest = np.flatnonzero(willing)
-        rest = rest[~np.isin(rest, win)]
+        seated = np.zeros(here.size, bool)
+        seated[win] = True
+        rest = np.flatnonzero(willing & ~seated)
         own = here[rest][(self.streams.uniform("return.own", day, here[rest]) < c.own_ticket_share)
                          & ~broke[rest]]
         p.pay(own, c.own_ticket_usd)
@@ -509,7 +512,7 @@ class MigrationModel(mesa.Model):
         k = self.cfg.border.prior_weight_per_day * self.scale
         perceived = (self.seg_success_ema + k * self.seg_prior) / (self.seg_attempts_ema + k)
         wts = segment_weights(perceived, w.seg_bias * w.policy.segment_weight, self.cfg.border.segment_choice_temperature)
-        seg = choose_by_weight(np.broadcast_to(wts, (ids.size, wts.size)), self.streams.uniform(stream, self.day, ids))
+        seg = choose_by_weight(wts, self.streams.uniform(stream, self.day, ids))
         changed = seg != p.segment[ids]
         p.segment[ids] = seg
         p.day_due[ids] = self.day + np.where(changed, w.seg_travel[seg], 1)
@@ -548,13 +551,11 @@ class MigrationModel(mesa.Model):
         p.attempts[att] += 1
         outcomes = {"attempts": np.ones(seg.size, bool), "turned_back": turned, "caught_inside": caught_in,
                     "caught": kept, "got_through": through, "deaths": died}
+        rec = self.recorder
         for what, mask in outcomes.items():
-            counts = np.bincount(seg[mask], minlength=S)
-            for s, name in enumerate(w.segment_ids):
-                self.recorder.add(f"{what}_{name}", int(counts[s]))
-        for s, name in enumerate(w.segment_ids):
-            self.recorder.set(f"guard_capacity_{name}", float(cap[s] / self.scale))
-            self.recorder.set(f"pushback_{name}", int(pol.pushback[s]))
+            rec.add_many(rec.outcome_columns[what], np.bincount(seg[mask], minlength=S).tolist())
+        rec.set_many(rec.guard_capacity_columns, (cap / self.scale).tolist())
+        rec.set_many(rec.pushback_columns, pol.pushback.astype(int).tolist())
         for g in self.guards:
             g.pushback = bool(pol.pushback[g.segment])
             g.adapt(int(n_att[g.segment]), cap[g.segment])
@@ -582,9 +583,7 @@ class MigrationModel(mesa.Model):
         self.seg_attempts_ema = self.seg_attempts_ema * self.decay + b * n_att
         K = w.n_nationalities
         by_nat = np.bincount(seg[kept] * K + p.nationality[att[kept]], minlength=S * K)
-        for s in range(S):
-            for kk in range(K):
-                self.recorder.add(f"caught_{w.segment_ids[s]}_{w.nationalities[kk]}", int(by_nat[s * K + kk]))
+        rec.add_many(rec.caught_by_nationality_columns, by_nat.tolist())
 
     def report_failures(self, ids: np.ndarray) -> None:
         """People who give up and go home tell their network."""

@@ -199,10 +199,15 @@ def give_up_prob(give_up: float, discouraged: float, signal: np.ndarray, can_aff
 
 
 def choose_by_weight(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Pick a column per row with probability proportional to ``weights`` (rows sum > 0).
+    """Pick a column per row with probability proportional to ``weights`` (>= 0; rows sum > 0).
 
-    Formula: the first ``j`` with ``cumsum(w)_j / sum(w) > u``.
+    Formula: the first ``j`` with ``cumsum(w)_j / sum(w) > u``. ``weights`` is (n, J), or (J,)
+    when every row has the same weights (then one binary search per row).
     """
+    if weights.ndim == 1:
+        cum = np.cumsum(weights)
+        pick = np.searchsorted(cum / (cum[-1] if cum[-1] > 0 else 1.0), u, side="right")
+        return np.minimum(pick, weights.shape[0] - 1)
     cum = np.cumsum(weights, axis=1)
     total = cum[:, -1:]
     pick = (cum / np.where(total > 0, total, 1.0) <= u[:, None]).sum(axis=1)

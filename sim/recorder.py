@@ -47,6 +47,11 @@ TRANSITIONS = [
 ]
 
 
+_FLOW_SRC, _FLOW_DST = (np.array(side) for side in zip(*TRANSITIONS, strict=True))
+# the outcomes of border attempts, one column per segment each
+OUTCOMES = ("attempts", "turned_back", "caught_inside", "caught", "got_through", "deaths")
+
+
 def flow_name(src: State, dst: State) -> str:
     return f"flow_{STATE_NAMES[src]}__{STATE_NAMES[dst]}"
 
@@ -56,6 +61,8 @@ class Recorder:
 
     Attributes:
         rows: list of per-day dicts (use :meth:`frame`).
+        *_columns: names of the columns of one kind, in the world's order (routes, channels,
+            segments; ``caught_by_nationality_columns`` segment-major), for :meth:`add_many`.
         channel_queue, channel_capacity: (C,) yesterday's applications waiting per channel and
             capacity, read by issuing states.
     """
@@ -63,18 +70,27 @@ class Recorder:
     def __init__(self, model: MigrationModel) -> None:
         self.model = model
         w = model.world
+        self.arrival_columns = [f"arrivals_{r}" for r in w.route_ids]
+        self.visa_application_columns = [f"visa_applications_{c}" for c in w.channel_ids]
+        self.visa_columns = [f"visas_{c}" for c in w.channel_ids]
+        self.outcome_columns = {m: [f"{m}_{s}" for s in w.segment_ids] for m in OUTCOMES}
+        self.caught_by_nationality_columns = [f"caught_{s}_{k}" for s in w.segment_ids for k in w.nationalities]
         self.counters = (
             ["packages_sold", "package_demand", "visa_lapsed", "cancelled", "rerouted_via_hub",
              "stranded_at_hub_went_home", "repatriated", "returned_own_ticket", "repatriation_seats",
              "repatriation_flights", "paid_agencies_usd", "paid_airlines_usd", "paid_smugglers_usd"]
-            + [f"arrivals_{r}" for r in w.route_ids]
-            + [f"visa_applications_{c}" for c in w.channel_ids]
-            + [f"visas_{c}" for c in w.channel_ids]
-            + [f"{m}_{s}" for s in w.segment_ids
-               for m in ("attempts", "turned_back", "caught_inside", "caught", "got_through", "deaths")]
-            + [f"caught_{s}_{k}" for s in w.segment_ids for k in w.nationalities]
+            + self.arrival_columns + self.visa_application_columns + self.visa_columns
+            + [f"{m}_{s}" for s in w.segment_ids for m in OUTCOMES]
+            + self.caught_by_nationality_columns
         )
-        self.levels = [f"guard_capacity_{s}" for s in w.segment_ids] + [f"pushback_{s}" for s in w.segment_ids]
+        self.guard_capacity_columns = [f"guard_capacity_{s}" for s in w.segment_ids]
+        self.pushback_columns = [f"pushback_{s}" for s in w.segment_ids]
+        self.levels = self.guard_capacity_columns + self.pushback_columns
+        # written at the end of the day
+        self.stock_columns = [f"n_{name}" for name in STATE_NAMES]
+        self.flow_columns = [flow_name(src, dst) for src, dst in TRANSITIONS]
+        self.schedule_columns = [c for r in w.route_ids for c in (f"flights_{r}", f"seats_{r}")]
+        self.visa_capacity_columns = [f"visa_capacity_{c}" for c in w.channel_ids]
         self.rows: list[dict[str, Any]] = []
         self.today: dict[str, Any] = {}
         self.channel_queue = np.zeros(w.n_channels)
@@ -92,6 +108,15 @@ class Recorder:
     def set(self, name: str, value: float) -> None:
         self.today[name] = value
 
+    def add_many(self, names: list[str], values: list[float]) -> None:
+        """``add`` each value to its column (values as Python numbers: ``array.tolist()``)."""
+        today = self.today
+        for name, value in zip(names, values, strict=True):
+            today[name] += value
+
+    def set_many(self, names: list[str], values: list[float]) -> None:
+        self.today.update(zip(names, values, strict=True))
+
     def last(self, metric: str) -> float:
         """A metric's value on the last recorded day, in simulated people (0 before the first)."""
         return float(self.rows[-1][metric]) if self.rows else 0.0
@@ -106,24 +131,21 @@ class Recorder:
         w, p = m.world, m.people
         day = m.day
         row: dict[str, Any] = {"date": w.date_of(day).isoformat(), "day": day}
-        stocks = p.stocks()
-        for i, name in enumerate(STATE_NAMES):
-            row[f"n_{name}"] = int(stocks[i])
+        row.update(zip(self.stock_columns, p.stocks().tolist(), strict=True))
         in_minsk, at_border = p.ids(State.IN_MINSK), p.ids(State.AT_BORDER)
         row["in_belarus"] = int(in_minsk.size + at_border.size)
         row["in_belarus_kri"] = int(w.origin_kri[p.origin[in_minsk]].sum() + w.origin_kri[p.origin[at_border]].sum())
-        for src, dst in TRANSITIONS:
-            row[flow_name(src, dst)] = int(p.flows[src, dst])
-        unexpected = p.flows.sum() - sum(int(p.flows[s, d]) for s, d in TRANSITIONS)
-        if unexpected:
+        flows = p.flows[_FLOW_SRC, _FLOW_DST].tolist()
+        if int(p.flows.sum()) != sum(flows):
             raise RuntimeError("a transition outside TRANSITIONS happened; add it to the recorder")
-        for r, rid in enumerate(w.route_ids):
-            row[f"flights_{rid}"] = int(m.flights_today[r])
-            row[f"seats_{rid}"] = int(m.seats_today[r])
-        row.update(self.today)
-        row["arrivals_minsk"] = int(sum(self.today[f"arrivals_{r}"] for r in w.route_ids))
-        for k in ("attempts", "turned_back", "caught_inside", "caught", "got_through", "deaths"):
-            row[k] = int(sum(self.today[f"{k}_{s}"] for s in w.segment_ids))
+        row.update(zip(self.flow_columns, flows, strict=True))
+        schedule = np.column_stack((m.flights_today, m.seats_today)).ravel().tolist()  # flights, seats per route
+        row.update(zip(self.schedule_columns, schedule, strict=True))
+        today = self.today
+        row.update(today)
+        row["arrivals_minsk"] = int(sum(today[c] for c in self.arrival_columns))
+        for k, columns in self.outcome_columns.items():
+            row[k] = int(sum(today[c] for c in columns))
         row["intending"] = row["n_intending"]
         row["in_minsk"] = row["n_in_minsk"]
         row["at_border"] = row["n_at_border"]
@@ -131,8 +153,8 @@ class Recorder:
         book = m.agency_book
         row["package_price_usd"] = float(np.mean(book.price_usd)) if book.price_usd.size else 0.0
         row["agency_capacity"] = float(sum(book.capacity.tolist()))  # summed in order, as Python does
-        for c, cid in enumerate(w.channel_ids):
-            row[f"visa_capacity_{cid}"] = float(self.channel_capacity[c])
+        visa_capacity = np.asarray(self.channel_capacity, dtype=float).tolist()
+        row.update(zip(self.visa_capacity_columns, visa_capacity, strict=True))
         row["cooperation"] = float(w.policy.cooperation)
         row["active_levers"] = ";".join(
             sorted(n for a in list(m.state_actors.values()) + list(m.airline_agents.values()) for n in a.active_today))

@@ -89,7 +89,8 @@ class World:
             route_start, route_end (R,) day index of service (inclusive).
         direct (O, R) bool: route r leaves from an airport origin o reaches by land.
         channel_ids (C,); channel_nat (C, K) bool; channel_cap, channel_days, channel_cost,
-            channel_growth, channel_max_mult (C,); channel_start, channel_end (C,) day index.
+            channel_growth, channel_max_mult (C,); channel_start, channel_end (C,) day index;
+            channel_preference (C,) channels in the order agencies try them.
         segment_ids (S,); seg_cap, seg_detect, seg_interior, seg_adapt, seg_cap_max,
             seg_bias (S,) float; seg_travel (S,) int days.
         cold: (12,) cold index per calendar month.
@@ -158,6 +159,8 @@ class World:
             [self.day_of(c.end) if c.end else 10**6 for c in w.visa_channels], dtype=int
         )
         self.channel_host = [c.host_state for c in w.visa_channels]
+        # agencies apply at the cheapest and fastest channel first (a day counts as $50)
+        self.channel_preference = np.argsort(self.channel_cost + 50.0 * self.channel_days, kind="stable")
         self.channel_state = [c.state for c in w.visa_channels]
         self.agency_capacity = w.agency_capacity_per_day
         self.agency_price = w.agency_base_price_usd
