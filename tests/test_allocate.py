@@ -95,6 +95,21 @@ def test_by_group_is_fifo_within_each_group(args) -> None:
         assert (win[m] == alone).all()
 
 
+@settings(max_examples=300, deadline=None)
+@given(args=grouped())
+def test_by_group_equals_ranking_everyone(args) -> None:
+    """Protects: sorting only the groups whose capacity is short gives exactly the result of
+    ranking every candidate by (group, day, tie, position) and serving each group's first
+    floor(capacity) (the results of a run must not depend on the shortcut)."""
+    group, cap, day, tie = args
+    order = np.lexsort((tie, day, group))
+    counts = np.bincount(group[order], minlength=cap.size)
+    rank = np.arange(group.size) - (np.cumsum(counts) - counts)[group[order]]
+    expected = np.zeros(group.size, dtype=bool)
+    expected[order] = rank < np.floor(np.maximum(cap, 0))[group[order]]
+    assert (allocate_by_group(group, cap, day, tie) == expected).all()
+
+
 @settings(max_examples=200, deadline=None)
 @given(x=arrays(np.float64, 20, elements=st.floats(0, 50, allow_nan=False)),
        u=arrays(np.float64, 20, elements=st.floats(0, 1, exclude_max=True)))
