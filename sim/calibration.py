@@ -48,7 +48,7 @@ The calibration folder (default ``results/calibration/<name>``)::
     gen-00/particles.csv            the generation's result: every run's values and distance,
                                     ``kept`` and ``weight``; written last, so a generation with
                                     this file is done and is never run again
-    refine/...                      the refinement sweep, refine/particles.csv
+    refine-gen-NN/...               the refinement sweep of the last generation, its particles.csv
     posterior.csv, best.json, generations.csv
 
 Everything depends only on the spec (its seed included), never on the launcher or the number of
@@ -556,19 +556,28 @@ def load_generation(path: Path, spec: Spec) -> Generation:
                       float(meta["eps"]), float(meta["acceptance"]), int(meta["runs"]), df[SEED_KEY].to_numpy(np.int64))
 
 
+# settings that only say when to stop: a folder may be continued with other values
+STOPPING = ("max_generations", "min_acceptance")
+
+
 def check_folder(root: Path, spec: Spec) -> None:
-    """Write ``spec.json``, or check that the folder was made with the same spec."""
+    """Write ``spec.json``, or check that the folder was made with the same spec.
+
+    Only the stopping rule (:data:`STOPPING`) may differ: ``--max-generations 10`` continues a
+    finished fit from its last generation (the generations already run are the same).
+    """
     path = root / "spec.json"
     want = json.loads(json.dumps(spec.to_json(), default=str))
     if path.is_file():
         have = json.loads(path.read_text(encoding="utf-8"))
-        if have != want:
-            diff = sorted(k for k in set(have) | set(want) if have.get(k) != want.get(k))
+        diff = sorted(k for k in set(have) | set(want) if have.get(k) != want.get(k))
+        if set(diff) - set(STOPPING):
             raise ConfigError(
                 f"{root}: made by another calibration spec (differs in {', '.join(diff)}); "
-                "use --name for a new folder, or delete this one"
+                "use another --dir, or delete this folder"
             )
-        return
+        if not diff:
+            return
     root.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(want, indent=1) + "\n", encoding="utf-8")
 
@@ -657,7 +666,7 @@ def calibrate(spec: Spec, root: Path, launcher: list[str], log: Any = print) -> 
         if t > 0 and g.acceptance < spec.min_acceptance:
             break
     final = gens[-1]
-    best = refine(root, spec, final, targets, launcher, log)
+    best = refine(root, spec, final, len(gens) - 1, targets, launcher, log)
     _write_csv(root / "generations.csv", list(history[0]), [list(h.values()) for h in history])
     kept = np.flatnonzero(final.kept)
     values = np.column_stack([spec.parameters[k].from_z(final.z[kept, j]) for j, k in enumerate(spec.names)])
@@ -669,14 +678,17 @@ def calibrate(spec: Spec, root: Path, launcher: list[str], log: Any = print) -> 
     return read_calibration(root)
 
 
-def refine(root: Path, spec: Spec, g: Generation, targets: list[Any], launcher: list[str], log: Any) -> dict[str, Any]:
-    """Rerun the best particles with several seeds; the lowest mean distance is the best set."""
+def refine(
+    root: Path, spec: Spec, g: Generation, t: int, targets: list[Any], launcher: list[str], log: Any
+) -> dict[str, Any]:
+    """Rerun the best particles of generation ``t`` with several seeds (``refine-gen-NN/``);
+    the lowest mean distance is the best set."""
     kept = np.flatnonzero(g.kept)
     top = kept[np.argsort(g.distance[kept], kind="stable")[: spec.refine_top]]
     values = np.column_stack([spec.parameters[k].from_z(g.z[top, j]) for j, k in enumerate(spec.names)])
     rows = np.repeat(values, spec.refine_seeds, axis=0)
     seeds = [run_seed(spec, "refine", i) for i in range(len(rows))]
-    folder = root / "refine"
+    folder = root / f"refine-gen-{t:02d}"
     if not (folder / "particles.csv").is_file():
         t0 = time.perf_counter()
         run_batch(folder, spec, rows, seeds, launcher, log)
@@ -702,6 +714,7 @@ def refine(root: Path, spec: Spec, g: Generation, targets: list[Any], launcher: 
             for c in range(len(top))
         ],
         "folder": str(root),
+        "refined": folder.name,
         "fit_before": spec.fit_before.isoformat() if spec.fit_before else None,
     }
 

@@ -361,7 +361,8 @@ def _range(lo: float, hi: float) -> str:
 def _timing(cal: Calibration) -> str:
     g = cal.generations
     secs = g["seconds"].fillna(0).sum() if "seconds" in g else float("nan")
-    refine = json.loads((cal.root / "refine" / "generation.json").read_text()) if (cal.root / "refine" / "generation.json").is_file() else {}
+    path = cal.root / cal.best.get("refined", "refine") / "generation.json"
+    refine = json.loads(path.read_text()) if path.is_file() else {}
     runs = int(g["runs"].iloc[-1]) + int(refine.get("runs", 0))
     secs += float(refine.get("seconds", 0))
     return f"{runs} runs of {cal.spec.size:,} people in {secs / 60:.0f} min wall ({len(g)} generations + refinement)"

@@ -248,6 +248,11 @@ def test_calibration_runs_through_the_launcher_and_resumes(tmp_path):
     assert (root / "gen-01" / "particles.csv").read_text() == before
     assert sorted(p.name for p in (root / "gen-01").iterdir()) == jobs
     assert again.best == cal.best
+    # a finished fit continues with a later stopping rule: one more generation, refined again
+    longer = load_spec(write_spec(tmp_path), max_generations=3)
+    more = calibrate(longer, root, LAUNCHER, log=lambda *_: None)
+    assert (root / "gen-02" / "particles.csv").is_file() and more.best["refined"] == "refine-gen-02"
+    assert len(more.generations) == 3
     # a different spec in the same folder is refused
     other = load_spec(write_spec(tmp_path, **{"seed: 7": "seed: 8"}))
     with pytest.raises(ConfigError, match="differs in seed"):
