@@ -90,6 +90,8 @@ class MigrationModel(mesa.Model):
         self.route_book = RouteBook(w.n_routes)
         self.airline_agents = {a: Airline(self, a, w, self.route_book, cfg.airline, [lv for lv in levers if lv.actor == a])
                                for a in w.airlines}
+        # the actors that own levers, states first (the others' active_today stays empty)
+        self.lever_owners = [a for a in list(self.state_actors.values()) + list(self.airline_agents.values()) if a.levers]
         self.agency_book = AgencyBook(np.repeat(np.arange(w.n_origins), w.origin_agencies), w.agency_capacity,
                                       w.agency_price, cfg.agency)
         self.agencies = [TravelAgency(self, self.agency_book, a) for a in range(self.agency_book.origin.size)]
@@ -153,7 +155,7 @@ class MigrationModel(mesa.Model):
         """Reset today's policy to "nobody acts"; each state and airline applies its active levers."""
         policy = self.world.reset_policy()
         metric = self.recorder.yesterday
-        for actor in list(self.state_actors.values()) + list(self.airline_agents.values()):
+        for actor in self.lever_owners:
             actor.pull_levers(self.day, policy, metric)
 
     # ---- 2. states -------------------------------------------------------------------------
@@ -369,13 +371,16 @@ class MigrationModel(mesa.Model):
         seated = np.zeros(pool.size, bool)
         sold = np.zeros(w.n_routes, dtype=np.int64)
         o, k, h = p.origin[pool], p.nationality[pool], p.hub[pool]
+        # (R, pool): who may take a seat on each route today (from their own city, or their hub)
+        may_board = (pol.boarding_ok[:, k] & np.where(is_tk, w.direct[o].T, h == w.route_from_hub[:, None])
+                     & (self.seats_today > 0)[:, None])
+        boarding = may_board.any(axis=1).tolist()
         # routes seat people in a random order (no one to seat: no order needed)
         order = self.streams.generator("seat.route_order", day).permutation(w.n_routes) if pool.size else []
         for r in order:
-            if self.seats_today[r] <= 0:
+            if not boarding[r]:
                 continue
-            elig = ~seated & pol.boarding_ok[r, k] & np.where(is_tk, w.direct[o, r], h == w.route_from_hub[r])
-            cand = np.flatnonzero(elig)
+            cand = np.flatnonzero(may_board[r] & ~seated)
             if cand.size == 0:
                 continue
             win = cand[allocate_fifo(int(self.seats_today[r]), wait[cand], tie[cand])]

@@ -151,7 +151,9 @@ class Population:
 
     def pay(self, ids: np.ndarray, usd: np.ndarray | float) -> None:
         """Take ``usd`` from each person's savings (never below 0) and add it to spent."""
-        amount = np.minimum(np.broadcast_to(np.asarray(usd, np.float32), ids.shape), self.savings_usd[ids])
+        if ids.size == 0:
+            return
+        amount = np.minimum(np.asarray(usd, np.float32), self.savings_usd[ids])
         self.savings_usd[ids] -= amount
         self.spent_usd[ids] += amount
 
