@@ -64,13 +64,31 @@ def allocate_by_group(
     queued = np.flatnonzero(~win)
     if queued.size == 0:
         return win
-    order = queued[np.lexsort((tie[queued], day_waiting[queued], group[queued]))]
+    order = queued[group_fifo_order(group[queued], day_waiting[queued], tie[queued])]
     g_sorted = group[order]
     counts = np.where(short, counts, 0)
     first = np.cumsum(counts) - counts
     rank = np.arange(order.size) - first[g_sorted]
     win[order] = rank < cap[g_sorted]
     return win
+
+
+def group_fifo_order(group: np.ndarray, day_waiting: np.ndarray, tie: np.ndarray) -> np.ndarray:
+    """``np.lexsort((tie, day_waiting, group))``: by group, then day, then tie, then position.
+
+    When every tie is a multiple of 2**-24 in [0, 1) (the draws of :mod:`sim.rng`), the three
+    keys are packed exactly into one int64 (group and day above 24 bits of tie) and sorted
+    once, stably: the same order, about twice as fast as lexsort's three passes.
+    """
+    if group.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    day = day_waiting.astype(np.int64) - int(day_waiting.min())
+    group_day = group.astype(np.int64) * (int(day.max()) + 1) + day
+    tie24 = np.asarray(tie, dtype=np.float64) * 2.0**24
+    if (tie24 >= 0).all() and (tie24 < 2**24).all() and (tie24 == np.floor(tie24)).all() \
+            and int(group_day.max()) < 2**38 and int(group.min()) >= 0:
+        return np.argsort((group_day << 24) | tie24.astype(np.int64), kind="stable")
+    return np.lexsort((tie, day_waiting, group))
 
 
 def stochastic_round(x: np.ndarray | float, u: np.ndarray | float) -> np.ndarray:

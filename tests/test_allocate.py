@@ -7,7 +7,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sim.allocate import allocate_by_group, allocate_fifo, priority_order, stochastic_round
+from sim.allocate import (
+    allocate_by_group,
+    allocate_fifo,
+    group_fifo_order,
+    priority_order,
+    stochastic_round,
+)
 
 small_ints = st.integers(min_value=-5, max_value=40)
 
@@ -108,6 +114,19 @@ def test_by_group_equals_ranking_everyone(args) -> None:
     expected = np.zeros(group.size, dtype=bool)
     expected[order] = rank < np.floor(np.maximum(cap, 0))[group[order]]
     assert (allocate_by_group(group, cap, day, tie) == expected).all()
+
+
+@settings(max_examples=300, deadline=None)
+@given(args=grouped(), bits=st.sampled_from([24, 53]))
+def test_group_fifo_order_is_lexsort(args, bits: int) -> None:
+    """Protects: the packed one-key sort (ties that are 24-bit draws) and the lexsort fallback
+    (any other ties) give lexsort's order, equal keys in position order."""
+    group, _, day, tie = args
+    tie = np.floor(tie.astype(np.float64) * 2.0**bits) / 2.0**bits  # 24 bits: the packed path
+    tie = tie.astype(np.float32) if bits == 24 else tie
+    if tie.size > 1:
+        tie[::3] = tie[1]  # equal ties: position decides
+    assert (group_fifo_order(group, day, tie) == np.lexsort((tie, day, group))).all()
 
 
 @settings(max_examples=200, deadline=None)
