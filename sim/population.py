@@ -186,9 +186,9 @@ def intention_prob(base: float, push: np.ndarray, signal: np.ndarray, info: np.n
     Formula: ``p_i = min(1, base * push_o * offer_o * mult_o * exp(gain * w_i * S_o + info_o))``
     with ``o`` the person's origin and ``w_i`` the weight they put on the network's reports.
     """
-    per_origin = base * push * offer * intent_mult
-    expo = gain * net_weight * signal[origin].astype(np.float32) + info[origin].astype(np.float32)
-    return np.minimum(1.0, per_origin[origin].astype(np.float32) * np.exp(expo))
+    per_origin = (base * push * offer * intent_mult).astype(np.float32)  # per origin, then per person
+    expo = gain * net_weight * signal.astype(np.float32)[origin] + info.astype(np.float32)[origin]
+    return np.minimum(1.0, per_origin[origin] * np.exp(expo))
 
 
 def give_up_prob(give_up: float, discouraged: float, signal: np.ndarray, can_afford: np.ndarray,

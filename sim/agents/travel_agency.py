@@ -30,8 +30,9 @@ def adjust_price_and_capacity(price_usd: np.ndarray, capacity: np.ndarray, base_
     """
     excess = demand / np.maximum(capacity, 1e-9) - 1.0
     # math.exp, not np.exp: numpy's SIMD exp may differ from the C library's in the last bit
-    step = np.array([math.exp(x) for x in (cfg.price_adjust * np.clip(excess, -1.0, 1.0)).tolist()])
-    price_usd = np.clip(price_usd * step, cfg.price_min_mult * base_price_usd, cfg.price_max_mult * base_price_usd)
+    step = np.array([math.exp(x) for x in (cfg.price_adjust * np.minimum(np.maximum(excess, -1.0), 1.0)).tolist()])
+    price_usd = np.minimum(np.maximum(price_usd * step, cfg.price_min_mult * base_price_usd),
+                           cfg.price_max_mult * base_price_usd)
     grown = np.minimum(capacity * (1 + cfg.capacity_growth), cfg.capacity_max_mult * base_capacity)
     return price_usd, np.where(demand > capacity, grown, capacity)
 
