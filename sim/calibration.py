@@ -38,16 +38,19 @@ tolerance: 1 means "at the edge of what we defend" (:func:`sim.targets.distances
 After the last generation the best ``refine_top`` particles are run again with
 ``refine_seeds`` seeds each (one more sweep); the one with the lowest mean distance is the
 **best set** (``best.json``), the set the default config takes. The posterior is the last
-generation's kept particles with their weights (``posterior.csv``).
+generation's kept particles with their weights (``posterior.csv``, :func:`posterior_weights`:
+corrected for the proposal's truncation to the prior's box, and capped as in truncated
+importance sampling), with the effective sample size in ``best.json``.
 
 The calibration folder (default ``results/calibration/<name>``)::
 
     spec.json                       the spec the folder was made with (a rerun must match it)
     gen-00/sensitivity/design.csv   one generation's design: parameter values and run.seed per row
     gen-00/<job>/ ...               the sweep's jobs (sim.sweep), gen-00/runs.parquet
-    gen-00/particles.csv            the generation's result: every run's values and distance,
-                                    ``kept`` and ``weight``; written last, so a generation with
-                                    this file is done and is never run again
+    gen-00/particles.csv            the generation's result: every particle's values, seed,
+                                    generation drawn in, distance, ``kept`` and proposal
+                                    ``weight``; written last, so a generation with this file is
+                                    done and is never run again
     refine-gen-NN/...               the refinement sweep of the last generation, its particles.csv
     posterior.csv, best.json, generations.csv
 
@@ -309,20 +312,29 @@ def kernel_cov(z: np.ndarray, w: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     return 2.0 * cov + np.diag(floor)
 
 
-def propose(z: np.ndarray, w: np.ndarray, bounds: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` new points: a kept particle picked by weight, moved by the kernel, inside the box."""
+def propose(
+    z: np.ndarray, w: np.ndarray, bounds: np.ndarray, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, float]:
+    """``n`` new points: a kept particle picked by weight, moved by the kernel, inside the box.
+
+    Returns the points and the share of draws that fell inside the box: the proposal is the
+    kernel mixture truncated to the prior's box, whose density is the mixture's divided by that
+    share (:func:`posterior_weights` uses it).
+    """
     chol = np.linalg.cholesky(kernel_cov(z, w, bounds))
     out = np.empty((n, z.shape[1]))
     p = w / w.sum()
+    tries = 0
     for i in range(n):
         for _ in range(10_000):
+            tries += 1
             x = z[rng.choice(len(z), p=p)] + chol @ rng.standard_normal(z.shape[1])
             if np.all(x >= bounds[:, 0]) and np.all(x <= bounds[:, 1]):
                 out[i] = x
                 break
         else:  # pragma: no cover - the kernel is wider than the box's corner only in toy cases
             raise RuntimeError("ABC-SMC: could not propose a point inside the prior's box")
-    return out
+    return out, n / max(tries, 1)
 
 
 def new_weights(z_new: np.ndarray, z: np.ndarray, w: np.ndarray, bounds: np.ndarray) -> np.ndarray:
@@ -358,6 +370,9 @@ class Generation:
     acceptance: float  # share of this generation's new particles below the last tolerance
     runs: int
     seeds: np.ndarray | None = None  # each particle's model seed (None in toy runs)
+    origin: np.ndarray | None = None  # the generation each particle was drawn in
+    inside_share: float = 1.0  # of this generation's proposal draws, the share inside the box
+    index: int = 0  # the generation's number
 
 
 def select(z: np.ndarray, d: np.ndarray, w: np.ndarray, keep: int) -> tuple[np.ndarray, float]:
@@ -370,13 +385,18 @@ def select(z: np.ndarray, d: np.ndarray, w: np.ndarray, keep: int) -> tuple[np.n
 
 def step(
     prev: Generation | None, z_new: np.ndarray, d_new: np.ndarray, keep: int, bounds: np.ndarray,
-    seeds: np.ndarray | None = None,
+    seeds: np.ndarray | None = None, inside_share: float = 1.0,
 ) -> Generation:
-    """Merge a generation's new runs into the kept population (the APMC update)."""
+    """Merge a generation's new runs into the kept population (the APMC update).
+
+    ``weight`` is the proposal weight of Lenormand et al. (prior over the kernel mixture's
+    density); it also steers the next proposal. The posterior's weights correct it for the
+    truncation to the prior's box (:func:`posterior_weights`).
+    """
     if prev is None:
         w = np.ones(len(z_new))
         mask, eps = select(z_new, d_new, w, keep)
-        return Generation(z_new, d_new, w, mask, eps, 1.0, len(z_new), seeds)
+        return Generation(z_new, d_new, w, mask, eps, 1.0, len(z_new), seeds, np.zeros(len(z_new), int))
     zk, dk, wk = prev.z[prev.kept], prev.distance[prev.kept], prev.weight[prev.kept]
     w_new = new_weights(z_new, zk, wk, bounds)
     z = np.vstack([zk, z_new])
@@ -385,7 +405,31 @@ def step(
     mask, eps = select(z, d, w, keep)
     acceptance = float(np.mean(d_new < prev.eps))
     both = None if seeds is None or prev.seeds is None else np.concatenate([prev.seeds[prev.kept], seeds])
-    return Generation(z, d, w, mask, eps, acceptance, prev.runs + len(z_new), both)
+    t = prev.index + 1
+    origin = np.concatenate([prev.origin[prev.kept], np.full(len(z_new), t)])
+    return Generation(z, d, w, mask, eps, acceptance, prev.runs + len(z_new), both, origin, inside_share, t)
+
+
+def posterior_weights(gens: list[Generation]) -> tuple[np.ndarray, dict[str, float]]:
+    """The last generation's kept particles' posterior weights (normalised), and diagnostics.
+
+    1. Truncation: generation t drew from the kernel mixture cut to the prior's box, whose
+       density is the mixture's over the share of draws inside it; each particle's weight is
+       multiplied by its generation's share (1 for the prior draws of generation 0).
+    2. Truncated importance sampling (Ionides 2008, *J. Comput. Graph. Stat.* 17:295): weights
+       are capped at sqrt(n) times their mean, which bounds the variance that a few particles
+       proposed where the mixture is thin would add, at the price of a small bias.
+
+    Diagnostics: the effective sample sizes (sum w)^2 / sum w^2 before and after the cap.
+    """
+    g = gens[-1]
+    share = np.array([x.inside_share for x in gens])
+    w = g.weight[g.kept] * share[g.origin[g.kept]]
+    w = w / w.sum()
+    ess_raw = 1.0 / float(np.sum(w**2))
+    capped = np.minimum(w, w.mean() * np.sqrt(len(w)))
+    capped = capped / capped.sum()
+    return capped, {"ess_uncapped": ess_raw, "ess": 1.0 / float(np.sum(capped**2)), "particles": int(len(w))}
 
 
 def abc_smc(simulate: Any, spec: Spec, rng: np.random.Generator) -> list[Generation]:
@@ -397,12 +441,12 @@ def abc_smc(simulate: Any, spec: Spec, rng: np.random.Generator) -> list[Generat
     gens: list[Generation] = []
     for t in range(spec.max_generations):
         prev = gens[-1] if gens else None
-        z_new = (
-            sample_prior(bounds, spec.particles, rng)
+        z_new, share = (
+            (sample_prior(bounds, spec.particles, rng), 1.0)
             if prev is None
             else propose(prev.z[prev.kept], prev.weight[prev.kept], bounds, spec.new_per_generation, rng)
         )
-        gens.append(step(prev, z_new, np.asarray(simulate(z_new, t), float), spec.keep, bounds))
+        gens.append(step(prev, z_new, np.asarray(simulate(z_new, t), float), spec.keep, bounds, inside_share=share))
         if t > 0 and gens[-1].acceptance < spec.min_acceptance:
             break
     return gens
@@ -536,13 +580,14 @@ def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
 
 def save_generation(path: Path, spec: Spec, g: Generation, seconds: float) -> None:
     values = np.column_stack([spec.parameters[k].from_z(g.z[:, j]) for j, k in enumerate(spec.names)])
-    w = g.weight  # absolute importance weights (only the kept ones carry forward)
+    w = g.weight  # proposal weights (only the kept ones carry forward)
     rows = [
-        [*map(repr, map(float, v)), int(s), repr(float(d)), int(k), repr(float(wi))]
-        for v, s, d, k, wi in zip(values, g.seeds, g.distance, g.kept, w, strict=True)
+        [*map(repr, map(float, v)), int(s), int(o), repr(float(d)), int(k), repr(float(wi))]
+        for v, s, o, d, k, wi in zip(values, g.seeds, g.origin, g.distance, g.kept, w, strict=True)
     ]
-    _write_csv(path, [*spec.names, SEED_KEY, "distance", "kept", "weight"], rows)
-    meta = {"eps": g.eps, "acceptance": g.acceptance, "runs": g.runs, "seconds": round(seconds, 1)}
+    _write_csv(path, [*spec.names, SEED_KEY, "generation", "distance", "kept", "weight"], rows)
+    meta = {"index": g.index, "eps": g.eps, "acceptance": g.acceptance, "runs": g.runs, "inside_share": g.inside_share,
+            "seconds": round(seconds, 1)}
     (path.parent / "generation.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
 
 
@@ -553,7 +598,8 @@ def load_generation(path: Path, spec: Spec) -> Generation:
     meta = json.loads((path.parent / "generation.json").read_text(encoding="utf-8"))
     z = np.column_stack([spec.parameters[k].to_z(df[k].to_numpy(float)) for k in spec.names])
     return Generation(z, df["distance"].to_numpy(float), df["weight"].to_numpy(float), df["kept"].to_numpy(bool),
-                      float(meta["eps"]), float(meta["acceptance"]), int(meta["runs"]), df[SEED_KEY].to_numpy(np.int64))
+                      float(meta["eps"]), float(meta["acceptance"]), int(meta["runs"]), df[SEED_KEY].to_numpy(np.int64),
+                      df["generation"].to_numpy(int), float(meta["inside_share"]), int(meta["index"]))
 
 
 # settings that only say when to stop: a folder may be continued with other values
@@ -646,8 +692,8 @@ def calibrate(spec: Spec, root: Path, launcher: list[str], log: Any = print) -> 
         else:
             t0 = time.perf_counter()
             rng = generation_rng(spec, t)
-            z_new = (
-                sample_prior(bounds, spec.particles, rng)
+            z_new, share = (
+                (sample_prior(bounds, spec.particles, rng), 1.0)
                 if prev is None
                 else propose(prev.z[prev.kept], prev.weight[prev.kept], bounds, spec.new_per_generation, rng)
             )
@@ -655,13 +701,13 @@ def calibrate(spec: Spec, root: Path, launcher: list[str], log: Any = print) -> 
             seeds = [run_seed(spec, t, i) for i in range(len(z_new))]
             run_batch(folder, spec, values, seeds, launcher, log)
             d_new = batch_distances(folder, len(z_new), targets)
-            g = step(prev, z_new, d_new, spec.keep, bounds, np.array(seeds, np.int64))
+            g = step(prev, z_new, d_new, spec.keep, bounds, np.array(seeds, np.int64), share)
             save_generation(done, spec, g, time.perf_counter() - t0)
         gens.append(g)
         meta = json.loads((folder / "generation.json").read_text(encoding="utf-8"))
         history.append({"generation": t, "runs": g.runs, "eps": g.eps, "acceptance": g.acceptance,
                         "new_runs": spec.particles if t == 0 else spec.new_per_generation,
-                        "seconds": meta.get("seconds")})
+                        "inside_share": g.inside_share, "seconds": meta.get("seconds")})
         log(f"corridor-calibrate: generation {t}: tolerance {g.eps:.3f}, acceptance {g.acceptance:.2f}, {g.runs} runs so far")
         if t > 0 and g.acceptance < spec.min_acceptance:
             break
@@ -670,10 +716,12 @@ def calibrate(spec: Spec, root: Path, launcher: list[str], log: Any = print) -> 
     _write_csv(root / "generations.csv", list(history[0]), [list(h.values()) for h in history])
     kept = np.flatnonzero(final.kept)
     values = np.column_stack([spec.parameters[k].from_z(final.z[kept, j]) for j, k in enumerate(spec.names)])
-    w = final.weight[kept] / final.weight[kept].sum()
-    _write_csv(root / "posterior.csv", [*spec.names, SEED_KEY, "distance", "weight"],
-               [[*map(repr, map(float, v)), int(s), repr(float(d)), repr(float(wi))]
-                for v, s, d, wi in zip(values, final.seeds[kept], final.distance[kept], w, strict=True)])
+    w, diag = posterior_weights(gens)
+    _write_csv(root / "posterior.csv", [*spec.names, SEED_KEY, "generation", "distance", "weight"],
+               [[*map(repr, map(float, v)), int(s), int(o), repr(float(d)), repr(float(wi))]
+                for v, s, o, d, wi in zip(values, final.seeds[kept], final.origin[kept], final.distance[kept], w,
+                                          strict=True)])
+    best["posterior"] = diag
     (root / "best.json").write_text(json.dumps(best, indent=1) + "\n", encoding="utf-8")
     return read_calibration(root)
 

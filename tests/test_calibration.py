@@ -15,6 +15,8 @@ import pytest
 from sim.calibration import (
     Spec,
     abc_smc,
+    posterior_weights,
+    propose,
     calibrate,
     kernel_cov,
     load_spec,
@@ -137,7 +139,9 @@ def test_abc_smc_recovers_a_known_posterior():
     spec = toy_spec()
     gens = abc_smc(gaussian_simulator(1), spec, np.random.default_rng(2))
     g = gens[-1]
-    z, w = g.z[g.kept], g.weight[g.kept]
+    z = g.z[g.kept]
+    w, diag = posterior_weights(gens)
+    assert diag["ess"] > 0.5 * len(w), diag
     mean = np.average(z, axis=0, weights=w)
     sd = np.sqrt(np.average((z - mean) ** 2, axis=0, weights=w))
     assert len(gens) >= 4, "the tolerance should shrink over several generations"
@@ -145,6 +149,32 @@ def test_abc_smc_recovers_a_known_posterior():
     np.testing.assert_allclose(mean, [1.0, -1.0], atol=0.15)
     # ABC at a small, non-zero tolerance: the posterior's sd is 0.5, a little more at eps > 0
     assert np.all((sd > 0.35) & (sd < 0.8)), sd
+
+
+def test_posterior_weights_correct_for_the_box_and_cap_outliers():
+    """A posterior piled against the prior's edge: the proposal loses draws outside the box and
+    the weights must make up for it, so the weighted mean stays where the truth is."""
+    spec = toy_spec(particles=600)
+    gens = abc_smc(gaussian_simulator(5, obs=(4.8, 0.0), sd=0.3), spec, np.random.default_rng(6))
+    assert any(g.inside_share < 0.95 for g in gens[1:])  # the box cut the kernel
+    w, diag = posterior_weights(gens)
+    z = gens[-1].z[gens[-1].kept]
+    # the truth: N(4.8, 0.3^2) cut at 5 has mean 4.8 - 0.3 * phi(0.667) / Phi(0.667) = 4.64
+    assert np.average(z[:, 0], weights=w) == pytest.approx(4.64, abs=0.12)
+    assert diag["ess"] >= diag["ess_uncapped"] - 1e-9
+
+
+def test_propose_stays_in_the_box_and_reports_the_share_inside():
+    bounds = np.array([[0.0, 1.0], [0.0, 1.0]])
+    z = np.array([[0.0, 0.5], [0.2, 0.5], [0.1, 0.3], [0.1, 0.7]])
+    w = np.ones(4)
+    pts, share = propose(z, w, bounds, 400, np.random.default_rng(0))
+    assert np.all((pts >= 0) & (pts <= 1))
+    # the share inside, by brute force from the untruncated mixture
+    rng = np.random.default_rng(1)
+    draws = z[rng.integers(0, 4, 200_000)] + rng.multivariate_normal(np.zeros(2), kernel_cov(z, w, bounds), 200_000)
+    inside = np.mean(np.all((draws >= 0) & (draws <= 1), axis=1))
+    assert inside < 0.9 and share == pytest.approx(inside, abs=0.06)
 
 
 def test_abc_smc_is_reproducible():
