@@ -378,13 +378,19 @@ def markdown(fits: dict[str, Calibration], table: pd.DataFrame, groups: list[str
         "",
         "### The fits",
         "",
-        "| fit | targets fitted | runs and time | final tolerance | best set: mean distance over "
-        f"{full.spec.refine_seeds} seeds |",
-        "|---|---:|---|---:|---:|",
+        "| fit | targets fitted | runs and time | stopped | final tolerance | posterior: particles, "
+        f"effective size | best set: mean distance ± sd over {full.spec.refine_seeds} seeds |",
+        "|---|---:|---|---|---:|---:|---:|",
     ]
     for label, cal in fits.items():
         nfit = int((~table["held_out"]).sum()) if cal.spec.fit_before else len(table)
-        lines.append(f"| {label} | {nfit} | {_timing(cal)} | {cal.generations['eps'].iloc[-1]:.2f} | "
+        g = cal.generations
+        acc = float(g["acceptance"].iloc[-1])
+        stop = (f"acceptance {acc:.2f} < {cal.spec.min_acceptance:g}" if len(g) > 1 and acc < cal.spec.min_acceptance
+                else f"after {len(g)} generations (acceptance still {acc:.2f})")
+        post = cal.best.get("posterior", {})
+        lines.append(f"| {label} | {nfit} | {_timing(cal)} | {stop} | {g['eps'].iloc[-1]:.2f} | "
+                     f"{post.get('particles', len(cal.posterior))}, {post.get('ess', float('nan')):.0f} | "
                      f"{cal.best['mean_distance']:.2f} ± {cal.best['sd_distance']:.2f} |")
     lines += ["", "### Parameters: prior, posterior and best set", "",
               "| parameter | unit | prior | " + " | ".join(f"{lab}: median [5–95 %]" for lab in fits)
