@@ -33,13 +33,13 @@ def allocate_fifo(n_available: int, day_waiting: np.ndarray, tie: np.ndarray) ->
         return win
     day_k = np.partition(day_waiting, k - 1)[k - 1]
     win = day_waiting < day_k
-    rest = k - int(win.sum())
+    rest = k - int(np.count_nonzero(win))
     same_day = np.flatnonzero(day_waiting == day_k)
     t = tie[same_day]
     tie_k = np.partition(t, rest - 1)[rest - 1]
     below = t < tie_k
     win[same_day[below]] = True
-    rest -= int(below.sum())
+    rest -= int(np.count_nonzero(below))
     win[same_day[t == tie_k][:rest]] = True
     return win
 

@@ -156,8 +156,7 @@ class Recorder:
         visa_capacity = np.asarray(self.channel_capacity, dtype=float).tolist()
         row.update(zip(self.visa_capacity_columns, visa_capacity, strict=True))
         row["cooperation"] = float(w.policy.cooperation)
-        row["active_levers"] = ";".join(
-            sorted(n for a in list(m.state_actors.values()) + list(m.airline_agents.values()) for n in a.active_today))
+        row["active_levers"] = ";".join(sorted(n for a in m.lever_owners for n in a.active_today))
         self.rows.append(row)
 
     def frame(self):
