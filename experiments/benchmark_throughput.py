@@ -12,8 +12,8 @@ Measures, each with real ``corridor -m`` sweeps (fresh sweep folders under a tem
    import the model in both sweeps, so that once-per-worker cost is not counted per job; 1
    otherwise), for the joblib launcher (workers reused), the basic launcher (in-process),
    submitit_local (a new process per job), and the same N-job sweep run again (resumed: every
-   job skipped as complete). Each is measured ``--repeat`` times and the least kept (the machine
-   is shared: other work only ever adds time);
+   job skipped as complete). Each sweep is measured ``--repeat`` times and the least kept (the
+   machine is shared: other work only ever adds time);
 3. **the parts of that overhead**: a fresh process's start and imports, and Hydra's composition
    of one job's config (what every launcher does per job).
 
@@ -101,8 +101,8 @@ def throughput(tmp: Path, people: int, runs: int) -> dict:
 
 
 def overhead(tmp: Path, name: str, launcher: list[str], n: int, k: int, repeat: int) -> dict:
-    """Per-job cost of a launcher from sweeps of trivial jobs: (X(N) - X(k)) / (N - k), the
-    least of ``repeat`` measurements (each with fresh sweep folders)."""
+    """Per-job cost of a launcher from sweeps of trivial jobs: (X(N) - X(k)) / (N - k), with
+    X the least of ``repeat`` measurements of each sweep (each with fresh sweep folders)."""
     slug = name.split()[0]
     got: dict[str, list[float]] = {}
     for r in range(repeat):
@@ -110,15 +110,19 @@ def overhead(tmp: Path, name: str, launcher: list[str], n: int, k: int, repeat: 
         root = tmp / f"{slug}-{r}-n"
         wn, cn = sweep([*launcher, *TRIVIAL, f"run.seed=range(1,{n + 1})"], root)
         ws, cs = sweep([*launcher, *TRIVIAL, f"run.seed=range(1,{n + 1})"], root)  # all skipped
-        for key, value in {
-            "startup": wk,
-            "wall": (wn - wk) / (n - k),
-            "cpu": (cn - ck) / (n - k),
-            "wall_skipped": (ws - wk) / (n - k),
-            "cpu_skipped": (cs - ck) / (n - k),
-        }.items():
+        for key, value in {"wk": wk, "ck": ck, "wn": wn, "cn": cn, "ws": ws, "cs": cs}.items():
             got.setdefault(key, []).append(value)
-    return {"name": name, "n": n, "k": k, **{key: min(v) for key, v in got.items()}}
+    x = {key: min(v) for key, v in got.items()}
+    return {
+        "name": name,
+        "n": n,
+        "k": k,
+        "startup": x["wk"],
+        "wall": (x["wn"] - x["wk"]) / (n - k),
+        "cpu": (x["cn"] - x["ck"]) / (n - k),
+        "wall_skipped": (x["ws"] - x["wk"]) / (n - k),
+        "cpu_skipped": (x["cs"] - x["ck"]) / (n - k),
+    }
 
 
 def process_parts() -> dict:
@@ -173,7 +177,7 @@ print(each())
 def overhead_table(heads: list[dict]) -> list[str]:
     return [
         "**Per-job overhead**: sweeps of N trivial jobs (100 people, one day) against a sweep of "
-        "k jobs (k = the launcher's workers), (X(N) − X(k)) / (N − k), the least of "
+        "k jobs (k = the launcher's workers), (X(N) − X(k)) / (N − k), each X the least of "
         f"{heads[0]['repeat']} measurements; CPU is the whole process tree's (all workers); "
         "resumed is the N-job sweep run again, every job skipped as complete:",
         "",
@@ -192,7 +196,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--people", type=int, default=100_000)
     ap.add_argument("--runs", type=int, default=10, help="runs in the throughput sweep")
-    ap.add_argument("--jobs", type=int, default=12, help="trivial jobs per overhead sweep")
+    ap.add_argument("--jobs", type=int, default=20, help="trivial jobs per overhead sweep")
     ap.add_argument("--repeat", type=int, default=2, help="overhead measurements (least kept)")
     ap.add_argument(
         "--overhead-only", action="store_true", help="no throughput sweep (implies --no-write)"
@@ -231,7 +235,7 @@ def main() -> None:
 
     cmd = "python experiments/benchmark_throughput.py" + (
         f" --people {args.people} --runs {args.runs} --jobs {args.jobs} --repeat {args.repeat}"
-        if (args.people, args.runs, args.jobs, args.repeat) != (100_000, 10, 12, 2)
+        if (args.people, args.runs, args.jobs, args.repeat) != (100_000, 10, 20, 2)
         else ""
     )
     lines = [

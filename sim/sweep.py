@@ -60,7 +60,7 @@ HASH_EXCLUDED = ("output",)
 # a sensitivity design row (+sensitivity.row=K in a sensitivity sweep), removed before the model sees it
 DESIGN_SECTION = "sensitivity"
 # where a sweep's job differs from a single run unless the command line sets the key: figures
-# (five PNGs, ~1 s per run and matplotlib in every worker) are for reading one run
+# (five PNGs, seconds per run and matplotlib in every worker) are for reading one run
 SWEEP_DEFAULTS: dict[str, Any] = {"output.figures": False}
 
 # runs a checked config into a results folder, returns the summary (sim.cli passes its own)
