@@ -190,7 +190,7 @@ def plot_posterior(fits: dict[str, Calibration], previous: dict[str, float], pat
                     color=color, label=label)
             ax.axvline(cal.best["parameters"][name], color=color, lw=1.5)
         if name in previous:
-            ax.axvline(previous[name], color="k", ls=":", lw=1.2, label="default config")
+            ax.axvline(previous[name], color="k", ls=":", lw=1.2, label="default config (sim/config.py)")
         if p.scale == "log":
             from matplotlib.ticker import LogLocator, NullFormatter
 
@@ -229,7 +229,7 @@ def plot_series(runs: dict[str, list[tuple[pd.DataFrame, float]]], path: Path) -
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for g, rs in runs.items():
         m = np.array([_monthly(d, "caught_lithuania", s).to_numpy() for d, s in rs])
-        months = _monthly(rs[0][0], "caught_lithuania", rs[0][1]).index.to_timestamp()
+        months = _monthly(rs[0][0], "caught_lithuania", rs[0][1]).index.to_timestamp() + pd.Timedelta(days=14)
         axes[0].fill_between(months, np.percentile(m, 5, 0), np.percentile(m, 95, 0), color=COLORS[g], alpha=0.25, step="mid")
         axes[0].plot(months, np.median(m, 0), color=COLORS[g], drawstyle="steps-mid", label=GROUPS[g])
         dates = pd.to_datetime(rs[0][0]["date"])
