@@ -11,6 +11,7 @@ table and writes it to docs/benchmark.md with the command that made it:
 from __future__ import annotations
 
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -44,17 +45,19 @@ print(json.dumps({
 
 
 def measure(n: int) -> dict:
+    load = os.getloadavg()[0]
     out = subprocess.run([sys.executable, "-c", CHILD, str(n)], capture_output=True, text=True, cwd=ROOT, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(out.stdout.strip().splitlines()[-1]) | {"load": load}
 
 
 def main(sizes: list[int]) -> None:
     rows = [measure(n) for n in sizes]
-    head = "| people | days | import (s) | build (s) | run (s) | person-days/s | peak RSS (MiB) | population B/person |"
-    lines = [head, "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    head = "| people | days | import (s) | build (s) | run (s) | person-days/s | peak RSS (MiB) | population B/person | load |"
+    lines = [head, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r['n']:,} | {r['days']} | {r['import_s']:.2f} | {r['build_s']:.2f} | {r['run_s']:.1f} | "
-                     f"{r['n'] * r['days'] / r['run_s'] / 1e6:.1f} M | {r['peak_rss_mib']:.0f} | {r['population_bytes_per_person']:.0f} |")
+                     f"{r['n'] * r['days'] / r['run_s'] / 1e6:.1f} M | {r['peak_rss_mib']:.0f} | {r['population_bytes_per_person']:.0f} | "
+                     f"{r['load']:.1f} |")
     table = "\n".join(lines)
     print(table)
     cmd = "python experiments/benchmark_default.py " + " ".join(map(str, sizes))
@@ -63,7 +66,9 @@ def main(sizes: list[int]) -> None:
         f"Command: `{cmd}` (one process per size, one core), on {platform.machine()} "
         f"{platform.python_implementation()} {platform.python_version()}, {time.strftime('%Y-%m-%d')}.\n\n"
         "The default 2021 scenario, 1 Jan 2021 to 28 Feb 2022. 'run' is stepping only; 'import' is "
-        "loading the packages; 'peak RSS' is the whole process.\n\n" + table + "\n"
+        "loading the packages; 'peak RSS' is the whole process; 'load' is the machine's 1-minute load average "
+        "when the run started (the 2 cores are shared with other work: timings under load are pessimistic).\n\n"
+        + table + "\n"
     )
     print(f"wrote {OUT}")
 
