@@ -101,11 +101,15 @@ def band_table(base: pd.DataFrame, values: dict[str, np.ndarray], fit_before: dt
     out = base[["metric", "period", "record", "low", "high", "band_low", "band_high", "kind"]].copy()
     ends = [dt.date.fromisoformat(p.split("..")[1]) for p in out["period"]]
     out["held_out"] = [fit_before is not None and e >= fit_before for e in ends]
+    import warnings
+
     for g, v in values.items():
-        med = np.nanmedian(v, axis=0)
-        out[f"{g}_p5"] = np.nanpercentile(v, 5, axis=0)
+        with warnings.catch_warnings():  # a share of nobody in every run (tiny runs) is NaN: shown as "—"
+            warnings.simplefilter("ignore", RuntimeWarning)
+            med = np.nanmedian(v, axis=0)
+            out[f"{g}_p5"] = np.nanpercentile(v, 5, axis=0)
+            out[f"{g}_p95"] = np.nanpercentile(v, 95, axis=0)
         out[f"{g}_median"] = med
-        out[f"{g}_p95"] = np.nanpercentile(v, 95, axis=0)
         out[f"{g}_distance"] = distances(out.assign(model=med)).to_numpy()
         out[f"{g}_within"] = (out["band_low"] <= med) & (med <= out["band_high"])
         out[f"{g}_covers"] = (out[f"{g}_p5"] <= out["band_high"]) & (out[f"{g}_p95"] >= out["band_low"])
