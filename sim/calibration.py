@@ -479,12 +479,7 @@ def write_design(folder: Path, spec: Spec, values: np.ndarray, seeds: list[int])
             raise ConfigError(f"{path}: holds another design than this spec makes; use a new calibration folder")
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-    os.replace(tmp, path)
+    _write_csv(path, header, rows)
     return path
 
 
@@ -570,6 +565,7 @@ def batch_distances(folder: Path, rows: int, targets: list[Any]) -> np.ndarray:
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+    """Write a CSV file atomically (a reader, or a killed run, never leaves half a file)."""
     tmp = path.with_name(f".{path.name}.tmp")
     with tmp.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
