@@ -13,15 +13,15 @@ import pandas as pd
 import pytest
 
 from sim.calibration import (
+    Prior,
     Spec,
     abc_smc,
-    posterior_weights,
-    propose,
     calibrate,
     kernel_cov,
     load_spec,
     new_weights,
-    Prior,
+    posterior_weights,
+    propose,
     read_calibration,
     weighted_quantiles,
 )
