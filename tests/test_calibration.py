@@ -63,7 +63,11 @@ def write_spec(tmp_path: Path, text: str = SPEC, **replace: str) -> Path:
 # --------------------------------------------------------------------------------------
 
 
-def test_default_spec_loads_and_every_parameter_has_a_reason():
+def test_every_shipped_spec_loads_and_every_parameter_has_a_reason():
+    from sim.calibration import SPEC_DIR
+
+    for path in sorted(SPEC_DIR.glob("*.yaml")):
+        assert load_spec(path).parameters, path
     spec = load_spec()
     assert len(spec.parameters) >= 8
     for k, p in spec.parameters.items():
