@@ -11,7 +11,7 @@ summary table (docs/counterfactuals.md describes them):
 Every scenario name and config is checked before any run starts (exit code 2 on a bad input).
 The baseline (``--baseline``, default baseline_2021) is added to the scenarios when missing.
 Extra arguments ``key=value`` are Hydra overrides applied to every scenario, e.g.
-``intention.network_gain=4``. ``--posterior results/calibration/full`` draws one parameter set
+``intention.network_gain=4``. ``--posterior data/calibration/full`` draws one parameter set
 per seed from a calibration's posterior (the same set for every scenario of that seed), so the
 effects' intervals include the parameters' uncertainty (docs/calibration.md).
 """
@@ -70,7 +70,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--posterior",
         type=Path,
         default=None,
-        help="a calibration folder (corridor-calibrate, e.g. results/calibration/full): replicate i runs "
+        help="a calibration folder (corridor-calibrate; the defaults' own: data/calibration/full): replicate i runs "
         "every scenario with seed i and the i-th parameter set drawn from its posterior, so effect "
         "intervals include parameter uncertainty",
     )

@@ -1019,7 +1019,7 @@ def write_report(
             if ens.draws
             else "- Neither interval includes uncertainty in the model's parameters (every run used the "
             "default parameters, the calibration's best set; docs/calibration.md): they show the "
-            "model's own randomness only. `--posterior results/calibration/full` draws the parameters "
+            "model's own randomness only. `--posterior data/calibration/full` draws the parameters "
             "from the posterior instead."
         ),
         "- Dates in the peak row are average dates; its effect is the shift in days.",
