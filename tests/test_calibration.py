@@ -314,3 +314,23 @@ def test_docs_list_the_free_parameters_and_observation_models_of_the_code():
     text = DOC.read_text(encoding="utf-8")
     have = text.split(SPEC_BEGIN, 1)[1].split(SPEC_END, 1)[0].strip()
     assert have == spec_markdown(load_spec()).strip(), "rerun scripts/write_config_docs.py"
+
+
+def test_the_defaults_are_the_kept_fits_best_set():
+    """The default config holds data/calibration/full's best set, rounded as adopt_calibration does."""
+    import importlib.util
+
+    from sim.calibration import ROOT
+    from sim.compose import compose_dict
+
+    spec = importlib.util.spec_from_file_location("adopt", ROOT / "scripts" / "adopt_calibration.py")
+    adopt = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(adopt)
+    cal = read_calibration(ROOT / "data" / "calibration" / "full")
+    assert len(cal.posterior) > 0 and cal.posterior["weight"].sum() == pytest.approx(1.0)
+    data = compose_dict()
+    for key, value in cal.best["parameters"].items():
+        node = data
+        for part in key.split("."):
+            node = next(x for x in node if part in (x.get("id"), x.get("name"))) if isinstance(node, list) else node[part]
+        assert float(node) == pytest.approx(float(adopt.rounded(value, 3)), rel=1e-12), key
