@@ -135,6 +135,7 @@ class Spec:
     fit_before: dt.date | None = None
     refine_top: int = 6
     refine_seeds: int = 4
+    refine_size: int | None = None  # population.size of the refinement runs (None: ``size``)
     overrides: list[str] = field(default_factory=list)
 
     @property
@@ -170,6 +171,7 @@ _SPEC_KEYS = {
     "fit_before": "null or a date YYYY-MM-DD",
     "refine_top": "an integer >= 1",
     "refine_seeds": "an integer >= 1",
+    "refine_size": "null (the calibration's size) or an integer >= 1000",
     "overrides": "a list of Hydra overrides (key=value)",
 }
 
@@ -226,6 +228,8 @@ def load_spec(path: Path | str = DEFAULT_SPEC, **changes: Any) -> Spec:
     need("seed", is_int(spec.seed) and spec.seed >= 0)
     need("refine_top", is_int(spec.refine_top) and spec.refine_top >= 1)
     need("refine_seeds", is_int(spec.refine_seeds) and spec.refine_seeds >= 1)
+    spec.refine_size = raw.get("refine_size")
+    need("refine_size", spec.refine_size is None or (is_int(spec.refine_size) and spec.refine_size >= 1000))
     need("alpha", 0.0 < spec.alpha < 1.0)
     need("min_acceptance", 0.0 <= spec.min_acceptance < 1.0)
     fb = raw.get("fit_before")
@@ -483,7 +487,7 @@ def write_design(folder: Path, spec: Spec, values: np.ndarray, seeds: list[int])
     return path
 
 
-def sweep_command(folder: Path, spec: Spec, rows: int, launcher: list[str]) -> list[str]:
+def sweep_command(folder: Path, spec: Spec, rows: int, launcher: list[str], size: int | None = None) -> list[str]:
     """The ``corridor -m`` command that runs every row of ``folder``'s design."""
     from sim.sweep import DESIGN_SECTION
 
@@ -491,21 +495,24 @@ def sweep_command(folder: Path, spec: Spec, rows: int, launcher: list[str]) -> l
         sys.executable, "-m", "sim", "-m",
         f"+{DESIGN_SECTION}.row=range(0,{rows})",
         f"hydra.sweep.dir='{folder}'",
-        f"population.size={spec.size}",
+        f"population.size={size or spec.size}",
         *SWEEP_OFF,
         *spec.overrides,
         *launcher,
     ]
 
 
-def run_batch(folder: Path, spec: Spec, values: np.ndarray, seeds: list[int], launcher: list[str], log: Any = print) -> None:
+def run_batch(
+    folder: Path, spec: Spec, values: np.ndarray, seeds: list[int], launcher: list[str], log: Any = print,
+    size: int | None = None,
+) -> None:
     """Run one batch (a generation) as a sweep; a rerun skips the runs already complete.
 
     Runs that failed are tried once more (the sweep skips the complete ones); a run that fails
     twice counts as infinitely far from the record, and is named in the log.
     """
     write_design(folder, spec, values, seeds)
-    cmd = sweep_command(folder, spec, len(values), launcher)
+    cmd = sweep_command(folder, spec, len(values), launcher, size)
     for attempt in (1, 2):
         log(f"corridor-calibrate: {len(values)} runs: corridor {' '.join(cmd[3:])}")
         rc = subprocess.run(cmd, cwd=ROOT).returncode
@@ -598,8 +605,9 @@ def load_generation(path: Path, spec: Spec) -> Generation:
                       df["generation"].to_numpy(int), float(meta["inside_share"]), int(meta["index"]))
 
 
-# settings that only say when to stop: a folder may be continued with other values
-STOPPING = ("max_generations", "min_acceptance")
+# settings that only say when to stop, or how the last generation is refined: a folder may be
+# continued with other values (the generations already run stay the same)
+STOPPING = ("max_generations", "min_acceptance", "refine_top", "refine_seeds", "refine_size")
 
 
 def check_folder(root: Path, spec: Spec) -> None:
@@ -725,17 +733,22 @@ def calibrate(spec: Spec, root: Path, launcher: list[str], log: Any = print) -> 
 def refine(
     root: Path, spec: Spec, g: Generation, t: int, targets: list[Any], launcher: list[str], log: Any
 ) -> dict[str, Any]:
-    """Rerun the best particles of generation ``t`` with several seeds (``refine-gen-NN/``);
-    the lowest mean distance is the best set."""
+    """Rerun the best particles of generation ``t`` with several seeds (``refine-gen-NN/``), at
+    ``refine_size`` people (``refine-gen-NN-sizeM/``): the lowest mean distance is the best set.
+
+    Refining at the default population size picks the candidate that fits best where users run
+    the model: a run of 50,000 rows samples the same world, but the network's counts and the
+    capacities' rounding make its year differ a little from a run of 250,000."""
     kept = np.flatnonzero(g.kept)
     top = kept[np.argsort(g.distance[kept], kind="stable")[: spec.refine_top]]
     values = np.column_stack([spec.parameters[k].from_z(g.z[top, j]) for j, k in enumerate(spec.names)])
     rows = np.repeat(values, spec.refine_seeds, axis=0)
     seeds = [run_seed(spec, "refine", i) for i in range(len(rows))]
-    folder = root / f"refine-gen-{t:02d}"
+    size = spec.refine_size or spec.size
+    folder = root / (f"refine-gen-{t:02d}" + (f"-size{size}" if size != spec.size else ""))
     if not (folder / "particles.csv").is_file():
         t0 = time.perf_counter()
-        run_batch(folder, spec, rows, seeds, launcher, log)
+        run_batch(folder, spec, rows, seeds, launcher, log, size)
         d = batch_distances(folder, len(rows), targets)
         _write_csv(folder / "particles.csv", [*spec.names, SEED_KEY, "distance"],
                    [[*map(repr, map(float, v)), s, repr(float(x))] for v, s, x in zip(rows, seeds, d, strict=True)])
@@ -752,6 +765,7 @@ def refine(
         "mean_distance": float(mean["mean"].iloc[i]),
         "sd_distance": float(mean["std"].iloc[i]),
         "seeds": spec.refine_seeds,
+        "size": size,
         "candidates": [
             {"parameters": {k: float(values[c, j]) for j, k in enumerate(spec.names)},
              "mean_distance": float(mean["mean"].iloc[c]), "sd_distance": float(mean["std"].iloc[c])}

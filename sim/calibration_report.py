@@ -367,9 +367,10 @@ def _timing(cal: Calibration) -> str:
     secs = g["seconds"].fillna(0).sum() if "seconds" in g else float("nan")
     path = cal.root / cal.best.get("refined", "refine") / "generation.json"
     refine = json.loads(path.read_text()) if path.is_file() else {}
-    runs = int(g["runs"].iloc[-1]) + int(refine.get("runs", 0))
     secs += float(refine.get("seconds", 0))
-    return f"{runs} runs of {cal.spec.size:,} people in {secs / 60:.0f} min wall ({len(g)} generations + refinement)"
+    size = cal.best.get("size", cal.spec.size)
+    return (f"{int(g['runs'].iloc[-1])} runs of {cal.spec.size:,} people ({len(g)} generations) and "
+            f"{int(refine.get('runs', 0))} of {size:,} (refinement) in {secs / 60:.0f} min wall")
 
 
 def markdown(fits: dict[str, Calibration], table: pd.DataFrame, groups: list[str], meta: dict[str, Any]) -> str:
@@ -383,7 +384,8 @@ def markdown(fits: dict[str, Calibration], table: pd.DataFrame, groups: list[str
         "### The fits",
         "",
         "| fit | targets fitted | runs and time | stopped | final tolerance | posterior: particles, "
-        f"effective size | best set: mean distance ± sd over {full.spec.refine_seeds} seeds |",
+        f"effective size | best set: mean distance ± sd over {full.spec.refine_seeds} seeds "
+        f"of {full.best.get('size', full.spec.size):,} people |",
         "|---|---:|---|---|---:|---:|---:|",
     ]
     for label, cal in fits.items():

@@ -106,11 +106,11 @@ class PopulationConfig:
 class IntentionConfig:
     """At home -> intending, and back (DESIGN 2: push, network, openness, information)."""
 
-    base_rate_per_day: float = prob(6.54e-06, "daily hazard of starting to intend at zero signal, scaled by each origin's push")
-    network_gain: float = nonneg(5.37, "weight of the network signal S in exp(w_i * gain * S)")
+    base_rate_per_day: float = prob(5.78e-06, "daily hazard of starting to intend at zero signal, scaled by each origin's push")
+    network_gain: float = nonneg(5.04, "weight of the network signal S in exp(w_i * gain * S)")
     success_scale_per_day: float = param(0.3, "reported successes/day from one origin that give S = log 2", 1e-9, None)
     failure_scale_per_day: float = param(10.0, "reported failures/day (pushbacks, returns) that take S down by log 2", 1e-9, None)
-    caught_success_weight: float = prob(0.685, "how much a report of being caught and kept in the EU counts as a success (1 = as much as getting through)")
+    caught_success_weight: float = prob(0.671, "how much a report of being caught and kept in the EU counts as a success (1 = as much as getting through)")
     death_weight: float = nonneg(25.0, "one reported death counts as this many failures")
     report_half_life_days: float = param(14.0, "half-life of what the network remembers (days)", 0.1, None)
     closed_offer_mult: float = prob(0.15, "intention hazard multiplier when no package is on sale in the origin")
@@ -147,7 +147,7 @@ class TravelConfig:
 class BorderConfig:
     """At the border: attempts, segment choice, outcomes, deaths."""
 
-    attempt_prob_per_day: float = prob(0.0378, "daily chance a person at the border makes an attempt")
+    attempt_prob_per_day: float = prob(0.0556, "daily chance a person at the border makes an attempt")
     switch_prob_after_pushback: float = prob(0.3, "chance of reconsidering the segment after being turned back")
     segment_choice_temperature: float = param(0.4, "softness of the segment choice (logit scale on perceived success)", 1e-6, None)
     prior_weight_per_day: float = param(3.0, "weight of the prior belief in a segment's success share, in attempts a day of reports", 1e-9, None)
@@ -160,7 +160,7 @@ class BorderConfig:
 class ReturnConfig:
     """Returning: repatriation flights, own tickets, and leaving again."""
 
-    base_willing_per_day: float = prob(0.00496, "daily chance a person stranded in Belarus becomes willing to return, at zero stress")
+    base_willing_per_day: float = prob(0.00367, "daily chance a person stranded in Belarus becomes willing to return, at zero stress")
     days_scale: float = param(60.0, "days in Belarus that add one unit of stress", 1e-9, None)
     pushback_weight: float = nonneg(0.12, "stress per time turned back")
     cold_weight: float = nonneg(2.0, "stress at full cold")
@@ -169,7 +169,7 @@ class ReturnConfig:
     free_seat_mult: float = nonneg(15.0, "willingness multiplier when a free repatriation flight leaves today")
     own_ticket_share: float = prob(0.35, "share of the willing who buy their own ticket home when no free seat exists")
     own_ticket_usd: float = nonneg(400.0, "price of a one-way ticket home (USD)")
-    leave_again_per_day: float = prob(5.33e-05, "daily hazard a returnee intends to leave again")
+    leave_again_per_day: float = prob(0.000954, "daily hazard a returnee intends to leave again")
 
 
 @dataclass

@@ -89,6 +89,7 @@ def test_every_shipped_spec_loads_and_every_parameter_has_a_reason():
         ("high: 0.12", "high: 1.5", "attempt_prob_per_day"),  # outside the schema's range [0, 1]
         ("why: test\n  border", "why: test\n    color: red\n  border", "unknown key(s) color"),
         ("size: 1000", "size: 10", "size"),
+        ("refine_seeds: 2", "refine_seeds: 2\nrefine_size: 5", "refine_size"),
         ("overrides: []", "overrides: [run.end]", "overrides"),
     ],
 )
