@@ -271,12 +271,9 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if not (args.no_write or args.overhead_only):
-        doc = DOC.read_text(encoding="utf-8")
-        if BEGIN not in doc or END not in doc:
-            raise SystemExit(f"{DOC} has no {BEGIN} ... {END} section")
-        head, rest = doc.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        DOC.write_text(f"{head}{BEGIN}\n{text}\n{END}{tail}", encoding="utf-8")
+        from sim.docs import replace_section
+
+        replace_section(DOC, BEGIN, END, text)
         print(f"\nwritten to {DOC}")
 
 

@@ -117,10 +117,9 @@ def main() -> None:
     text = (
         "\n".join([f"Made by `{cmd}` on {time.strftime('%Y-%m-%d')}.", "", *parts]).rstrip() + "\n"
     )
-    doc = DOC.read_text(encoding="utf-8")
-    head, rest = doc.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    DOC.write_text(f"{head}{BEGIN}\n{text}{END}{tail}", encoding="utf-8")
+    from sim.docs import replace_section
+
+    replace_section(DOC, BEGIN, END, text)
     print(f"written to {DOC} and {FIGURES}")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sim.docs import replace_section
 from sim.targets import DEFAULT_SEEDS, run_default_seeds
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "validation.md"
@@ -33,9 +34,7 @@ def main() -> None:
                      f"{'yes' if r.within else '**no**'} |")
     table = "\n".join(lines) + f"\n\n{int(c.within.sum())} of {len(c)} targets within tolerance.\n"
     print(table)
-    text = DOC.read_text()
-    a, b = text.index(BEGIN) + len(BEGIN), text.index(END)
-    DOC.write_text(text[:a] + "\n" + table + text[b:])
+    replace_section(DOC, BEGIN, END, table)
     print(f"updated {DOC}")
 
 

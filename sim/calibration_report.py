@@ -333,13 +333,9 @@ def spec_markdown(spec: Any) -> str:
 
 def update_spec_docs(spec: Any, doc: Path = DOC) -> bool:
     """Write :func:`spec_markdown` between the markers of docs/calibration.md; True if changed."""
-    text = doc.read_text(encoding="utf-8")
-    head, rest = text.split(SPEC_BEGIN, 1)
-    _, tail = rest.split(SPEC_END, 1)
-    new = f"{head}{SPEC_BEGIN}\n{spec_markdown(spec)}\n{SPEC_END}{tail}"
-    if new != text:
-        doc.write_text(new, encoding="utf-8")
-    return new != text
+    from sim.docs import replace_section
+
+    return replace_section(doc, SPEC_BEGIN, SPEC_END, spec_markdown(spec))
 
 
 # --------------------------------------------------------------------------------------
@@ -497,10 +493,8 @@ def write_report(
         FIGURES.mkdir(parents=True, exist_ok=True)
         for f in figs:
             shutil.copy(f, FIGURES / f.name)
-        text = DOC.read_text(encoding="utf-8")
-        if BEGIN in text and END in text:
-            head, rest = text.split(BEGIN, 1)
-            _, tail = rest.split(END, 1)
-            DOC.write_text(f"{head}{BEGIN}\n{md}\n{END}{tail}", encoding="utf-8")
-            paths.append(DOC)
+        from sim.docs import replace_section
+
+        replace_section(DOC, BEGIN, END, md)
+        paths.append(DOC)
     return paths

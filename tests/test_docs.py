@@ -1,0 +1,21 @@
+"""sim/docs.py: the generated sections of the docs."""
+
+import pytest
+
+from sim.docs import replace_section
+
+
+def test_replace_section_keeps_what_is_outside_the_markers(tmp_path):
+    p = tmp_path / "doc.md"
+    p.write_text("intro\n<!-- a -->\nold\n<!-- b -->\noutro\n")
+    assert replace_section(p, "<!-- a -->", "<!-- b -->", "new\ntable\n")
+    assert p.read_text() == "intro\n<!-- a -->\nnew\ntable\n<!-- b -->\noutro\n"
+    assert not replace_section(p, "<!-- a -->", "<!-- b -->", "new\ntable")  # same text: unchanged
+
+
+def test_replace_section_names_the_missing_markers(tmp_path):
+    p = tmp_path / "doc.md"
+    p.write_text("no markers here\n")
+    with pytest.raises(SystemExit, match="has no <!-- a --> ... <!-- b --> section"):
+        replace_section(p, "<!-- a -->", "<!-- b -->", "x")
+    assert p.read_text() == "no markers here\n"
