@@ -379,9 +379,9 @@ class Generation:
     index: int = 0  # the generation's number
 
 
-def select(z: np.ndarray, d: np.ndarray, w: np.ndarray, keep: int) -> tuple[np.ndarray, float]:
+def select(d: np.ndarray, keep: int) -> tuple[np.ndarray, float]:
     """The ``keep`` particles of smallest distance (ties by order), and the tolerance they set."""
-    order = np.argsort(np.where(np.isfinite(d), d, np.inf), kind="stable")[:keep]
+    order = np.argsort(d, kind="stable")[:keep]
     mask = np.zeros(len(d), bool)
     mask[order] = True
     return mask, float(np.max(d[mask]))
@@ -399,14 +399,14 @@ def step(
     """
     if prev is None:
         w = np.ones(len(z_new))
-        mask, eps = select(z_new, d_new, w, keep)
+        mask, eps = select(d_new, keep)
         return Generation(z_new, d_new, w, mask, eps, 1.0, len(z_new), seeds, np.zeros(len(z_new), int))
     zk, dk, wk = prev.z[prev.kept], prev.distance[prev.kept], prev.weight[prev.kept]
     w_new = new_weights(z_new, zk, wk, bounds)
     z = np.vstack([zk, z_new])
     d = np.concatenate([dk, d_new])
     w = np.concatenate([wk, w_new])  # both prior / proposal density: one scale
-    mask, eps = select(z, d, w, keep)
+    mask, eps = select(d, keep)
     acceptance = float(np.mean(d_new < prev.eps))
     both = None if seeds is None or prev.seeds is None else np.concatenate([prev.seeds[prev.kept], seeds])
     t = prev.index + 1
