@@ -39,7 +39,7 @@ from sim.population import (
     stop_share,
 )
 from sim.recorder import METRICS, Recorder
-from sim.rng import Streams
+from sim.rng import Streams, below_bound, bits_to_unit
 from sim.world import World
 
 
@@ -277,12 +277,12 @@ class MigrationModel(mesa.Model):
         # only people under the bound need the exact formula — the same decisions, far cheaper
         bound = np.minimum(1.0, c.base_rate_per_day * w.origin_push * offer * pol.intent_mult
                            * np.exp(c.network_gain * np.maximum(signal, 0.0) + pol.info)).astype(np.float32)
-        u = self.streams.uniform("intend", day)
-        below = np.flatnonzero(u < np.repeat(bound, p.origin_counts))  # rows are sorted by origin
+        bits = self.streams.full_bits("intend", day)  # everyone's number, as integers
+        below = below_bound(bits, bound, p.origin_counts)  # rows are sorted by origin
         home = below[p.state[below] == State.AT_HOME]
         prob = intention_prob(c.base_rate_per_day, w.origin_push, signal, pol.info, offer,
                               pol.intent_mult, c.network_gain, p.net_weight[home], p.origin[home])
-        go = home[u[home] < prob]
+        go = home[bits_to_unit(bits[home]) < prob]
         p.move(go, State.AT_HOME, State.INTENDING, day)
         back = p.ids(State.RETURNED)
         again = back[self.streams.uniform("leave_again", day, back) < self.cfg.returns.leave_again_per_day * self.offer[p.origin[back]]]

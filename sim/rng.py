@@ -10,11 +10,14 @@ Per-person draws are counter-based: person ``i``'s number on (name, day) is the 
 output for counter ``i`` of a stream keyed by (seed, name, day) — exactly the ``i``-th output
 of a SplitMix64 generator started there. So a draw costs time only for the people who need
 one, not for the whole population. The one decision that every person at home takes each day
-(``FULL_STREAMS``) draws the whole population with PCG64, which is faster per number.
+(``FULL_STREAMS``) draws the whole population with PCG64, which is faster per number; it is
+also available as the raw 32-bit integers behind the numbers (:meth:`Streams.full_bits`), so
+that comparing everyone's number with a bound is an integer comparison (:func:`below_bound`).
 """
 
 from __future__ import annotations
 
+import sys
 import zlib
 
 import numpy as np
@@ -22,7 +25,7 @@ import numpy as np
 GAMMA = np.uint64(0x9E3779B97F4A7C15)
 M1 = np.uint64(0xBF58476D1CE4E5B9)
 M2 = np.uint64(0x94D049BB133111EB)
-_ONE, _S27, _S30, _S31, _S40 = (np.uint64(k) for k in (1, 27, 30, 31, 40))
+_S27, _S30, _S40 = (np.uint64(k) for k in (27, 30, 40))
 _TO_UNIT = np.float32(2.0**-24)
 FULL_STREAMS = frozenset({"intend"})
 
@@ -42,21 +45,59 @@ def stable_key(name: str) -> int:
     return zlib.crc32(name.encode("utf-8"))
 
 
+def bits_to_unit(bits: np.ndarray) -> np.ndarray:
+    """U[0, 1) float32 from 32-bit draws, as numpy's ``Generator.random(dtype=float32)``: ``(b >> 8) / 2**24``."""
+    u = (bits >> np.uint32(8)).astype(np.float32)
+    u *= _TO_UNIT
+    return u
+
+
+def unit_bound_bits(bound: np.ndarray) -> np.ndarray:
+    """Integer form of ``u < bound`` for ``u = (b >> 8) / 2**24``: ``b < bits`` with these (int64) bits.
+
+    ``(b >> 8) < bound * 2**24`` holds exactly when ``(b >> 8) < ceil(bound * 2**24)``, i.e.
+    ``b < 256 * ceil(bound * 2**24)`` (the scaling of a float32 by 2**24 is exact in float64).
+    """
+    t = np.ceil(np.clip(np.asarray(bound, dtype=np.float32).astype(np.float64), 0.0, 1.0) * 2.0**24)
+    return t.astype(np.int64) << 8
+
+
+def below_bound(bits: np.ndarray, bound: np.ndarray, block_sizes: np.ndarray) -> np.ndarray:
+    """Rows whose number (:func:`bits_to_unit` of ``bits``) is below their block's float32 ``bound``.
+
+    ``bits`` are consecutive blocks of ``block_sizes`` rows, block ``j`` sharing ``bound[j]``;
+    the same rows as ``np.flatnonzero(bits_to_unit(bits) < np.repeat(bound, block_sizes))``,
+    without making the floats.
+    """
+    limits = unit_bound_bits(bound).tolist()
+    ends = np.cumsum(block_sizes).tolist()
+    found, start = [], 0
+    for limit, end in zip(limits, ends, strict=True):
+        if limit >= 2**32:  # everyone's number is below 1
+            found.append(np.arange(start, end))
+        elif limit > 0 and end > start:
+            found.append(np.flatnonzero(bits[start:end] < np.uint32(limit)) + start)
+        start = end
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+
 def splitmix_uniform(key: np.uint64, ids: np.ndarray) -> np.ndarray:
     """U[0, 1) float32 for counters ``ids`` of the SplitMix64 stream started at ``key``.
 
     Formula: ``z = key + (i + 1) * gamma``; ``z ^= z >> 30; z *= m1; z ^= z >> 27; z *= m2;
     z ^= z >> 31``; ``u = (z >> 40) / 2**24``.
+
+    Computed in fewer passes, with the same result: ``key + (i + 1) * gamma`` is
+    ``i * gamma + (key + gamma)``, and the last step ``z ^= z >> 31`` leaves the top 24 bits
+    of ``z`` (the only ones ``u`` keeps) unchanged, so it is skipped.
     """
     z = ids.astype(np.uint64)  # a copy: every step below is in place (wrapping 64-bit arithmetic)
-    z += _ONE
     z *= GAMMA
-    z += key
+    z += np.uint64((int(key) + int(GAMMA)) & MASK64)
     z ^= z >> _S30
     z *= M1
     z ^= z >> _S27
     z *= M2
-    z ^= z >> _S31
     z >>= _S40
     u = z.astype(np.float32)
     u *= _TO_UNIT
@@ -97,14 +138,25 @@ class Streams:
         """A fresh Generator for (name, day); the same arguments give the same numbers."""
         return np.random.Generator(np.random.PCG64(self._seed_sequence(name, day)))
 
+    def full_bits(self, name: str, day: int) -> np.ndarray:
+        """(n,) uint32: the 32-bit draws behind a whole-population decision's numbers:
+        ``bits_to_unit(full_bits(name, day))`` is ``uniform(name, day)`` exactly.
+
+        numpy's float32 draws take the low, then the high half of each PCG64 output; so do these.
+        """
+        raw = self.generator(name, day).bit_generator.random_raw((self.n + 1) // 2)
+        if sys.byteorder == "little":
+            return raw.view(np.uint32)[: self.n]
+        return np.stack([raw & np.uint64(0xFFFFFFFF), raw >> np.uint64(32)], axis=1).ravel()[: self.n].astype(np.uint32)
+
     def uniform(self, name: str, day: int, ids: np.ndarray | None = None) -> np.ndarray:
         """Per-person U(0,1) draws (float32) for decision ``name`` on ``day``, at rows ``ids``.
 
         Person ``i`` gets the same number whatever ``ids`` holds besides ``i``.
         """
         if name in FULL_STREAMS:
-            u = self.generator(name, day).random(self.n, dtype=np.float32)
-            return u if ids is None else u[ids]
+            bits = self.full_bits(name, day)
+            return bits_to_unit(bits if ids is None else bits[ids])
         if ids is None:
             ids = np.arange(self.n)
         elif ids.size == 0:
