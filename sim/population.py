@@ -118,13 +118,19 @@ class Population:
         if state not in AWAY:
             return np.flatnonzero(self.state == state)
         rows, joined = self._members[state], self._joined[state]
+        keep = None
         if joined:
             rows = np.concatenate([rows, *joined])
             rows.sort(kind="stable")  # a merge of sorted runs
             joined.clear()
-        keep = self.state[rows] == state
-        keep[1:] &= rows[1:] != rows[:-1]  # someone who left and came back is listed twice
-        rows = self._members[state] = rows[keep]
+            keep = self.state[rows] == state
+            keep[1:] &= rows[1:] != rows[:-1]  # someone who left and came back is listed twice
+        elif rows.size:  # the list is unique already: drop only who has left
+            keep = self.state[rows] == state
+            if keep.all():
+                return rows
+        if keep is not None:
+            rows = self._members[state] = rows[keep]
         return rows
 
     def ids_in(self, states: tuple[State, ...]) -> np.ndarray:
