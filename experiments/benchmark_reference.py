@@ -31,7 +31,6 @@ import functools
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import time
@@ -253,18 +252,45 @@ def targets(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-TEMPLATE = f"""# Performance: vectorised migrants against one Mesa agent per person
+def cost_model(rows: list[dict]) -> str:
+    """The vectorised model's day as a fixed cost plus a cost per person, and what 100× asks of it.
 
-{START}
-{END}
-"""
+    Fits ``seconds a day = F + c * N`` to the vectorised runs (least squares on relative error,
+    so that the small sizes, where ``F`` shows, count as much as the large ones) and sets it
+    against the reference's cost per person-day at 10^5: 100× the reference at 10^5 people
+    allows ``r * 10^5 / 100`` seconds a day.
+    """
+    vec = sorted((r for r in rows if r["kind"] == "vectorised"), key=lambda r: r["n"])
+    ref = {r["n"]: r for r in rows if r["kind"] == "reference"}
+    if len(vec) < 2:
+        return ""
+    import numpy as np
+
+    n = np.array([r["n"] for r in vec], dtype=float)
+    t = np.array([r["run_s"] / r["days"] for r in vec])
+    (f, c), *_ = np.linalg.lstsq(np.stack([1.0 / t, n / t], axis=1), np.ones_like(t), rcond=None)
+    fit = ", ".join(f"{int(k):.0e}: {1e3 * (f + c * k):.2f} ms (measured {1e3 * x:.2f})" for k, x in zip(n, t, strict=True))
+    out = (f"The vectorised day, fitted as a fixed cost plus a cost per person (least squares on relative error "
+           f"over the sizes above): **F = {1e3 * f:.2f} ms a day** whatever the size, plus **c = {1e9 * c:.1f} ns "
+           f"per person-day**. Fit against measurement, per day: {fit}.")
+    if 10**5 in ref:
+        r = ref[10**5]["run_s"] / (ref[10**5]["n"] * ref[10**5]["days"])
+        budget = r * 1e5 / 100
+        out += (f" The reference costs {1e9 * r:,.0f} ns per person-day at 10^5 people, so 100× at 10^5 allows "
+                f"{1e3 * budget:.2f} ms a day; the fit gives F + c × 10^5 = {1e3 * (f + c * 1e5):.2f} ms "
+                f"(fixed {1e3 * f:.2f} + per person {1e3 * c * 1e5:.2f}).")
+        if f + c * 1e5 > budget:
+            out += (f" Even with no fixed cost the per-person part alone would give "
+                    f"{r / c:,.0f}×; with no per-person cost the fixed part alone would give {r * 1e5 / f:,.0f}×.")
+    return out
 
 
 def write_doc(rows: list[dict], argv: list[str]) -> None:
+    from sim.docs import replace_section
+
     cmd = ".venv/bin/python experiments/benchmark_reference.py" + ("" if not argv else " " + " ".join(argv))
     loads = [r["load_before"] for r in rows]
     section = (
-        f"{START}\n"
         f"Made by `{cmd}` on {time.strftime('%Y-%m-%d')}, {platform.machine()} {platform.python_implementation()} "
         f"{platform.python_version()}, {os.cpu_count()} cores, one run per process on one core. The default 2021 "
         "scenario (1 Jan 2021 to 28 Feb 2022) with `population.size=N`; sizes above the 250,000 pool sample the same "
@@ -274,13 +300,9 @@ def write_doc(rows: list[dict], argv: list[str]) -> None:
         "building (it includes the daily table and the day's temporaries; at 10^4 fixed costs dominate it). "
         f"'load' is the machine's 1-minute load average when the run started (other work shared the 2 cores: "
         f"{min(loads):.1f}–{max(loads):.1f}); timings under load are pessimistic.\n\n"
-        + tables(rows) + "\n\n" + targets(rows) + f"\n{END}"
+        + tables(rows) + "\n\n" + targets(rows) + "\n\n" + cost_model(rows)
     )
-    text = OUT.read_text() if OUT.exists() else TEMPLATE
-    if START not in text or END not in text:
-        text = TEMPLATE + "\n" + text
-    text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: section, text, flags=re.S)
-    OUT.write_text(text)
+    replace_section(OUT, START, END, section)
     print(f"wrote {OUT}")
 
 
@@ -307,6 +329,8 @@ def main() -> None:
     print(tables(rows))
     print()
     print(targets(rows))
+    print()
+    print(cost_model(rows))
     if not args.no_write:
         write_doc(rows, sys.argv[1:])
 
