@@ -125,10 +125,21 @@ def child(kind: str, n: int, days: int | None) -> None:
     from sim.model import MigrationModel
     from sim.reference import ReferenceModel
 
-    model_class = {"vectorised": MigrationModel, "reference": ReferenceModel}[kind]
+    model_class = {"vectorised": MigrationModel, "numpy": MigrationModel, "reference": ReferenceModel}[kind]
+    engine = ["run.engine=numpy"] if kind == "numpy" else []
+    # the compiled engine loads (or, the first time, compiles) its kernels on their first call: a
+    # once-per-process cost, paid here by a small run of the same scenario and reported apart
+    warm_up_s = 0.0
+    if kind == "vectorised" and MigrationModel(compose(["population.size=100", *engine])).fast_phases:
+        import gc
+
+        t = time.perf_counter()
+        MigrationModel(compose(["population.size=20000", *engine])).run()
+        gc.collect()
+        warm_up_s = time.perf_counter() - t
     clock = PhaseClock()
     instrument(model_class, clock)
-    cfg = compose([f"population.size={n}"])
+    cfg = compose([f"population.size={n}", *engine])
     rss_before = rss_bytes()
     t0 = time.perf_counter()
     model = model_class(cfg)
@@ -143,6 +154,8 @@ def child(kind: str, n: int, days: int | None) -> None:
     people = model.people
     print(json.dumps({
         "kind": kind, "n": n, "days": n_days, "full_days": cfg.n_days, "build_s": build_s, "run_s": run_s,
+        "warm_up_s": warm_up_s, "engine": "reference" if kind == "reference" else
+        ("numba" if model.fast_phases else "numpy"),
         "population_bytes": int(people.nbytes()) if hasattr(people, "nbytes") else None,
         "rss_before": rss_before, "rss_built": rss_built, "peak_rss": peak,
         "phase_s": dict(clock.seconds), "phase_calls": dict(clock.calls),
@@ -175,36 +188,48 @@ def fmt_rate(x: float) -> str:
     return f"{x / 1e6:.2f} M" if x >= 1e6 else f"{x / 1e3:.0f} k"
 
 
+def label(r: dict) -> str:
+    """What ran: the reference, or the vectorised model with its engine (``run.engine``)."""
+    return "reference" if r["kind"] == "reference" else f"vectorised ({r['engine']})"
+
+
 def tables(rows: list[dict]) -> str:
-    lines = ["| implementation | people | days run | build (s) | stepping (s) | person-days/s | "
+    lines = ["| implementation | people | days run | kernels' warm-up (s) | build (s) | stepping (s) | person-days/s | "
              "population arrays (B/person) | built model (B/person) | peak RSS (MiB) | peak above start (B/person) | load |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         arrays = f"{r['population_bytes'] / r['n']:.0f}" if r["population_bytes"] is not None else "—"
         built = (r["rss_built"] - r["rss_before"]) / r["n"]
         above = (r["peak_rss"] - r["rss_before"]) / r["n"]
         days = f"{r['days']}" + ("" if r["days"] == r["full_days"] else f" of {r['full_days']} (extrapolated)")
-        lines.append(f"| {r['kind']} | {r['n']:,} | {days} | {r['build_s']:.2f} | {r['run_s']:.1f} | "
+        warm = f"{r['warm_up_s']:.2f}" if r.get("warm_up_s") else "—"
+        lines.append(f"| {label(r)} | {r['n']:,} | {days} | {warm} | {r['build_s']:.2f} | {r['run_s']:.2f} | "
                      f"{fmt_rate(r['person_days_per_s'])} | {arrays} | {built:,.0f} | {r['peak_rss'] / 2**20:,.0f} | "
                      f"{above:,.0f} | {r['load_before']:.1f} |")
     out = "\n".join(lines)
 
     vec = {r["n"]: r for r in rows if r["kind"] == "vectorised"}
     ref = {r["n"]: r for r in rows if r["kind"] == "reference"}
+    npy = {r["n"]: r for r in rows if r["kind"] == "numpy"}
     both = sorted(set(vec) & set(ref))
     if both:
-        out += "\n\nThe two implementations side by side (same scenario, same size, one core each):\n\n"
-        out += "| people | vectorised person-days/s | reference person-days/s | ratio | memory ratio (reference built model ÷ population arrays) |\n"
-        out += "|---:|---:|---:|---:|---:|\n"
+        engine = vec[both[0]]["engine"]
+        out += "\n\nThe implementations side by side (same scenario, same size, one core each):\n\n"
+        out += (f"| people | vectorised ({engine}) person-days/s | vectorised (numpy) person-days/s | "
+                "reference person-days/s | ratio | ratio, numpy engine | memory ratio (reference built model ÷ population arrays) |\n")
+        out += "|---:|---:|---:|---:|---:|---:|---:|\n"
         for n in both:
             v, r = vec[n], ref[n]
             mem_v = v["population_bytes"] / n
             mem_r = (r["rss_built"] - r["rss_before"]) / n
-            out += (f"| {n:,} | {fmt_rate(v['person_days_per_s'])} | {fmt_rate(r['person_days_per_s'])} | "
-                    f"**{v['person_days_per_s'] / r['person_days_per_s']:,.0f}×** | {mem_r / mem_v:,.0f}× |\n")
+            p_rate = fmt_rate(npy[n]["person_days_per_s"]) if n in npy else "—"
+            p_ratio = f"{npy[n]['person_days_per_s'] / r['person_days_per_s']:,.0f}×" if n in npy else "—"
+            out += (f"| {n:,} | {fmt_rate(v['person_days_per_s'])} | {p_rate} | {fmt_rate(r['person_days_per_s'])} | "
+                    f"**{v['person_days_per_s'] / r['person_days_per_s']:,.0f}×** | {p_ratio} | {mem_r / mem_v:,.0f}× |\n")
 
     out += "\n\nWhere the stepping time goes (share of stepping time, exclusive of wrapped callees):\n\n"
-    head = "| phase | " + " | ".join(f"{r['kind'][:3]}. {r['n']:,}" for r in rows) + " |"
+    short = {"reference": "ref.", "numba": "nb.", "numpy": "np."}
+    head = "| phase | " + " | ".join(f"{short[r['engine']]} {r['n']:,}" for r in rows) + " |"
     out += head + "\n|---|" + "---:|" * len(rows) + "\n"
     for cat, names in CATEGORIES.items():
         cells = []
@@ -313,6 +338,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10**4, 10**5, 10**6, 10**7],
                         help="population sizes for the vectorised model")
+    parser.add_argument("--numpy-sizes", type=int, nargs="*", default=[10**4, 10**5, 10**6],
+                        help="population sizes for the vectorised model with run.engine=numpy (the pure-numpy path)")
     parser.add_argument("--reference-sizes", type=int, nargs="*", default=[10**4, 10**5],
                         help="population sizes for the reference implementation")
     parser.add_argument("--reference-days", type=int, default=None,
@@ -324,7 +351,9 @@ def main() -> None:
         rows.append(measure("reference", n, args.reference_days))
     for n in args.sizes:
         rows.append(measure("vectorised", n, None))
-    rows.sort(key=lambda r: (r["kind"] != "vectorised", r["n"]))
+    for n in args.numpy_sizes:
+        rows.append(measure("numpy", n, None))
+    rows.sort(key=lambda r: (["vectorised", "numpy", "reference"].index(r["kind"]), r["n"]))
     print()
     print(tables(rows))
     print()

@@ -35,9 +35,11 @@ class ConfigError(ValueError):
 # --------------------------------------------------------------------------------------
 
 
-def param(default: Any, help: str, lo: float | None = None, hi: float | None = None) -> Any:
-    """A scalar field with a documented meaning/unit and an allowed closed range."""
-    meta = {"help": help, "lo": lo, "hi": hi}
+def param(default: Any, help: str, lo: float | None = None, hi: float | None = None,
+          choices: tuple[str, ...] | None = None) -> Any:
+    """A scalar field with a documented meaning/unit and an allowed closed range (or, for
+    text, the values allowed)."""
+    meta = {"help": help, "lo": lo, "hi": hi, "choices": choices}
     if isinstance(default, list | dict):
         return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
     return field(default=default, metadata=meta)
@@ -87,6 +89,9 @@ class RunConfig:
     start: dt.date = param(dt.date(2021, 1, 1), "first simulated day (YYYY-MM-DD)")
     end: dt.date = param(dt.date(2022, 2, 28), "last simulated day, inclusive (YYYY-MM-DD)")
     seed: int = nonneg(20211118, "root seed of every random stream in the run")
+    engine: str = param("auto", "how the migrant rules are computed: numpy (sim/model.py), numba (compiled "
+                        "kernels in sim/fast/, the same numbers bit for bit, about twice as fast) or auto "
+                        "(numba when it is installed)", choices=("auto", "numpy", "numba"))
 
 
 @dataclass
@@ -412,6 +417,9 @@ def _convert(value: Any, tp: Any, where: str, meta: typing.Mapping[str, Any]) ->
     if tp is str:
         if not isinstance(value, str):
             raise ConfigError(f"{where}: {value!r} is not text")
+        choices = meta.get("choices")
+        if choices and value not in choices:
+            raise ConfigError(f"{where}: {value!r} is not allowed; allowed: {', '.join(choices)}")
         return value
     raise TypeError(f"schema type {tp!r} at {where} is not supported")  # a bug in the schema
 

@@ -16,11 +16,14 @@ is seeded from the same root), so the same config and seed give identical output
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import mesa
 import numpy as np
 
+from sim import fast
 from sim.agents import AgencyBook, Airline, BorderGuard, RouteBook, StateActor, TravelAgency
 from sim.allocate import allocate_by_group, allocate_fifo, stochastic_round
 from sim.config import Config, load_config, set_dotted, to_dict
@@ -41,6 +44,21 @@ from sim.population import (
 from sim.recorder import METRICS, Recorder
 from sim.rng import Streams, below_bound, bits_to_unit
 from sim.world import World
+
+
+def compiled_variant(phase: Callable[[MigrationModel], None]) -> Callable[[MigrationModel], None]:
+    """Mark a phase that the compiled engine (:mod:`sim.fast`, ``run.engine``) may do instead:
+    the same rule with the same numbers, in compiled loops. The method's body is the rule."""
+    name = phase.__name__
+
+    @functools.wraps(phase)
+    def run_phase(self: MigrationModel) -> None:
+        compiled = self.fast_phases.get(name)
+        if compiled is None:
+            return phase(self)
+        return compiled(self)
+
+    return run_phase
 
 
 class MigrationModel(mesa.Model):
@@ -76,6 +94,8 @@ class MigrationModel(mesa.Model):
         # scaled back to real people. At size == pool (the default) nothing is scaled.
         self.scale = cfg.population.size / cfg.population.pool
         self.streams = Streams(cfg.run.seed, cfg.population.size)
+        # phases done by compiled kernels (run.engine; empty: all numpy) — the same numbers either way
+        self.fast_phases = fast.phases(cfg.run.engine)
 
         actors = list(self.world.states) + list(self.world.airlines)
         # applied in name order, whatever the order in the config: levers only narrow the policy
@@ -83,6 +103,8 @@ class MigrationModel(mesa.Model):
         levers = sorted(build_levers(cfg.levers, self.world, actors, list(METRICS)), key=lambda lv: lv.name)
         self.levers = levers
         self.people = Population(cfg, self.world, self.streams)
+        if self.fast_phases:
+            self.people.members_kernel = fast.members_kernel()
         self.recorder = Recorder(self)
         w = self.world
 
@@ -198,6 +220,7 @@ class MigrationModel(mesa.Model):
         return np.floor(credit).astype(np.int64)
 
     # ---- 4. agencies ------------------------------------------------------------------------
+    @compiled_variant
     def sell_packages(self) -> None:
         """Intending people who can pay ask their agency; agencies sell up to capacity (FIFO)."""
         p, w, cfg, day = self.people, self.world, self.cfg, self.day
@@ -267,6 +290,7 @@ class MigrationModel(mesa.Model):
         c = self.cfg.intention
         return network_signal(self.success_ema, self.failure_ema, c.success_scale_per_day, c.failure_scale_per_day)
 
+    @compiled_variant
     def intend(self) -> None:
         """At home -> intending (push, network, information, offer); returnees leave again."""
         p, w, c, day = self.people, self.world, self.cfg.intention, self.day
@@ -288,6 +312,7 @@ class MigrationModel(mesa.Model):
         again = back[self.streams.uniform("leave_again", day, back) < self.cfg.returns.leave_again_per_day * self.offer[p.origin[back]]]
         p.move(again, State.RETURNED, State.INTENDING, day)
 
+    @compiled_variant
     def apply_for_visas(self) -> None:
         """Waiting for a package -> waiting for a visa: agencies apply at open channels (FIFO)."""
         p, w, day = self.people, self.world, self.day
@@ -335,6 +360,7 @@ class MigrationModel(mesa.Model):
         p.move(ids, src, State.AT_HOME, self.day)
         self.recorder.add("cancelled", ids.size)
 
+    @compiled_variant
     def collect_visas(self) -> None:
         p, w, day = self.people, self.world, self.day
         wv = p.ids(State.WAITING_VISA)
@@ -342,6 +368,7 @@ class MigrationModel(mesa.Model):
         self.recorder.add_many(self.recorder.visa_columns, np.bincount(p.channel[ready], minlength=w.n_channels).tolist())
         p.move(ready, State.WAITING_VISA, State.TICKETED, day)
 
+    @compiled_variant
     def fly(self) -> None:
         """Ticketed and in-transit people take today's seats to Minsk; agencies reroute via hubs.
 
@@ -451,11 +478,13 @@ class MigrationModel(mesa.Model):
             waiting = ids[~can]
             self._cancel(waiting[day - p.day_entered[waiting] > cfg.travel.hub_stranded_days], State.TICKETED)
 
+    @compiled_variant
     def live_in_belarus(self) -> None:
         p = self.people
         here = p.ids_in(IN_BELARUS)
         p.pay(here, self.cfg.purchase.hotel_usd_per_day)
 
+    @compiled_variant
     def go_home(self) -> None:
         """Stranded people become willing to return; free seats first (FIFO by days in Belarus),
         then own tickets; returning -> returned the next day."""
@@ -501,6 +530,7 @@ class MigrationModel(mesa.Model):
             self.recorder.add("repatriation_seats", seats)
         self.report_failures(np.concatenate([free, own]))
 
+    @compiled_variant
     def leave_minsk(self) -> None:
         """In Minsk -> at the border: transport (Belarus' facilitation) and segment choice."""
         p, w, cfg, day = self.people, self.world, self.cfg, self.day
@@ -523,6 +553,7 @@ class MigrationModel(mesa.Model):
         p.day_due[ids] = self.day + np.where(changed, w.seg_travel[seg], 1)
 
     # ---- 6. guards --------------------------------------------------------------------------
+    @compiled_variant
     def resolve_border(self) -> None:
         """Attempts at each segment and their outcomes; turned-back people may switch segment."""
         p, w, cfg, day = self.people, self.world, self.cfg, self.day

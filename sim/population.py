@@ -112,12 +112,21 @@ class Population:
         # per state away: a sorted superset of its rows, and the rows moved into it since
         self._members = {s: np.zeros(0, dtype=np.int64) for s in AWAY}
         self._joined: dict[State, list[np.ndarray]] = {s: [] for s in AWAY}
+        # (rows, joined, state, s) -> the rows of state s, ascending: set by the compiled engine
+        # (sim.fast.common.members_in); None: numpy
+        self.members_kernel = None
 
     def ids(self, state: State) -> np.ndarray:
         """Row indices of everyone in ``state``, ascending (the caller must not modify them)."""
         if state not in AWAY:
             return np.flatnonzero(self.state == state)
         rows, joined = self._members[state], self._joined[state]
+        if self.members_kernel is not None:  # the compiled engine's form of the lines below
+            if joined or rows.size:
+                new = np.concatenate(joined) if len(joined) > 1 else joined[0] if joined else rows[:0]
+                joined.clear()
+                rows = self._members[state] = self.members_kernel(rows, new, self.state, int(state))
+            return rows
         keep = None
         if joined:
             rows = np.concatenate([rows, *joined])

@@ -93,6 +93,7 @@ class Recorder:
         self.visa_capacity_columns = [f"visa_capacity_{c}" for c in w.channel_ids]
         self.rows: list[dict[str, Any]] = []
         self.today: dict[str, Any] = {}
+        self._schedule = np.zeros(2 * w.n_routes, dtype=np.int64)
         self.channel_queue = np.zeros(w.n_channels)
         self.channel_capacity = np.zeros(w.n_channels)
 
@@ -139,7 +140,9 @@ class Recorder:
         if int(p.flows.sum()) != sum(flows):
             raise RuntimeError("a transition outside TRANSITIONS happened; add it to the recorder")
         row.update(zip(self.flow_columns, flows, strict=True))
-        schedule = np.column_stack((m.flights_today, m.seats_today)).ravel().tolist()  # flights, seats per route
+        schedule = self._schedule  # flights, seats per route, interleaved
+        schedule[0::2], schedule[1::2] = m.flights_today, m.seats_today
+        schedule = schedule.tolist()
         row.update(zip(self.schedule_columns, schedule, strict=True))
         today = self.today
         row.update(today)
@@ -151,7 +154,8 @@ class Recorder:
         row["at_border"] = row["n_at_border"]
         row["in_eu"] = row["n_in_eu"]
         book = m.agency_book
-        row["package_price_usd"] = float(np.mean(book.price_usd)) if book.price_usd.size else 0.0
+        # np.mean's sum and division, without its Python overhead (the same float)
+        row["package_price_usd"] = float(np.add.reduce(book.price_usd) / book.price_usd.size) if book.price_usd.size else 0.0
         row["agency_capacity"] = float(sum(book.capacity.tolist()))  # summed in order, as Python does
         visa_capacity = np.asarray(self.channel_capacity, dtype=float).tolist()
         row.update(zip(self.visa_capacity_columns, visa_capacity, strict=True))

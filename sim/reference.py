@@ -624,6 +624,7 @@ class ReferenceModel(MigrationModel):
     def __init__(self, config: Config | dict | None = None, rng: int | None = None,
                  **overrides: Any) -> None:
         super().__init__(config, rng, **overrides)
+        self.fast_phases = {}  # its people are agents: every phase is its own (run.engine is moot)
         pop = self.people
         cols = [getattr(pop, c).tolist() for c in
                 ("origin", "nationality", "agency", "has_agency", "savings_usd", "risk", "net_weight")]

@@ -31,6 +31,7 @@ FULL_STREAMS = frozenset({"intend"})
 
 
 MASK64 = (1 << 64) - 1
+_GAMMA_INT = int(GAMMA)
 
 
 def _mix64(z: int) -> int:
@@ -81,6 +82,11 @@ def below_bound(bits: np.ndarray, bound: np.ndarray, block_sizes: np.ndarray) ->
     return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
 
+def counter_offset(key: np.uint64 | int) -> np.uint64:
+    """``key + gamma`` (mod 2**64): counter ``i``'s state before mixing is ``i * gamma`` plus this."""
+    return np.uint64((int(key) + int(GAMMA)) & MASK64)
+
+
 def splitmix_uniform(key: np.uint64, ids: np.ndarray) -> np.ndarray:
     """U[0, 1) float32 for counters ``ids`` of the SplitMix64 stream started at ``key``.
 
@@ -93,7 +99,7 @@ def splitmix_uniform(key: np.uint64, ids: np.ndarray) -> np.ndarray:
     """
     z = ids.astype(np.uint64)  # a copy: every step below is in place (wrapping 64-bit arithmetic)
     z *= GAMMA
-    z += np.uint64((int(key) + int(GAMMA)) & MASK64)
+    z += counter_offset(key)
     z ^= z >> _S30
     z *= M1
     z ^= z >> _S27
@@ -117,6 +123,7 @@ class Streams:
         self.n = int(n)
         self._root_key = int(np.random.SeedSequence(self.seed).generate_state(1, np.uint64)[0])
         self._name_keys: dict[str, int] = {}  # stable_key of each decision's name, once
+        self._seeded_names: dict[str, int] = {}  # root ^ name part of each stream's key, once
 
     def _name_key(self, name: str) -> int:
         """:func:`stable_key` of a decision's name (computed once per name)."""
@@ -131,8 +138,19 @@ class Streams:
     def _key(self, name: str, day: int) -> np.uint64:
         """The 64-bit start of the SplitMix64 stream for (seed, name, day): a SplitMix64 mix of
         the three, computed with Python integers (cheap enough to call for every decision)."""
-        k = self._root_key ^ (self._name_key(name) * 0xD1B54A32D192ED03) ^ ((day + 1) * 0x9E3779B97F4A7C15)
-        return np.uint64(_mix64(k & MASK64))
+        return np.uint64(self._key_int(name, day))
+
+    def _key_int(self, name: str, day: int) -> int:
+        """:meth:`_key` as a Python int: ``mix64(root ^ name_key * c ^ (day + 1) * gamma)``."""
+        seeded = self._seeded_names.get(name)
+        if seeded is None:  # the seed and the name's part, once per name
+            seeded = self._seeded_names[name] = self._root_key ^ (self._name_key(name) * 0xD1B54A32D192ED03)
+        return _mix64((seeded ^ ((day + 1) * 0x9E3779B97F4A7C15)) & MASK64)
+
+    def counter_key(self, name: str, day: int) -> np.uint64:
+        """What a compiled kernel needs to draw person ``i``'s number for (name, day) itself:
+        ``sim.fast.common.u01(counter_key(name, day), i)`` is ``uniform(name, day, [i])[0]``."""
+        return np.uint64((self._key_int(name, day) + _GAMMA_INT) & MASK64)
 
     def generator(self, name: str, day: int = -1) -> np.random.Generator:
         """A fresh Generator for (name, day); the same arguments give the same numbers."""
