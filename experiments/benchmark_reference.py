@@ -126,7 +126,7 @@ def child(kind: str, n: int, days: int | None) -> None:
     from sim.reference import ReferenceModel
 
     model_class = {"vectorised": MigrationModel, "numpy": MigrationModel, "reference": ReferenceModel}[kind]
-    engine = ["run.engine=numpy"] if kind == "numpy" else []
+    engine = ["run.engine=numpy"] if kind == "numpy" else ["run.engine=numba"] if kind == "vectorised" else []
     # the compiled engine loads (or, the first time, compiles) its kernels on their first call: a
     # once-per-process cost, paid here by a small run of the same scenario and reported apart
     warm_up_s = 0.0

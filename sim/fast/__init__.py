@@ -58,22 +58,16 @@ def members_kernel() -> Callable:
 
 
 def phases(engine: str) -> dict[str, Callable[[Any], None]]:
-    """The compiled phases for ``run.engine`` (an empty dict: everything in numpy).
+    """The compiled phases for ``run.engine`` (an empty dict for numpy: every phase in numpy).
 
     Raises:
         ConfigError: ``engine`` is ``numba`` and numba is not installed.
     """
-    if engine == "numpy" or (engine == "auto" and not available()):
+    if engine == "numpy":
         return {}
     if not available():
         from sim.config import ConfigError
 
-        raise ConfigError("run.engine: 'numba' but numba is not installed; allowed here: numpy, auto "
-                          "(pip install numba, or `pip install -e .`, which depends on it)")
-    out = {}
-    for phase, module in PHASES.items():
-        name = f"{__name__}.{module}"
-        if importlib.util.find_spec(name) is None:
-            continue
-        out[phase] = getattr(importlib.import_module(name), phase)
-    return out
+        raise ConfigError("run.engine: 'numba' but numba is not installed here; allowed: numpy "
+                          "(or install numba: `pip install -e .` depends on it)")
+    return {phase: getattr(importlib.import_module(f"{__name__}.{module}"), phase) for phase, module in PHASES.items()}

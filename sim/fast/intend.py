@@ -67,7 +67,13 @@ def intend(model) -> None:
     ends = model.__dict__.get("_origin_block_ends")
     if ends is None:
         ends = model._origin_block_ends = np.cumsum(p.origin_counts)
-    home = _candidates(bits, p.state, ends, unit_bound_bits(bound), np.int8(State.AT_HOME))
+    limits = unit_bound_bits(bound)
+    if float(bound @ p.origin_counts) < 0.15 * p.n and limits.max() < 2**32:
+        # few below the bound (most days): numpy's SIMD comparison and flatnonzero beat a loop
+        below = np.flatnonzero(bits < np.repeat(limits.astype(np.uint32), p.origin_counts))
+        home = below[p.state[below] == State.AT_HOME]
+    else:
+        home = _candidates(bits, p.state, ends, limits, np.int8(State.AT_HOME))
     prob = intention_prob(c.base_rate_per_day, w.origin_push, signal, pol.info, offer,
                           pol.intent_mult, c.network_gain, p.net_weight[home], p.origin[home])
     go = home[bits_to_unit(bits[home]) < prob]
