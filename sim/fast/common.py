@@ -15,7 +15,7 @@ from numba import njit
 from sim.rng import GAMMA, M1, M2
 
 _S27, _S30, _S40 = np.uint64(27), np.uint64(30), np.uint64(40)
-_TO_UNIT = np.float32(2.0**-24)
+TO_UNIT = np.float32(2.0**-24)
 _TIE = 16777216.0  # 2**24: a draw times this is its 24-bit integer, exactly
 _SMALL_CAP = 16  # up to this many units, a group's winners are kept by insertion; above, sorted
 
@@ -28,7 +28,7 @@ def u01(key: np.uint64, i: int) -> np.float32:
     z *= M1
     z ^= z >> _S27
     z *= M2
-    return np.float32(z >> _S40) * _TO_UNIT
+    return np.float32(z >> _S40) * TO_UNIT
 
 
 @njit(cache=True)

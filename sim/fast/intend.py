@@ -5,18 +5,18 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.fast.common import u01
-from sim.population import State, intention_prob
-from sim.rng import bits_to_unit, unit_bound_bits
+from sim.fast.common import TO_UNIT, u01
+from sim.population import State
+from sim.rng import unit_bound_bits
 
 
 @njit(cache=True)
-def _candidates(bits, state, block_ends, limits, at_home):
-    """Rows at home whose draw is below their origin's bound (:func:`sim.rng.below_bound`, then
-    the state), ascending. ``limits``: each origin block's bound as 32-bit integer limits.
+def _below(bits, block_ends, limits):
+    """Rows whose draw is below their origin's bound (:func:`sim.rng.below_bound`), ascending.
+    ``limits``: each origin block's bound as 32-bit integer limits.
 
-    The comparison over everyone appends without a branch (the share below the bound is
-    anything from 0 to 1, so a branch would be mispredicted); the state is read for those below.
+    Appends without a branch (the share below the bound is anything from 0 to 1, so a branch
+    would be mispredicted).
     """
     below = np.empty(bits.shape[0], dtype=np.int64)
     n = 0
@@ -34,12 +34,41 @@ def _candidates(bits, state, block_ends, limits, at_home):
                 below[n] = i
                 n += bits[i] < lim
         start = end
+    return below[:n]
+
+
+@njit(cache=True)
+def _exponents(below, state, at_home, net_weight, origin, gain, signal, info):
+    """Of ``below``, those at home, and the exponent of their chance in float32, as
+    :func:`sim.population.intention_prob` computes it: ``gain * w_i * S_o + info_o``."""
+    home = np.empty(below.shape[0], dtype=np.int64)
+    expo = np.empty(below.shape[0], dtype=np.float32)
     m = 0
-    for j in range(n):
-        i = below[j]
-        below[m] = i
-        m += state[i] == at_home
-    return below[:m]
+    for i in below:
+        if state[i] == at_home:
+            o = origin[i]
+            home[m] = i
+            expo[m] = gain * net_weight[i] * signal[o] + info[o]
+            m += 1
+    return home[:m], expo[:m]
+
+
+@njit(cache=True)
+def _decide(home, growth, bits, origin, per_origin):
+    """Who of ``home`` starts to intend: ``u_i < min(1, per_origin_o * growth_i)`` in float32
+    (``growth`` = numpy's ``exp`` of the exponents; a NaN chance decides no, as in numpy)."""
+    go = np.empty(home.shape[0], dtype=np.int64)
+    one = np.float32(1.0)
+    n = 0
+    for j in range(home.shape[0]):
+        i = home[j]
+        p = per_origin[origin[i]] * growth[j]
+        if p > one:
+            p = one
+        if np.float32(bits[i] >> np.uint32(8)) * TO_UNIT < p:
+            go[n] = i
+            n += 1
+    return go[:n]
 
 
 @njit(cache=True)
@@ -71,12 +100,13 @@ def intend(model) -> None:
     if float(bound @ p.origin_counts) < 0.15 * p.n and limits.max() < 2**32:
         # few below the bound (most days): numpy's SIMD comparison and flatnonzero beat a loop
         below = np.flatnonzero(bits < np.repeat(limits.astype(np.uint32), p.origin_counts))
-        home = below[p.state[below] == State.AT_HOME]
     else:
-        home = _candidates(bits, p.state, ends, limits, np.int8(State.AT_HOME))
-    prob = intention_prob(c.base_rate_per_day, w.origin_push, signal, pol.info, offer,
-                          pol.intent_mult, c.network_gain, p.net_weight[home], p.origin[home])
-    go = home[bits_to_unit(bits[home]) < prob]
+        below = _below(bits, ends, limits)
+    # intention_prob for the candidates at home: its float32 exponent, numpy's exp, the decision
+    home, expo = _exponents(below, p.state, np.int8(State.AT_HOME), p.net_weight, p.origin,
+                            np.float32(c.network_gain), signal.astype(np.float32), pol.info.astype(np.float32))
+    per_origin = (c.base_rate_per_day * w.origin_push * offer * pol.intent_mult).astype(np.float32)
+    go = _decide(home, np.exp(expo), bits, p.origin, per_origin)
     p.move(go, State.AT_HOME, State.INTENDING, day)
     back = p.ids(State.RETURNED)
     again = _leave_again(back, p.origin, model.offer, float(model.cfg.returns.leave_again_per_day),
