@@ -6,7 +6,8 @@ frozen parameter dataclass checks (an unknown key is an error). Each day the mod
 world's :class:`sim.world.Policy` to "nobody acts"; every active lever then *narrows* it —
 booleans by AND, numbers by multiplication, seats and information by addition — so levers
 commute and a lever that is not active changes nothing. Levers act on the world's arrays,
-never on people.
+never on people. A day on which every active lever does what it did on an earlier day
+(:meth:`Lever.effect`) gets that day's policy back instead of building it again.
 
 Schedules (``when``):
     ``{}``                                  always on;
@@ -19,14 +20,15 @@ Schedules (``when``):
 
 Adding a lever: write a dataclass of its parameters and a class with ``build`` (resolve
 names against the world, raising :class:`ConfigError`) and ``apply`` (narrow the policy),
-and decorate it with ``@register("name")``. Nothing else changes.
+and decorate it with ``@register("name")``. If ``apply`` reads the day, also override
+``effect`` (see :class:`RepatriationFlights`). Nothing else changes.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -95,6 +97,8 @@ class Schedule:
             self.trigger = self._trigger(when["trigger"], f"{where}.trigger", metric_names)
         self.fired_on: int | None = None
         self._held = 0
+        # without a trigger the strength is a function of the day alone: tabulated for the run
+        self.by_day = [] if self.trigger is not None else [self.strength(d) for d in range(world.n_days)]
 
     def _day(self, value: Any, world: World, where: str, default: int | None) -> int:
         if value is None:
@@ -185,14 +189,23 @@ class Lever(ABC):
 
     @abstractmethod
     def apply(self, policy: Policy, strength: float, day: int) -> None:
-        """Narrow today's policy (only called when strength > 0)."""
+        """Narrow today's policy (only called when strength > 0; what it does must follow from
+        ``effect(strength, day)``)."""
 
-    def act(self, day: int, policy: Policy, metric: Callable[[str], float]) -> bool:
-        self.schedule.observe(day, metric)
-        s = self.schedule.strength(day)
-        if s > 0:
-            self.apply(policy, s, day)
-        return s > 0
+    def effect(self, strength: float, day: int) -> Hashable:
+        """What ``apply(policy, strength, day)`` does, as a value: the world builds one policy per
+        distinct combination of the active levers' effects and reuses it on every day that repeats
+        it (:meth:`sim.world.World.reset_policy`). The strength, since most levers read nothing
+        else; a lever whose ``apply`` also reads the day overrides this."""
+        return strength
+
+    def strength_today(self, day: int, metric: Callable[[str], float]) -> float:
+        """Today's strength (0: the lever does not act), after feeding a trigger yesterday's metrics."""
+        s = self.schedule
+        if day < len(s.by_day):
+            return s.by_day[day]
+        s.observe(day, metric)
+        return s.strength(day)
 
 
 def _indices(world: World, kind: str, names: list[str], where: str) -> list[int]:
@@ -246,12 +259,15 @@ class FlightSuspension(Lever):
         self.route_mask = m
         self.nat_mask = _nat_mask(world, p.nationalities, f"{where}.nationalities")
         self.all_nationalities = not p.nationalities
+        # what stays allowed, (R,) routes or (R, K) boarding
+        self.flies = ~self.route_mask
+        self.boards = ~(self.route_mask[:, None] & self.nat_mask[None, :])
 
     def apply(self, policy: Policy, strength: float, day: int) -> None:
         if self.all_nationalities:
-            policy.route_open &= ~self.route_mask
+            policy.route_open &= self.flies
         else:
-            policy.boarding_ok &= ~(self.route_mask[:, None] & self.nat_mask[None, :])
+            policy.boarding_ok &= self.boards
 
 
 @dataclass(frozen=True)
@@ -274,7 +290,7 @@ class ConsulateClosure(Lever):
     def build(self, world: World, where: str) -> None:
         if not self.params.channels:
             raise ConfigError(f"{where}.channels: empty; name the channels to close: {', '.join(world.channel_ids)}")
-        self.idx = _indices(world, "channel", self.params.channels, f"{where}.channels")
+        self.idx = np.array(_indices(world, "channel", self.params.channels, f"{where}.channels"), dtype=np.intp)
 
     def apply(self, policy: Policy, strength: float, day: int) -> None:
         policy.channel_open[self.idx] = False
@@ -298,9 +314,10 @@ class VisaRestriction(Lever):
         else:
             self.ch[:] = True
         self.nat = _nat_mask(world, p.nationalities, f"{where}.nationalities")
+        self.issues = ~(self.ch[:, None] & self.nat[None, :])  # (C, K) what stays allowed
 
     def apply(self, policy: Policy, strength: float, day: int) -> None:
-        policy.channel_ok &= ~(self.ch[:, None] & self.nat[None, :])
+        policy.channel_ok &= self.issues
 
 
 @dataclass(frozen=True)
@@ -386,8 +403,12 @@ class RepatriationFlights(Lever):
         self.nat = _nat_mask(world, p.nationalities, f"{where}.nationalities")
         world.index("airline", p.airline, f"{where}.airline")
 
+    def effect(self, strength: float, day: int) -> int:
+        """Today's seats: all that ``apply`` reads of the strength and the day."""
+        return int(round(strength * self.seats_on.get(day, 0)))
+
     def apply(self, policy: Policy, strength: float, day: int) -> None:
-        seats = int(round(strength * self.seats_on.get(day, 0)))
+        seats = self.effect(strength, day)
         if seats > 0:
             policy.charters.append((self.params.airline, seats))
             policy.repat_ok |= self.nat
@@ -449,14 +470,17 @@ class BorderPolicy(Lever):
         for k in ("guard_mult", "interior_catch_mult"):
             if getattr(p, k) < 0:
                 raise ConfigError(f"{where}.{k}: {getattr(p, k)} is negative; allowed: >= 0")
-        self.idx = _indices(world, "segment", p.segments, f"{where}.segments")
+        self.idx = np.array(_indices(world, "segment", p.segments, f"{where}.segments"), dtype=np.intp)
 
     def apply(self, policy: Policy, strength: float, day: int) -> None:
         p = self.params
         if p.pushback or self.kind_name == "pushback":  # kind: pushback means pushback: true
             policy.pushback[self.idx] = True
-        policy.guard_cap_mult[self.idx] *= 1.0 + strength * (p.guard_mult - 1.0)
-        policy.interior_catch_mult[self.idx] *= 1.0 + strength * (p.interior_catch_mult - 1.0)
+        # a multiplier of 1 gives the factor 1.0, which changes nothing: skipped
+        if p.guard_mult != 1.0:
+            policy.guard_cap_mult[self.idx] *= 1.0 + strength * (p.guard_mult - 1.0)
+        if p.interior_catch_mult != 1.0:
+            policy.interior_catch_mult[self.idx] *= 1.0 + strength * (p.interior_catch_mult - 1.0)
 
 
 @dataclass(frozen=True)
@@ -521,7 +545,8 @@ class BelarusFacilitation(Lever):
     def apply(self, policy: Policy, strength: float, day: int) -> None:
         p = self.params
         policy.transport_mult *= 1.0 + strength * (p.transport_mult - 1.0)
-        policy.segment_weight *= 1.0 + strength * (self.weights - 1.0)
+        if p.segment_weights:  # (all weights 1 change nothing)
+            policy.segment_weight *= 1.0 + strength * (self.weights - 1.0)
         policy.attempt_mult *= 1.0 + strength * (p.attempt_mult - 1.0)
         policy.shelter = policy.shelter or (p.shelter and strength > 0)
 

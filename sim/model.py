@@ -174,11 +174,11 @@ class MigrationModel(mesa.Model):
 
     # ---- 1. levers -----------------------------------------------------------------------
     def pull_levers(self) -> None:
-        """Reset today's policy to "nobody acts"; each state and airline applies its active levers."""
-        policy = self.world.reset_policy()
-        metric = self.recorder.yesterday
-        for actor in self.lever_owners:
-            actor.pull_levers(self.day, policy, metric)
+        """Each state and airline pulls its levers active today; today's policy is "nobody acts"
+        narrowed by each of them in turn (World.reset_policy)."""
+        day, metric = self.day, self.recorder.yesterday
+        pulled = [pull for actor in self.lever_owners for pull in actor.pull_levers(day, metric)]
+        self.world.reset_policy(pulled, day)
 
     # ---- 2. states -------------------------------------------------------------------------
     def states_decide(self) -> None:
@@ -192,20 +192,23 @@ class MigrationModel(mesa.Model):
     def publish_flights(self) -> None:
         """Airlines review schedules and publish today's flights and corridor seats (scaled to the
         sample), and fly the repatriation charters states ordered."""
-        for airline in self.airline_agents.values():
-            airline.review_schedule(self.day)
-        real = np.zeros_like(self.seats_today)
+        if self.day % self.cfg.airline.review_days == 0:  # a review day (see Airline.review_schedule)
+            for airline in self.airline_agents.values():
+                airline.review_schedule(self.day)
+        real = np.empty_like(self.seats_today)  # publish writes every route
         self.route_book.publish(self.day, self.world, self.flights_today, real)
         self.seats_today = self._scaled(real, "airline.seats")
         pol = self.world.policy
-        pol.repat_seats = sum(self.airline_agents[code].fly_charter(seats) for code, seats in pol.charters)
-        self.recorder.add("repatriation_flights", sum(1 for _, seats in pol.charters if seats > 0))
+        if pol.charters:  # none ordered: no seats (repat_seats stays the reset policy's 0)
+            pol.repat_seats = sum(self.airline_agents[code].fly_charter(seats) for code, seats in pol.charters)
+            self.recorder.add("repatriation_flights", sum(1 for _, seats in pol.charters if seats > 0))
 
     def _scaled(self, real: np.ndarray | float, stream: str) -> np.ndarray:
         """A capacity in real people as whole units of simulated people (stochastic rounding)."""
         x = np.asarray(real, dtype=float) * self.scale
-        if not (x > np.floor(x)).any():  # whole numbers round to themselves whatever the draw
-            return np.floor(x).astype(np.int64)
+        whole = np.floor(x)
+        if not (x > whole).any():  # whole numbers round to themselves whatever the draw
+            return whole.astype(np.int64)
         return stochastic_round(x, self.streams.generator(stream, self.day).random(x.shape))
 
     @staticmethod

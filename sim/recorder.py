@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.population import STATE_NAMES, State
+from sim.population import N_STATES, STATE_NAMES, State
 
 if TYPE_CHECKING:
     from sim.model import MigrationModel
@@ -48,6 +48,7 @@ TRANSITIONS = [
 
 
 _FLOW_SRC, _FLOW_DST = (np.array(side) for side in zip(*TRANSITIONS, strict=True))
+_FLOW_CELLS = _FLOW_SRC * N_STATES + _FLOW_DST  # the same cells of the flows, flattened
 # the outcomes of border attempts, one column per segment each
 OUTCOMES = ("attempts", "turned_back", "caught_inside", "caught", "got_through", "deaths")
 
@@ -93,15 +94,17 @@ class Recorder:
         self.visa_capacity_columns = [f"visa_capacity_{c}" for c in w.channel_ids]
         self.rows: list[dict[str, Any]] = []
         self.today: dict[str, Any] = {}
+        # fixed for the run, so made once: a new day's counters and levels, and the dates
+        self._new_day = dict.fromkeys(self.counters + self.levels, 0)
+        self._dates = [w.date_of(day).isoformat() for day in range(model.cfg.n_days)]
         self._schedule = np.zeros(2 * w.n_routes, dtype=np.int64)
         self.channel_queue = np.zeros(w.n_channels)
         self.channel_capacity = np.zeros(w.n_channels)
 
     # ---- during the day ----------------------------------------------------------------
     def start_day(self, day: int) -> None:
-        self.today = dict.fromkeys(self.counters, 0)
-        self.today.update(dict.fromkeys(self.levels, 0))
-        self.model.people.flows[:] = 0
+        self.today = self._new_day.copy()  # every counter and level at 0
+        self.model.people.flows.fill(0)
 
     def add(self, name: str, value: float) -> None:
         self.today[name] += value
@@ -131,12 +134,14 @@ class Recorder:
         m = self.model
         w, p = m.world, m.people
         day = m.day
-        row: dict[str, Any] = {"date": w.date_of(day).isoformat(), "day": day}
+        date = self._dates[day] if 0 <= day < len(self._dates) else w.date_of(day).isoformat()
+        row: dict[str, Any] = {"date": date, "day": day}
         row.update(zip(self.stock_columns, p.stocks().tolist(), strict=True))
         in_minsk, at_border = p.ids(State.IN_MINSK), p.ids(State.AT_BORDER)
         row["in_belarus"] = int(in_minsk.size + at_border.size)
-        row["in_belarus_kri"] = int(w.origin_kri[p.origin[in_minsk]].sum() + w.origin_kri[p.origin[at_border]].sum())
-        flows = p.flows[_FLOW_SRC, _FLOW_DST].tolist()
+        kri = w.origin_kri
+        row["in_belarus_kri"] = int(np.count_nonzero(kri[p.origin[in_minsk]]) + np.count_nonzero(kri[p.origin[at_border]]))
+        flows = p.flows.take(_FLOW_CELLS).tolist()  # p.flows[_FLOW_SRC, _FLOW_DST]
         if int(p.flows.sum()) != sum(flows):
             raise RuntimeError("a transition outside TRANSITIONS happened; add it to the recorder")
         row.update(zip(self.flow_columns, flows, strict=True))
@@ -146,9 +151,10 @@ class Recorder:
         row.update(zip(self.schedule_columns, schedule, strict=True))
         today = self.today
         row.update(today)
-        row["arrivals_minsk"] = int(sum(today[c] for c in self.arrival_columns))
+        column = today.__getitem__
+        row["arrivals_minsk"] = int(sum(map(column, self.arrival_columns)))
         for k, columns in self.outcome_columns.items():
-            row[k] = int(sum(today[c] for c in columns))
+            row[k] = int(sum(map(column, columns)))
         row["intending"] = row["n_intending"]
         row["in_minsk"] = row["n_in_minsk"]
         row["at_border"] = row["n_at_border"]
@@ -160,7 +166,7 @@ class Recorder:
         visa_capacity = np.asarray(self.channel_capacity, dtype=float).tolist()
         row.update(zip(self.visa_capacity_columns, visa_capacity, strict=True))
         row["cooperation"] = float(w.policy.cooperation)
-        row["active_levers"] = ";".join(sorted(n for a in m.lever_owners for n in a.active_today))
+        row["active_levers"] = ";".join(sorted([n for a in m.lever_owners for n in a.active_today]))
         self.rows.append(row)
 
     def frame(self):

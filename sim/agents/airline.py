@@ -16,7 +16,7 @@ import numpy as np
 
 from sim.config import AirlineConfig
 from sim.levers import Lever
-from sim.world import Policy, World
+from sim.world import World
 
 
 class RouteBook:
@@ -38,9 +38,10 @@ class RouteBook:
         Formula: flights = scheduled on this weekday + extra flights spread over the week;
         seats = floor(flights * seats per flight * corridor share * seat multiplier).
         """
-        weekday = world.date_of(day).weekday()
+        weekday = (world.start.weekday() + day) % 7  # world.date_of(day).weekday()
         k = self.extra_per_week
-        extra = (day + 1) * k // 7 - day * k // 7  # k extra flights spread evenly over 7 days
+        # k extra flights spread evenly over 7 days (none added: none to spread)
+        extra = (day + 1) * k // 7 - day * k // 7 if k.any() else 0
         in_service = world.routes_in_service(day) & (world.route_flights_per_week > 0)
         flights[:] = np.where(in_service, world.route_week[:, weekday] + extra, 0)
         seats[:] = np.floor(flights * world.route_seats * world.route_share * world.policy.route_seat_mult)
@@ -72,8 +73,11 @@ class Airline(mesa.Agent):
         self.charters_flown = 0
         self.charter_seats = 0
 
-    def pull_levers(self, day: int, policy: Policy, metric: Callable[[str], float]) -> None:
-        self.active_today = [lv.name for lv in self.levers if lv.act(day, policy, metric)]
+    def pull_levers(self, day: int, metric: Callable[[str], float]) -> list[tuple[Lever, float]]:
+        """The owned levers whose schedule is on today, with their strengths (in ``active_today``)."""
+        pulled = [(lv, s) for lv in self.levers if (s := lv.strength_today(day, metric)) > 0]
+        self.active_today = [lv.name for lv, _ in pulled]
+        return pulled
 
     def fly_charter(self, seats: int) -> int:
         """Fly a repatriation charter out of Minsk ordered by a state; returns the seats offered."""

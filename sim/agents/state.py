@@ -14,7 +14,6 @@ import mesa
 import numpy as np
 
 from sim.levers import Lever
-from sim.world import Policy
 
 
 class StateActor(mesa.Agent):
@@ -32,9 +31,11 @@ class StateActor(mesa.Agent):
         self.levers = levers
         self.active_today: list[str] = []
 
-    def pull_levers(self, day: int, policy: Policy, metric: Callable[[str], float]) -> None:
-        """Apply every owned lever whose schedule is on today."""
-        self.active_today = [lv.name for lv in self.levers if lv.act(day, policy, metric)]
+    def pull_levers(self, day: int, metric: Callable[[str], float]) -> list[tuple[Lever, float]]:
+        """The owned levers whose schedule is on today, with their strengths (in ``active_today``)."""
+        pulled = [(lv, s) for lv in self.levers if (s := lv.strength_today(day, metric)) > 0]
+        self.active_today = [lv.name for lv, _ in pulled]
+        return pulled
 
     def scale_visa_issuance(self, level: np.ndarray, issued_here: np.ndarray, queue: np.ndarray,
                             capacity: np.ndarray, growth: np.ndarray, max_mult: np.ndarray) -> None:
@@ -43,4 +44,4 @@ class StateActor(mesa.Agent):
         Formula: ``level_c *= 1 + growth_c`` while ``queue_c > capacity_c``, up to ``max_mult_c``.
         """
         grow = issued_here & (queue > capacity)
-        level[grow] = np.minimum(level[grow] * (1.0 + growth[grow]), max_mult[grow])
+        np.copyto(level, np.minimum(level * (1.0 + growth), max_mult), where=grow)
