@@ -12,9 +12,13 @@ and writes to ``docs/performance.md`` (between its ``benchmark`` markers, with t
   its size before building, for both;
 - the ratio of the two implementations at the sizes both ran;
 - the share of the stepping time in each phase (levers, institutions, migrant transitions,
-  allocation, border, recording), measured by wrapping the model's phase methods, the
-  allocation kernels and the recorder with a timer in the child process only (exclusive time:
-  allocation inside a phase counts as allocation). Timing adds about a microsecond a call.
+  allocation, border, recording), measured in a second run of each (the speed above comes from
+  a run without timers) by wrapping the model's phase methods, the allocation kernels and the
+  recorder with a timer (exclusive time: allocation inside a phase counts as allocation);
+- the vectorised model with both engines (``run.engine=numba``: sizes ``--sizes``; numpy:
+  ``--numpy-sizes``), the numba one after a small warm-up run that loads its kernels (reported
+  apart: a once-per-process cost);
+- the day fitted as a fixed cost plus a cost per person, and what 100× at 10^5 asks of each.
 
 A size above ``population.pool`` (250,000) samples the same world more finely: each row is a
 fraction of a person. ``--reference-days D`` runs the reference for D days only and
@@ -115,7 +119,7 @@ def rss_bytes() -> int:
     return 0
 
 
-def child(kind: str, n: int, days: int | None) -> None:
+def child(kind: str, n: int, days: int | None, phases: bool) -> None:
     """One run in this process; prints one JSON line."""
     import resource
 
@@ -138,7 +142,8 @@ def child(kind: str, n: int, days: int | None) -> None:
         gc.collect()
         warm_up_s = time.perf_counter() - t
     clock = PhaseClock()
-    instrument(model_class, clock)
+    if phases:
+        instrument(model_class, clock)
     cfg = compose([f"population.size={n}", *engine])
     rss_before = rss_bytes()
     t0 = time.perf_counter()
@@ -166,19 +171,26 @@ def child(kind: str, n: int, days: int | None) -> None:
 # ---- the parent: runs and tables --------------------------------------------------------------
 
 
-def measure(kind: str, n: int, days: int | None) -> dict:
+def run_child(kind: str, n: int, days: int | None, phases: bool) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, str(n)]
-    if days is not None:
-        cmd.append(str(days))
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, str(n), str(days or 0), str(int(phases))]
     load = os.getloadavg()[0]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, check=False)
     if out.returncode != 0:
         raise SystemExit(f"{kind} {n}: failed\n{out.stderr[-3000:]}")
     row = json.loads(out.stdout.strip().splitlines()[-1])
     row["load_before"] = load
+    return row
+
+
+def measure(kind: str, n: int, days: int | None) -> dict:
+    """Two runs in fresh processes: one timed as it is (the speed and memory reported), one with
+    the phase timers (where the time goes; the timers add about a microsecond a call)."""
+    row = run_child(kind, n, days, phases=False)
+    timed = run_child(kind, n, days, phases=True)
+    row["phase_s"], row["phase_run_s"] = timed["phase_s"], timed["run_s"]
     row["person_days_per_s"] = row["n"] * row["days"] / row["run_s"]
-    print(f"  {kind:10s} {n:>12,}  {row['days']} days  {row['run_s']:8.1f} s  "
+    print(f"  {kind:10s} {n:>12,}  {row['days']} days  {row['run_s']:8.2f} s  "
           f"{row['person_days_per_s'] / 1e6:8.2f} M person-days/s  peak {row['peak_rss'] / 2**20:,.0f} MiB",
           flush=True)
     return row
@@ -227,7 +239,8 @@ def tables(rows: list[dict]) -> str:
             out += (f"| {n:,} | {fmt_rate(v['person_days_per_s'])} | {p_rate} | {fmt_rate(r['person_days_per_s'])} | "
                     f"**{v['person_days_per_s'] / r['person_days_per_s']:,.0f}×** | {p_ratio} | {mem_r / mem_v:,.0f}× |\n")
 
-    out += "\n\nWhere the stepping time goes (share of stepping time, exclusive of wrapped callees):\n\n"
+    out += ("\n\nWhere the stepping time goes (share of stepping time, exclusive of wrapped callees; from a second "
+            "run of each, with the phase timers):\n\n")
     short = {"reference": "ref.", "numba": "nb.", "numpy": "np."}
     head = "| phase | " + " | ".join(f"{short[r['engine']]} {r['n']:,}" for r in rows) + " |"
     out += head + "\n|---|" + "---:|" * len(rows) + "\n"
@@ -235,13 +248,13 @@ def tables(rows: list[dict]) -> str:
         cells = []
         for r in rows:
             s = sum(r["phase_s"].get(nm, 0.0) for nm in names)
-            cells.append(f"**{100 * s / r['run_s']:.1f}%**")
+            cells.append(f"**{100 * s / r['phase_run_s']:.1f}%**")
         out += f"| **{cat}** | " + " | ".join(cells) + " |\n"
         for nm in names:
             if any(nm in r["phase_s"] for r in rows):
                 out += f"| &nbsp;&nbsp;{nm} | " + " | ".join(
-                    f"{100 * r['phase_s'].get(nm, 0.0) / r['run_s']:.1f}%" for r in rows) + " |\n"
-    cells = [f"{100 * (r['run_s'] - sum(r['phase_s'].values())) / r['run_s']:.1f}%" for r in rows]
+                    f"{100 * r['phase_s'].get(nm, 0.0) / r['phase_run_s']:.1f}%" for r in rows) + " |\n"
+    cells = [f"{100 * (r['phase_run_s'] - sum(r['phase_s'].values())) / r['phase_run_s']:.1f}%" for r in rows]
     out += "| other (the step loop, Mesa) | " + " | ".join(cells) + " |\n"
     out += "| *per day, all phases (ms)* | " + " | ".join(f"{1000 * r['run_s'] / r['days']:,.1f}" for r in rows) + " |\n"
     return out
@@ -333,7 +346,7 @@ def write_doc(rows: list[dict], argv: list[str]) -> None:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else None)
+        child(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]) or None, sys.argv[5] == "1")
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10**4, 10**5, 10**6, 10**7],

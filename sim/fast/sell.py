@@ -9,6 +9,9 @@ others gives up.
 
 from __future__ import annotations
 
+import math
+
+import numba
 import numpy as np
 from numba import njit
 
@@ -115,6 +118,39 @@ def _sell(it, agency, has_agency, savings, spent, origin, day_entered, offer, pr
     return got, paid, quit_[:n_quit], demand, sold, revenue
 
 
+@njit(cache=True)
+def _close_day(price, capacity, base_price, base_capacity, demand_today, sold_today, revenue_usd,
+               demand, sold, revenue, scale, price_adjust, price_min_mult, price_max_mult, growth, capacity_max_mult):
+    """:meth:`sim.agents.travel_agency.AgencyBook.close_day` for every agency, with today's
+    ``demand``, ``sold`` and ``revenue`` in simulated people (divided by ``scale`` here, as the
+    numpy method's caller does): each agency's price and capacity follow
+    :func:`sim.agents.travel_agency.adjust_price_and_capacity`, the same float64 operations in the
+    same order (``math.exp`` is the C library's, as there)."""
+    for a in range(price.shape[0]):
+        d = demand[a] / scale
+        demand_today[a] = d
+        sold_today[a] = sold[a] / scale
+        revenue_usd[a] += revenue[a] / scale
+        excess = d / max(capacity[a], 1e-9) - 1.0
+        step = math.exp(price_adjust * min(max(excess, -1.0), 1.0))
+        price[a] = min(max(price[a] * step, price_min_mult * base_price[a]), price_max_mult * base_price[a])
+        if d > capacity[a]:
+            capacity[a] = min(capacity[a] * growth, capacity_max_mult * base_capacity[a])
+
+
+def close_agencies_day(model, demand, sold, revenue) -> None:
+    """The agencies close the day (``AgencyBook.close_day`` over all rows), compiled unless numba
+    would vectorise ``exp`` with Intel's SVML (whose last bit may differ from the C library's)."""
+    book = model.agency_book
+    if numba.config.USING_SVML:
+        book.close_day(demand / model.scale, sold / model.scale, revenue / model.scale)
+        return
+    c = book.cfg
+    _close_day(book.price_usd, book.capacity, book.base_price_usd, book.base_capacity, book.demand_today,
+               book.sold_today, book.revenue_usd, demand, sold, revenue, float(model.scale), float(c.price_adjust),
+               float(c.price_min_mult), float(c.price_max_mult), float(1 + c.capacity_growth), float(c.capacity_max_mult))
+
+
 def sell_packages(model) -> None:
     """Compiled :meth:`sim.model.MigrationModel.sell_packages`: intending people who can pay ask
     their agency; agencies sell up to capacity (FIFO); of the others, some give up."""
@@ -128,7 +164,7 @@ def sell_packages(model) -> None:
     if it.size == 0:
         n_ag = len(model.agencies)
         demand = np.zeros(n_ag, dtype=np.int64)
-        book.close_day(demand / model.scale, demand / model.scale, np.zeros(n_ag) / model.scale)
+        close_agencies_day(model, demand, demand, np.zeros(n_ag))
         model.recorder.add("package_demand", 0)
         return
     c = cfg.intention
@@ -142,5 +178,5 @@ def sell_packages(model) -> None:
     model.recorder.add("packages_sold", got.size)
     model.recorder.add("paid_agencies_usd", float(paid.sum()))  # numpy's pairwise sum, as the numpy method
     p.move(quit_, State.INTENDING, State.AT_HOME, day)
-    book.close_day(demand / model.scale, sold / model.scale, revenue / model.scale)
+    close_agencies_day(model, demand, sold, revenue)
     model.recorder.add("package_demand", int(demand.sum()))
