@@ -97,9 +97,14 @@ def splitmix_uniform(key: np.uint64, ids: np.ndarray) -> np.ndarray:
     ``i * gamma + (key + gamma)``, and the last step ``z ^= z >> 31`` leaves the top 24 bits
     of ``z`` (the only ones ``u`` keeps) unchanged, so it is skipped.
     """
+    return _splitmix_from(counter_offset(key), ids)
+
+
+def _splitmix_from(offset: np.uint64, ids: np.ndarray) -> np.ndarray:
+    """:func:`splitmix_uniform` given ``offset = key + gamma`` (:func:`counter_offset`)."""
     z = ids.astype(np.uint64)  # a copy: every step below is in place (wrapping 64-bit arithmetic)
     z *= GAMMA
-    z += counter_offset(key)
+    z += offset
     z ^= z >> _S30
     z *= M1
     z ^= z >> _S27
@@ -108,6 +113,16 @@ def splitmix_uniform(key: np.uint64, ids: np.ndarray) -> np.ndarray:
     u = z.astype(np.float32)
     u *= _TO_UNIT
     return u
+
+
+def _mix64_array(z: np.ndarray) -> np.ndarray:
+    """:func:`_mix64` of each element (uint64, wrapping arithmetic)."""
+    z = z ^ (z >> _S30)
+    z *= M1
+    z ^= z >> _S27
+    z *= M2
+    z ^= z >> np.uint64(31)
+    return z
 
 
 class Streams:
@@ -124,6 +139,7 @@ class Streams:
         self._root_key = int(np.random.SeedSequence(self.seed).generate_state(1, np.uint64)[0])
         self._name_keys: dict[str, int] = {}  # stable_key of each decision's name, once
         self._seeded_names: dict[str, int] = {}  # root ^ name part of each stream's key, once
+        self._counter_keys: dict[str, np.ndarray] = {}  # per name: counter_key by day
 
     def _name_key(self, name: str) -> int:
         """:func:`stable_key` of a decision's name (computed once per name)."""
@@ -149,8 +165,22 @@ class Streams:
 
     def counter_key(self, name: str, day: int) -> np.uint64:
         """What a compiled kernel needs to draw person ``i``'s number for (name, day) itself:
-        ``sim.fast.common.u01(counter_key(name, day), i)`` is ``uniform(name, day, [i])[0]``."""
-        return np.uint64((self._key_int(name, day) + _GAMMA_INT) & MASK64)
+        ``sim.fast.common.u01(counter_key(name, day), i)`` is ``uniform(name, day, [i])[0]``.
+
+        It is ``_key(name, day) + gamma``, looked up in a table of a year of days per name, made
+        on the name's first use with the same arithmetic on arrays (extended as days go by)."""
+        table = self._counter_keys.get(name)
+        if table is None or day >= table.shape[0] or day < 0:
+            if day < 0:
+                return counter_offset(self._key_int(name, day))
+            table = self._counter_keys[name] = self._counter_key_table(name, max(2 * day, 366))
+        return table[day]
+
+    def _counter_key_table(self, name: str, n_days: int) -> np.ndarray:
+        """(n_days,) uint64: :meth:`counter_key` of days 0 .. n_days - 1."""
+        self._key_int(name, 0)  # makes sure the name's seeded part is known
+        z = (np.arange(1, n_days + 1, dtype=np.uint64) * GAMMA) ^ np.uint64(self._seeded_names[name] & MASK64)
+        return _mix64_array(z) + GAMMA
 
     def generator(self, name: str, day: int = -1) -> np.random.Generator:
         """A fresh Generator for (name, day); the same arguments give the same numbers."""
@@ -179,4 +209,4 @@ class Streams:
             ids = np.arange(self.n)
         elif ids.size == 0:
             return np.zeros(0, dtype=np.float32)
-        return splitmix_uniform(self._key(name, day), ids)
+        return _splitmix_from(self.counter_key(name, day), ids)

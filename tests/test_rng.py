@@ -64,3 +64,13 @@ def test_a_persons_number_does_not_depend_on_who_else_draws() -> None:
     some = np.array([4, 17, 999])
     assert np.array_equal(s.uniform("attempt", 12, some), everyone[some])
     assert not np.array_equal(s.uniform("attempt", 13, some), everyone[some])  # keyed by day
+
+
+@pytest.mark.parametrize("seed", [0, 20211118, 2**40 + 3])
+def test_counter_keys_from_the_table_are_the_streams_keys(seed: int) -> None:
+    from sim.rng import counter_offset
+
+    s = Streams(seed=seed, n=10)
+    for name in ("attempt", "buy.tie", "intend"):
+        for day in [*range(0, 800, 13), 365, 366, 731, -1]:  # past the first table too
+            assert s.counter_key(name, day) == counter_offset(s._key(name, day))
