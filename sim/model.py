@@ -138,6 +138,7 @@ class MigrationModel(mesa.Model):
         # the line (being caught inside still means being in the EU, where one may apply)
         self.seg_prior = 1.0 - w.seg_detect
         self.seg_attempts_ema = np.zeros(S)
+        self._serving: tuple[int, np.ndarray | None] = (-1, None)  # (day, channels_serving())
         self.seg_success_ema = np.zeros(S)
         self.decay = 0.5 ** (1.0 / cfg.intention.report_half_life_days)
         self.day = 0
@@ -273,8 +274,7 @@ class MigrationModel(mesa.Model):
         """(O,) bool: an origin's agencies are open and a visa channel serves its nationality."""
         w = self.world
         pol = w.policy
-        ch = w.channels_in_service(self.day)[:, None] & pol.channel_ok & w.channel_nat  # (C, K)
-        nat_ok = ch.any(axis=0)
+        nat_ok = self.channels_serving().any(axis=0)
         return (pol.agency_cap_mult > 0) & (w.origin_agencies > 0) & nat_ok[w.origin_nat]
 
     # ---- 5. migrants -----------------------------------------------------------------------
@@ -287,6 +287,18 @@ class MigrationModel(mesa.Model):
         self.live_in_belarus()
         self.go_home()
         self.leave_minsk()
+
+    def channels_serving(self) -> np.ndarray:
+        """(C, K) bool: visa channel c is in service today and issues visas to nationality k.
+
+        Depends on the day and today's policy only (set by the levers, first thing in the day),
+        so it is computed once a day, for the agencies and the visa phase."""
+        day, serving = self._serving
+        if day != self.day:
+            w = self.world
+            serving = w.channels_in_service(self.day)[:, None] & w.policy.channel_ok & w.channel_nat
+            self._serving = (self.day, serving)
+        return serving
 
     @property
     def signal(self) -> np.ndarray:
@@ -322,7 +334,7 @@ class MigrationModel(mesa.Model):
         pol = w.policy
         # applications at channels that closed or stopped serving the nationality lapse
         wv = p.ids(State.WAITING_VISA)
-        serving = w.channels_in_service(day)[:, None] & pol.channel_ok & w.channel_nat
+        serving = self.channels_serving()
         lapsed = wv[~serving[p.channel[wv], p.nationality[wv]]]
         p.channel[lapsed] = -1
         p.move(lapsed, State.WAITING_VISA, State.WAITING_PACKAGE, day)

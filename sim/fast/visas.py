@@ -235,7 +235,7 @@ def apply_for_visas(model) -> None:
     pol = w.policy
     # applications at channels that closed or stopped serving the nationality lapse
     wv = p.ids(State.WAITING_VISA)
-    serving = w.channels_in_service(day)[:, None] & pol.channel_ok & w.channel_nat
+    serving = model.channels_serving()
     lapsed = _lapsed(wv, p.channel, p.nationality, serving)
     p.move(lapsed, State.WAITING_VISA, State.WAITING_PACKAGE, day)
     rec.add("visa_lapsed", lapsed.size)
