@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
 from sim.fast.common import TO_UNIT, u01
 from sim.population import State
-from sim.rng import unit_bound_bits
 
 
 @njit(cache=True)
@@ -72,6 +73,30 @@ def _decide(home, growth, bits, origin, per_origin):
 
 
 @njit(cache=True)
+def _bounds(pre, growth, counts):
+    """Each origin's thinning bound as numpy computes it, ``float32(min(1, pre_o * growth_o))``, in
+    the integer form of :func:`sim.rng.unit_bound_bits` (int64, and uint32 where all fit), and the
+    expected share of people below it (to pick the faster scan)."""
+    n_o = pre.shape[0]
+    limits = np.empty(n_o, dtype=np.int64)
+    limits32 = np.empty(n_o, dtype=np.uint32)
+    below = 0.0
+    total = 0.0
+    fits = True
+    for o in range(n_o):
+        b = np.float64(np.float32(min(1.0, pre[o] * growth[o])))
+        below += b * counts[o]
+        total += counts[o]
+        t = np.int64(math.ceil(min(max(b, 0.0), 1.0) * 16777216.0)) << 8
+        limits[o] = t
+        if t >= 4294967296:
+            fits = False
+        else:
+            limits32[o] = np.uint32(t)
+    return limits, limits32, fits, below / max(total, 1.0)
+
+
+@njit(cache=True)
 def _leave_again(back, origin, offer, rate, key):
     """Returnees who leave again today: ``u < rate * offer[origin]`` (float64, as numpy)."""
     out = np.empty(back.shape[0], dtype=np.int64)
@@ -90,22 +115,22 @@ def intend(model) -> None:
     pol = w.policy
     offer = np.where(model.offer, 1.0, c.closed_offer_mult)
     signal = model.signal
-    bound = np.minimum(1.0, c.base_rate_per_day * w.origin_push * offer * pol.intent_mult
-                       * np.exp(c.network_gain * np.maximum(signal, 0.0) + pol.info)).astype(np.float32)
+    pre = c.base_rate_per_day * w.origin_push * offer * pol.intent_mult  # the chance's factors before exp
     bits = model.streams.full_bits("intend", day)
     ends = model.__dict__.get("_origin_block_ends")
     if ends is None:
         ends = model._origin_block_ends = np.cumsum(p.origin_counts)
-    limits = unit_bound_bits(bound)
-    if float(bound @ p.origin_counts) < 0.15 * p.n and limits.max() < 2**32:
+    limits, limits32, fits, share = _bounds(pre, np.exp(c.network_gain * np.maximum(signal, 0.0) + pol.info),
+                                            p.origin_counts)
+    if share < 0.15 and fits:
         # few below the bound (most days): numpy's SIMD comparison and flatnonzero beat a loop
-        below = np.flatnonzero(bits < np.repeat(limits.astype(np.uint32), p.origin_counts))
+        below = np.flatnonzero(bits < np.repeat(limits32, p.origin_counts))
     else:
         below = _below(bits, ends, limits)
     # intention_prob for the candidates at home: its float32 exponent, numpy's exp, the decision
     home, expo = _exponents(below, p.state, np.int8(State.AT_HOME), p.net_weight, p.origin,
                             np.float32(c.network_gain), signal.astype(np.float32), pol.info.astype(np.float32))
-    per_origin = (c.base_rate_per_day * w.origin_push * offer * pol.intent_mult).astype(np.float32)
+    per_origin = pre.astype(np.float32)
     go = _decide(home, np.exp(expo), bits, p.origin, per_origin)
     p.move(go, State.AT_HOME, State.INTENDING, day)
     back = p.ids(State.RETURNED)
