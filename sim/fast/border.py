@@ -139,11 +139,13 @@ def resolve_border(model) -> None:
         np.asarray(p_stop, dtype=np.float64), np.asarray(p_inside, dtype=np.float64), pol.pushback,
         np.float32(cfg.purchase.smuggler_detect_mult), as_numpy_compares(b.switch_prob_after_pushback), S, O, K)
 
-    caught_in = by_seg[CAUGHT_TURNED] + by_seg[CAUGHT_KEPT]
-    counts = {"attempts": n_att, "turned_back": by_seg[STOPPED] + by_seg[CAUGHT_TURNED], "caught_inside": caught_in,
+    counts = {"attempts": n_att, "turned_back": by_seg[STOPPED] + by_seg[CAUGHT_TURNED],
+              "caught_inside": by_seg[CAUGHT_TURNED] + by_seg[CAUGHT_KEPT],
               "caught": by_seg[CAUGHT_KEPT], "got_through": by_seg[THROUGH], "deaths": by_seg[DIED]}
-    for what, per_segment in counts.items():
-        rec.add_many(rec.outcome_columns[what], per_segment.tolist())
+    columns = model.__dict__.get("_outcome_columns")
+    if columns is None:  # the recorder's outcome columns in the order of ``counts``, once
+        columns = model._outcome_columns = [c for what in counts for c in rec.outcome_columns[what]]
+    rec.add_many(columns, np.concatenate(list(counts.values())).tolist())
     rec.set_many(rec.guard_capacity_columns, (cap / model.scale).tolist())
     rec.set_many(rec.pushback_columns, pol.pushback.astype(int).tolist())
     for g in model.guards:
@@ -165,4 +167,5 @@ def resolve_border(model) -> None:
     d = 1.0 - model.decay
     model.seg_success_ema = model.seg_success_ema * model.decay + d * seg_succ
     model.seg_attempts_ema = model.seg_attempts_ema * model.decay + d * n_att
-    rec.add_many(rec.caught_by_nationality_columns, kept_by_nat.tolist())
+    nz = np.flatnonzero(kept_by_nat)  # adding 0 changes no count: only the others
+    rec.add_many([rec.caught_by_nationality_columns[j] for j in nz.tolist()], kept_by_nat[nz].tolist())
