@@ -314,10 +314,12 @@ def cost_model(rows: list[dict]) -> str:
     if 10**5 in ref:
         r = ref[10**5]["run_s"] / (ref[10**5]["n"] * ref[10**5]["days"])
         budget = r * 1e5 / 100
+        measured = {int(k): x for k, x in zip(n, t, strict=True)}.get(10**5)
         out += (f" The reference costs {1e9 * r:,.0f} ns per person-day at 10^5 people, so 100× at 10^5 allows "
                 f"{1e3 * budget:.2f} ms a day; the fit gives F + c × 10^5 = {1e3 * (f + c * 1e5):.2f} ms "
-                f"(fixed {1e3 * f:.2f} + per person {1e3 * c * 1e5:.2f}).")
-        if f + c * 1e5 > budget:
+                f"(fixed {1e3 * f:.2f} + per person {1e3 * c * 1e5:.2f})")
+        out += f", the run {1e3 * measured:.2f} ms." if measured is not None else "."
+        if (measured if measured is not None else f + c * 1e5) > budget:
             out += (f" Even with no fixed cost the per-person part alone would give "
                     f"{r / c:,.0f}×; with no per-person cost the fixed part alone would give {r * 1e5 / f:,.0f}×.")
     return out

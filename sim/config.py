@@ -90,8 +90,8 @@ class RunConfig:
     end: dt.date = param(dt.date(2022, 2, 28), "last simulated day, inclusive (YYYY-MM-DD)")
     seed: int = nonneg(20211118, "root seed of every random stream in the run")
     engine: str = param("numpy", "how the migrant rules are computed: numpy (sim/model.py, the definition) or "
-                        "numba (compiled kernels in sim/fast/: the same numbers bit for bit, 1.6-1.9x faster a step, "
-                        "after about 1 s per process to load them; for sweeps, calibration and large runs)",
+                        "numba (compiled kernels in sim/fast/: the same numbers bit for bit, about twice as fast a step, "
+                        "after about 0.6 s per process to load them; for sweeps, calibration and large runs)",
                         choices=("numpy", "numba"))
 
 
