@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -353,6 +354,9 @@ RAY_ENV = {
     # local-only Ray: every address is the loopback one (else Ray picks the machine's own IP)
     "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
     "RAY_AUTH_MODE": "token",
+    # the cluster's token, made here for this test run (Ray would otherwise look for one in
+    # ~/.ray/auth_token, which a fresh machine does not have)
+    "RAY_AUTH_TOKEN": secrets.token_hex(32),
     "RAY_COLOR_PREFIX": "0",
 }
 
