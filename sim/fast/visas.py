@@ -20,10 +20,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.fast.common import u01
+from sim.fast.common import _TIE, u01
 from sim.population import State
-
-_TIE = 16777216.0  # 2**24: a draw times this is its 24-bit integer, exactly
 
 
 @njit(cache=True)
