@@ -259,15 +259,12 @@ class FlightSuspension(Lever):
         self.route_mask = m
         self.nat_mask = _nat_mask(world, p.nationalities, f"{where}.nationalities")
         self.all_nationalities = not p.nationalities
-        # what stays allowed, (R,) routes or (R, K) boarding
-        self.flies = ~self.route_mask
-        self.boards = ~(self.route_mask[:, None] & self.nat_mask[None, :])
 
     def apply(self, policy: Policy, strength: float, day: int) -> None:
         if self.all_nationalities:
-            policy.route_open &= self.flies
+            policy.route_open &= ~self.route_mask
         else:
-            policy.boarding_ok &= self.boards
+            policy.boarding_ok &= ~(self.route_mask[:, None] & self.nat_mask[None, :])
 
 
 @dataclass(frozen=True)
@@ -290,7 +287,7 @@ class ConsulateClosure(Lever):
     def build(self, world: World, where: str) -> None:
         if not self.params.channels:
             raise ConfigError(f"{where}.channels: empty; name the channels to close: {', '.join(world.channel_ids)}")
-        self.idx = np.array(_indices(world, "channel", self.params.channels, f"{where}.channels"), dtype=np.intp)
+        self.idx = _indices(world, "channel", self.params.channels, f"{where}.channels")
 
     def apply(self, policy: Policy, strength: float, day: int) -> None:
         policy.channel_open[self.idx] = False
@@ -314,10 +311,9 @@ class VisaRestriction(Lever):
         else:
             self.ch[:] = True
         self.nat = _nat_mask(world, p.nationalities, f"{where}.nationalities")
-        self.issues = ~(self.ch[:, None] & self.nat[None, :])  # (C, K) what stays allowed
 
     def apply(self, policy: Policy, strength: float, day: int) -> None:
-        policy.channel_ok &= self.issues
+        policy.channel_ok &= ~(self.ch[:, None] & self.nat[None, :])
 
 
 @dataclass(frozen=True)
@@ -470,17 +466,14 @@ class BorderPolicy(Lever):
         for k in ("guard_mult", "interior_catch_mult"):
             if getattr(p, k) < 0:
                 raise ConfigError(f"{where}.{k}: {getattr(p, k)} is negative; allowed: >= 0")
-        self.idx = np.array(_indices(world, "segment", p.segments, f"{where}.segments"), dtype=np.intp)
+        self.idx = _indices(world, "segment", p.segments, f"{where}.segments")
 
     def apply(self, policy: Policy, strength: float, day: int) -> None:
         p = self.params
         if p.pushback or self.kind_name == "pushback":  # kind: pushback means pushback: true
             policy.pushback[self.idx] = True
-        # a multiplier of 1 gives the factor 1.0, which changes nothing: skipped
-        if p.guard_mult != 1.0:
-            policy.guard_cap_mult[self.idx] *= 1.0 + strength * (p.guard_mult - 1.0)
-        if p.interior_catch_mult != 1.0:
-            policy.interior_catch_mult[self.idx] *= 1.0 + strength * (p.interior_catch_mult - 1.0)
+        policy.guard_cap_mult[self.idx] *= 1.0 + strength * (p.guard_mult - 1.0)
+        policy.interior_catch_mult[self.idx] *= 1.0 + strength * (p.interior_catch_mult - 1.0)
 
 
 @dataclass(frozen=True)
@@ -545,8 +538,7 @@ class BelarusFacilitation(Lever):
     def apply(self, policy: Policy, strength: float, day: int) -> None:
         p = self.params
         policy.transport_mult *= 1.0 + strength * (p.transport_mult - 1.0)
-        if p.segment_weights:  # (all weights 1 change nothing)
-            policy.segment_weight *= 1.0 + strength * (self.weights - 1.0)
+        policy.segment_weight *= 1.0 + strength * (self.weights - 1.0)
         policy.attempt_mult *= 1.0 + strength * (p.attempt_mult - 1.0)
         policy.shelter = policy.shelter or (p.shelter and strength > 0)
 

@@ -183,6 +183,7 @@ class World:
         self.home_airport = {nat[k]: ap[v] for k, v in w.home_airports.items()}
         self.cold = np.array(w.cold, dtype=float)
         self.policy = self.neutral_policy()
+        self._policies: dict[tuple, Policy] = {}  # by the day's lever effects (reset_policy)
 
     # ---- sizes -------------------------------------------------------------------------
     @property
@@ -253,7 +254,7 @@ class World:
         number for the same charters); its arrays are made read-only, so a write would fail loudly.
         """
         key = tuple((lv, lv.effect(s, day)) for lv, s in pulled)
-        built = self.__dict__.setdefault("_policies", {})
+        built = self._policies
         policy = built.get(key)
         if policy is None:
             policy = built[key] = self.neutral_policy()

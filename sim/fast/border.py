@@ -142,10 +142,7 @@ def resolve_border(model) -> None:
     counts = {"attempts": n_att, "turned_back": by_seg[STOPPED] + by_seg[CAUGHT_TURNED],
               "caught_inside": by_seg[CAUGHT_TURNED] + by_seg[CAUGHT_KEPT],
               "caught": by_seg[CAUGHT_KEPT], "got_through": by_seg[THROUGH], "deaths": by_seg[DIED]}
-    columns = model.__dict__.get("_outcome_columns")
-    if columns is None:  # the recorder's outcome columns in the order of ``counts``, once
-        columns = model._outcome_columns = [c for what in counts for c in rec.outcome_columns[what]]
-    rec.add_many(columns, np.concatenate(list(counts.values())).tolist())
+    rec.add_many([c for what in counts for c in rec.outcome_columns[what]], np.concatenate(list(counts.values())).tolist())
     rec.set_many(rec.guard_capacity_columns, (cap / model.scale).tolist())
     rec.set_many(rec.pushback_columns, pol.pushback.astype(int).tolist())
     for g in model.guards:

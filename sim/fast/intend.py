@@ -117,16 +117,13 @@ def intend(model) -> None:
     signal = model.signal
     pre = c.base_rate_per_day * w.origin_push * offer * pol.intent_mult  # the chance's factors before exp
     bits = model.streams.full_bits("intend", day)
-    ends = model.__dict__.get("_origin_block_ends")
-    if ends is None:
-        ends = model._origin_block_ends = np.cumsum(p.origin_counts)
     limits, limits32, fits, share = _bounds(pre, np.exp(c.network_gain * np.maximum(signal, 0.0) + pol.info),
                                             p.origin_counts)
     if share < 0.15 and fits:
         # few below the bound (most days): numpy's SIMD comparison and flatnonzero beat a loop
         below = np.flatnonzero(bits < np.repeat(limits32, p.origin_counts))
     else:
-        below = _below(bits, ends, limits)
+        below = _below(bits, np.cumsum(p.origin_counts), limits)
     # intention_prob for the candidates at home: its float32 exponent, numpy's exp, the decision
     home, expo = _exponents(below, p.state, np.int8(State.AT_HOME), p.net_weight, p.origin,
                             np.float32(c.network_gain), signal.astype(np.float32), pol.info.astype(np.float32))
