@@ -1,29 +1,27 @@
 #!/usr/bin/env bash
 # Set up Corridor in ./.venv: find a Python >= 3.12 (PATH first, then pyenv's versions),
-# create the virtual environment and install the project with its test tools.
-# Idempotent: re-running only reinstalls when pyproject.toml changed.
+# create the virtual environment, install the locked environment (requirements/lock.txt, with
+# hashes) and the project itself, editable, with its test tools.
+# Idempotent: re-running returns at once unless the lock or pyproject.toml changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-find_python() {
-    local cand v
-    for cand in "${CORRIDOR_PYTHON:-}" python3.12 python3 python3.13 python; do
-        [ -n "$cand" ] || continue
-        command -v "$cand" >/dev/null 2>&1 || continue
-        v=$("$cand" -c 'import sys; print(int(sys.version_info >= (3, 12)))' 2>/dev/null) || continue
-        if [ "$v" = "1" ]; then command -v "$cand"; return 0; fi
-    done
-    local root
-    root=$( (command -v pyenv >/dev/null 2>&1 && pyenv root) || echo "$HOME/.pyenv")
-    # 3.12 first: the whole stack (Ray, Solara) was checked on it; then newer ones.
-    for cand in $(ls -d "$root"/versions/3.12*/bin/python3 2>/dev/null | sort -V -r) \
-                $(ls -d "$root"/versions/3.1[3-9]*/bin/python3 2>/dev/null | sort -V); do
-        v=$("$cand" -c 'import sys; print(int(sys.version_info >= (3, 12)))' 2>/dev/null) || continue
-        if [ "$v" = "1" ]; then echo "$cand"; return 0; fi
-    done
-    return 1
-}
+source scripts/find_python.sh
 
+# The environment is requirements/lock.txt, exactly: every package pinned, each file checked
+# against its hash. A changed lock builds .venv anew (so nothing outside the lock survives in
+# it); a changed pyproject.toml reinstalls only the project. Refresh the lock: bash scripts/lock.sh
+lock=requirements/lock.txt
+env_stamp=.venv/.corridor-lock
+proj_stamp=.venv/.corridor-installed
+digest() { local f; for f in "$@"; do [ ! -f "$f" ] || cat "$f"; done | sha256sum | cut -d' ' -f1; }
+want_env=$(digest "$lock" requirements/build.in)
+want_proj=$(digest "$lock" pyproject.toml setup.py)
+
+if [ -x .venv/bin/python ] && [ "$(cat "$env_stamp" 2>/dev/null)" != "$want_env" ]; then
+    echo "setup: $lock differs from what .venv was built with: building .venv anew"
+    rm -rf .venv
+fi
 if [ ! -x .venv/bin/python ]; then
     if ! PY=$(find_python); then
         echo "setup: Corridor needs Python >= 3.12 (Mesa 3.5 requires it)." >&2
@@ -35,19 +33,27 @@ if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
 
-stamp=.venv/.corridor-installed
-want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    echo "setup: installing Corridor and its dependencies into .venv (about 2 minutes the first time)"
+pip=(.venv/bin/python -m pip --disable-pip-version-check)
+if [ "$(cat "$env_stamp" 2>/dev/null)" != "$want_env" ]; then
+    echo "setup: installing the locked environment ($lock) into .venv (about 2 minutes the first time)"
     log=.venv/pip-install.log
-    if ! { .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip \
-           && .venv/bin/python -m pip install --disable-pip-version-check -e ".[dev]"; } >"$log" 2>&1; then
+    if ! "${pip[@]}" install --require-hashes --no-deps -r "$lock" >"$log" 2>&1; then
         tail -40 "$log" >&2
         echo "setup: the install failed; the full log is $log" >&2
         exit 1
     fi
+    echo "$want_env" > "$env_stamp"
+fi
+if [ "$(cat "$proj_stamp" 2>/dev/null)" != "$want_proj" ]; then
+    log=.venv/pip-install-project.log
+    # the project alone, editable, with the locked build backend: nothing resolved anew
+    if ! { "${pip[@]}" install --no-deps --no-build-isolation -e . && "${pip[@]}" check; } >"$log" 2>&1; then
+        tail -40 "$log" >&2
+        echo "setup: installing the project failed, or the locked set is inconsistent; the full log is $log" >&2
+        exit 1
+    fi
     .venv/bin/python -c "import sim, mesa" || { echo "setup: installed, but 'import sim, mesa' fails" >&2; exit 1; }
-    echo "$want" > "$stamp"
+    echo "$want_proj" > "$proj_stamp"
 fi
 
 # The browser test (tests/test_app.py) drives Debian's chromium through playwright's Python

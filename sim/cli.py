@@ -5,15 +5,21 @@ result to a plain dict, checks it completely (:func:`sim.config.load_config` and
 :func:`sim.model.check_config`) before any run starts, and hands it to :func:`sim.run.run`::
 
     corridor                                     # the default run (2021 baseline)
-    corridor population.size=20000 run.end=2021-09-30
+    corridor population.size=20000 run.seed=7
     corridor output.dir=results/my_run           # results here instead of results/runs/<now>
     corridor -m run.seed=1,2,3                   # a sweep: one results folder per job
     corridor --cfg job                           # print the composed config and stop
 
+Before Hydra runs anything, :func:`sim.preflight.preflight` composes the command's config as
+Hydra will and checks it: nothing in a config file or on the command line may name code to run
+(only the project's own callbacks and launchers), a single run's config is checked completely,
+and the results folder must be new and writable.
+
 Exit codes: 0 done; 1 the run failed, or jobs of a sweep failed (each recorded in the
 sweep's ``runs.parquet``; see docs/sweeps.md); 2 the configuration or the results folder is wrong
-(an unknown key, also one added with ``+key=value``; a wrong type; a value out of range; a
-folder that already holds results). Nothing is written when the exit code is 2.
+(an unknown key, also one added with ``+key=value``; a wrong type; a value out of range; code
+named in a config; a folder that already holds results or cannot be written). Nothing is
+written when the exit code is 2.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 _job_started = False  # set once Hydra has composed the config and called the job
+_checked = False  # the preflight checked the single run's config completely
 
 
 def _fail(message: str) -> None:
@@ -86,7 +93,7 @@ def run_job(composed: DictConfig) -> dict[str, Any]:
 
     try:
         data = job_data(composed, hc)  # also sets a sensitivity design row (docs/sweeps.md)
-        return _run(load_config(data), None, quiet=False)
+        return _run(load_config(data), None, quiet=False, probe=not _checked)
     except ConfigError as e:
         _fail(f"configuration error: {e}")
     except ResultsExistError as e:
@@ -129,6 +136,12 @@ def main() -> None:
     the config written without ``+``, an unknown config group) itself and exits with 1; they
     are errors in the command, so they exit with 2 here, like every other configuration error.
     """
+    global _checked
+    from sim.preflight import run_preflight
+
+    checked = run_preflight("corridor")
+    _checked = checked.checked
+    sys.argv = [sys.argv[0], *checked.argv]
     try:
         run_job()
     except SystemExit as e:
