@@ -296,8 +296,18 @@ class World:
             if not cond:
                 raise ConfigError(f"world.{where}: {msg}")
 
+        def unique(values: list[str], where: str, what: str) -> None:
+            """Each name once; the message names the repeated ones and where they stand."""
+            seen: dict[str, list[int]] = {}
+            for i, v in enumerate(values):
+                seen.setdefault(v, []).append(i)
+            twice = {v: at for v, at in seen.items() if len(at) > 1}
+            need(not twice, where, "; ".join(
+                f"{what} {v!r} is used {len(at)} times (entries {', '.join(map(str, at))})" for v, at in twice.items()
+            ) + f"; each {what} must be unique")
+
         need(bool(w.nationalities), "nationalities", "empty; list at least one nationality")
-        need(len(set(w.nationalities)) == len(w.nationalities), "nationalities", "a nationality is listed twice")
+        unique(list(w.nationalities), "nationalities", "nationality")
         need(bool(w.origins), "origins", "empty; list at least one origin")
         need(bool(w.routes), "routes", "empty; list at least one route to Minsk")
         need(bool(w.segments), "segments", "empty; list at least one border segment")
@@ -311,8 +321,7 @@ class World:
             need(a in w.airports, f"home_airports.{k}", f"unknown airport {a!r}")
         for code, al in w.airlines.items():
             need(al.state in w.states, f"airlines.{code}.state", f"unknown state {al.state!r}; known: {', '.join(w.states)}")
-        names = [o.name for o in w.origins]
-        need(len(set(names)) == len(names), "origins", "two origins share a name")
+        unique([o.name for o in w.origins], "origins", "origin name")
         need(sum(o.share for o in w.origins) > 0, "origins", "all shares are 0; at least one origin must have people")
         for i, o in enumerate(w.origins):
             need(o.nationality in w.nationalities, f"origins[{i}].nationality",
@@ -320,16 +329,14 @@ class World:
             need(bool(o.airports), f"origins[{i}].airports", "empty; name at least one airport")
             for a in o.airports:
                 need(a in w.airports, f"origins[{i}].airports", f"unknown airport {a!r}; known: {', '.join(w.airports)}")
-        ids = [r.id for r in w.routes]
-        need(len(set(ids)) == len(ids), "routes", "two routes share an id")
+        unique([r.id for r in w.routes], "routes", "route id")
         for i, r in enumerate(w.routes):
             need(r.airline in w.airlines, f"routes[{i}].airline", f"unknown airline {r.airline!r}; known: {', '.join(w.airlines)}")
             need(r.origin in w.airports, f"routes[{i}].origin", f"unknown airport {r.origin!r}; known: {', '.join(w.airports)}")
             need(r.destination == w.minsk, f"routes[{i}].destination", f"{r.destination!r}: routes in this world fly to Minsk ({w.minsk})")
             need(all(0 <= d <= 6 for d in r.weekdays), f"routes[{i}].weekdays", f"{r.weekdays}: days are 0 (Monday) to 6 (Sunday)")
             need(r.end is None or r.end >= r.start, f"routes[{i}].end", f"{r.end} is before start {r.start}")
-        ids = [c.id for c in w.visa_channels]
-        need(len(set(ids)) == len(ids), "visa_channels", "two channels share an id")
+        unique([c.id for c in w.visa_channels], "visa_channels", "channel id")
         for i, c in enumerate(w.visa_channels):
             need(c.kind in ("consulate", "invitation", "mission"), f"visa_channels[{i}].kind",
                  f"{c.kind!r}; allowed: consulate, invitation, mission")
@@ -338,8 +345,7 @@ class World:
             for n in c.nationalities:
                 need(n in w.nationalities, f"visa_channels[{i}].nationalities", f"unknown nationality {n!r}; known: {', '.join(w.nationalities)}")
             need(c.end is None or c.end >= c.start, f"visa_channels[{i}].end", f"{c.end} is before start {c.start}")
-        ids = [s.id for s in w.segments]
-        need(len(set(ids)) == len(ids), "segments", "two segments share an id")
+        unique([s.id for s in w.segments], "segments", "segment id")
         for i, s in enumerate(w.segments):
             need(s.state in w.states, f"segments[{i}].state", f"unknown state {s.state!r}; known: {', '.join(w.states)}")
         for key, n in (("origins", len(w.origins)), ("visa_channels", len(w.visa_channels)),
