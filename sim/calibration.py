@@ -64,7 +64,6 @@ import argparse
 import csv
 import datetime as dt
 import json
-import math
 import os
 import subprocess
 import sys
@@ -75,12 +74,13 @@ from typing import Any
 
 import numpy as np
 
-from sim.config import ConfigError
+from sim.config import ConfigError, check_number
+from sim.paths import CONFIG_DIR, PROJECT_DIR, RESULTS_DIR
 
-ROOT = Path(__file__).resolve().parent.parent
-SPEC_DIR = ROOT / "configs" / "calibration"
+ROOT = PROJECT_DIR  # the checkout, or the working directory of an installed wheel (sim/paths.py)
+SPEC_DIR = CONFIG_DIR / "calibration"
 DEFAULT_SPEC = SPEC_DIR / "default.yaml"
-RESULTS = ROOT / "results" / "calibration"
+RESULTS = RESULTS_DIR / "calibration"
 SCALES = ("log", "linear")
 SEED_KEY = "run.seed"
 SWEEP_OFF = [
@@ -208,8 +208,12 @@ def load_spec(path: Path | str = DEFAULT_SPEC, **changes: Any) -> Spec:
     def is_int(v: Any) -> bool:
         return isinstance(v, int) and not isinstance(v, bool)
 
-    def is_num(v: Any) -> bool:
-        return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    # every number of the spec goes through the schema's rule first (a real number, finite:
+    # a NaN passes every comparison below as false); the ranges are checked after
+    for key in ("particles", "max_generations", "size", "seed", "refine_top", "refine_seeds",
+                "refine_size", "alpha", "min_acceptance"):
+        if raw.get(key) is not None:
+            check_number(raw[key], f"{path}: {key}", allowed=_SPEC_KEYS[key])
 
     params = raw.get("parameters")
     need("parameters", isinstance(params, dict) and len(params) > 0)
@@ -220,7 +224,6 @@ def load_spec(path: Path | str = DEFAULT_SPEC, **changes: Any) -> Spec:
             setattr(spec, key, raw[key])
     for key in ("alpha", "min_acceptance"):
         if key in raw:
-            need(key, is_num(raw[key]))
             setattr(spec, key, float(raw[key]))
     need("particles", is_int(spec.particles) and spec.particles >= 8)
     need("max_generations", is_int(spec.max_generations) and spec.max_generations >= 1)
@@ -258,11 +261,9 @@ def _prior(path: Path, key: str, v: Any) -> Prior:
         raise ConfigError(f"{where}.prior: {p!r}; expected exactly scale, low, high")
     if p["scale"] not in SCALES:
         raise ConfigError(f"{where}.prior.scale: {p['scale']!r}; allowed: {', '.join(SCALES)}")
-    try:
-        low, high = float(p["low"]), float(p["high"])
-    except (TypeError, ValueError):
-        raise ConfigError(f"{where}.prior: low and high must be numbers, got {p['low']!r}, {p['high']!r}") from None
-    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+    low, high = (check_number(p[end], f"{where}.prior.{end}", text=True,
+                              allowed="a finite number (low below high)") for end in ("low", "high"))
+    if not low < high:
         raise ConfigError(f"{where}.prior: low {low} must be below high {high}")
     if p["scale"] == "log" and low <= 0:
         raise ConfigError(f"{where}.prior: a log-scale prior needs low > 0, got {low}")

@@ -28,10 +28,12 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration import Calibration, posterior_summary
+from sim.paths import DOCS_DIR, PROJECT_DIR
 
-ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "calibration.md"
-FIGURES = ROOT / "docs" / "figures"
+ROOT = PROJECT_DIR  # the checkout, or the working directory of an installed wheel (sim/paths.py)
+# docs/ of the checkout; None for an installed wheel (no docs to update, nothing written into it)
+DOC = DOCS_DIR / "calibration.md" if DOCS_DIR is not None else None
+FIGURES = DOCS_DIR / "figures" if DOCS_DIR is not None else None
 BEGIN, END = "<!-- calibration-report:begin -->", "<!-- calibration-report:end -->"
 GROUPS = {
     "seeds": "best set, seeds",
@@ -489,7 +491,7 @@ def write_report(
     (out / "report.md").write_text("# Calibration and validation report\n\n" + md.replace("figures/", "") + "\n",
                                    encoding="utf-8")
     paths = [out / "report.md", out / "targets.csv", *figs]
-    if docs:
+    if docs and DOC is not None:
         FIGURES.mkdir(parents=True, exist_ok=True)
         for f in figs:
             shutil.copy(f, FIGURES / f.name)

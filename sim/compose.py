@@ -15,12 +15,10 @@ from __future__ import annotations
 import os
 import pickle
 import stat
-from pathlib import Path
 from typing import Any
 
 from sim.config import Config, ConfigError, load_config
-
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+from sim.paths import CONFIG_DIR  # configs/ of the checkout, or the copy a wheel ships
 
 # YAML files parsed by OmegaConf.load: (name, device, inode, size, mtime, ctime) -> the config
 # pickled (unpickling a DictConfig is ~10x faster than deep-copying it)

@@ -8,6 +8,8 @@ and refuses, with the full key path and what is allowed, anything it does not kn
 - an unknown key (also one added with Hydra's ``+key=value``, which bypasses Hydra's own
   schema check),
 - a value of the wrong type,
+- a number that is not finite (NaN, +-inf: every comparison with NaN is false, so it would
+  pass any range check and then silently poison the run),
 - a number outside its range (probabilities in [0, 1]; capacities, prices and days >= 0),
 - a malformed date, or an end before a start.
 
@@ -20,6 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
+import numbers
 import types
 import typing
 from dataclasses import dataclass, field
@@ -381,7 +385,7 @@ def _convert(value: Any, tp: Any, where: str, meta: typing.Mapping[str, Any]) ->
                 errors.append(str(e))
         raise ConfigError(errors[0] if len(errors) == 1 else f"{where}: {value!r} is not {_type_name(tp)}")
     if tp is Any:
-        return value
+        return check_finite(value, where)
     if value is None:
         raise ConfigError(f"{where}: null is not allowed; expected {_type_name(tp)}")
     if dataclasses.is_dataclass(tp):
@@ -405,16 +409,9 @@ def _convert(value: Any, tp: Any, where: str, meta: typing.Mapping[str, Any]) ->
             raise ConfigError(f"{where}: {value!r} is not true/false")
         return value
     if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            else:
-                raise ConfigError(f"{where}: {value!r} is not a whole number")
-        return _check_range(value, where, meta)
+        return check_number(value, where, lo=meta.get("lo"), hi=meta.get("hi"), whole=True)
     if tp is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{where}: {value!r} is not a number")
-        return _check_range(float(value), where, meta)
+        return check_number(value, where, lo=meta.get("lo"), hi=meta.get("hi"))
     if tp is str:
         if not isinstance(value, str):
             raise ConfigError(f"{where}: {value!r} is not text")
@@ -425,14 +422,91 @@ def _convert(value: Any, tp: Any, where: str, meta: typing.Mapping[str, Any]) ->
     raise TypeError(f"schema type {tp!r} at {where} is not supported")  # a bug in the schema
 
 
-def _check_range(value: float, where: str, meta: typing.Mapping[str, Any]) -> float:
-    lo, hi = meta.get("lo"), meta.get("hi")
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        allowed = {
-            (0.0, 1.0): "a probability or share in [0, 1]",
-            (0.0, None): "a value >= 0 (a count, capacity, price or duration cannot be negative)",
-        }.get((lo, hi), f"a value in [{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]")
-        raise ConfigError(f"{where}: {value!r} is out of range; allowed: {allowed}")
+def describe_range(lo: float | None, hi: float | None, whole: bool = False) -> str:
+    """What a range allows, in words (the end of every range error)."""
+    known = {
+        (0.0, 1.0): "a probability or share in [0, 1]",
+        (0.0, None): "a value >= 0 (a count, capacity, price or duration cannot be negative)",
+    }
+    if (lo, hi) in known:
+        return known[(lo, hi)]
+
+    def num(x: float) -> str:
+        return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+    what = "a finite whole number" if whole else "a finite number"
+    if lo is None and hi is None:
+        return what
+    if hi is None:
+        return f"{what} >= {num(lo)}"
+    if lo is None:
+        return f"{what} <= {num(hi)}"
+    return f"{what} in [{num(lo)}, {num(hi)}]"
+
+
+def check_number(value: Any, where: str, *, lo: float | None = None, hi: float | None = None,
+                 whole: bool = False, text: bool = False, allowed: str | None = None) -> Any:
+    """The one rule for every number read from a config, a spec or a data file.
+
+    A number is accepted when it is a real number (Python's or numpy's; not a bool, not text
+    unless ``text``: a cell of a CSV file), **finite** (NaN, inf and -inf are refused: every
+    comparison with NaN is false, so a NaN would pass any range check and then silently poison
+    the run or the distance to the record), whole if ``whole`` (a float with no fraction is
+    taken), and inside the closed range [lo, hi]. Config keys and lever parameters reach it
+    through the schema (:func:`load_config`); the calibration and sensitivity specs and the
+    observed-data files call it directly.
+
+    Args:
+        value: what was read.
+        where: the key (and file) it was read from, the start of the error message.
+        lo, hi: the allowed closed range (None: unbounded on that side).
+        whole: a whole number (returned as ``int``); else returned as ``float``.
+        text: also parse text (``"0.5"``, as a CSV cell holds it).
+        allowed: what is allowed, in words (default: from the range).
+
+    Raises:
+        ConfigError: ``<where>: <value> is not a finite number; allowed: ...`` and the like.
+    """
+    allowed = allowed or describe_range(lo, hi, whole)
+    kind = "a whole number" if whole else "a number"
+    if text and isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise ConfigError(f"{where}: {value!r} is not {kind}; allowed: {allowed}") from None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):  # numpy's bool is no Real
+        raise ConfigError(f"{where}: {value!r} is not {kind}; allowed: {allowed}")
+    if isinstance(value, numbers.Integral):
+        number: Any = int(value)
+    else:
+        number = float(value)
+        if not math.isfinite(number):
+            raise ConfigError(f"{where}: {number!r} is not a finite number; allowed: {allowed}")
+        if whole:
+            if not number.is_integer():
+                raise ConfigError(f"{where}: {number!r} is not a whole number; allowed: {allowed}")
+            number = int(number)
+    if not whole:
+        try:
+            number = float(number)
+        except OverflowError:  # a whole number too large for a float
+            raise ConfigError(f"{where}: {number!r} is not a finite number; allowed: {allowed}") from None
+    if (lo is not None and number < lo) or (hi is not None and number > hi):
+        raise ConfigError(f"{where}: {number!r} is out of range; allowed: {allowed}")
+    return number
+
+
+def check_finite(value: Any, where: str) -> Any:
+    """``value`` unchanged, after refusing a non-finite number anywhere inside it (a value the
+    schema leaves untyped: a lever's parameters and schedule, before the lever checks them)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            check_finite(v, f"{where}.{k}")
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            check_finite(v, f"{where}[{i}]")
+    elif isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
+        check_number(value, where)
     return value
 
 
@@ -457,7 +531,7 @@ def _load_dataclass(cls: type, data: Any, where: str) -> Any:
 
 
 def _load_lever_spec(data: dict, where: str) -> LeverSpec:
-    params = {k: v for k, v in data.items() if k not in LEVER_RESERVED}
+    params = {k: check_finite(v, f"{where}.{k}") for k, v in data.items() if k not in LEVER_RESERVED}
     spec = LeverSpec(
         kind=_convert(data.get("kind", ""), str, f"{where}.kind", {}),
         actor=_convert(data.get("actor", ""), str, f"{where}.actor", {}),

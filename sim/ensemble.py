@@ -41,8 +41,9 @@ from typing import Any
 import pandas as pd
 
 from sim.config import Config, ConfigError, load_config, to_dict
+from sim.paths import CONFIG_DIR
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "configs" / "scenario"
+SCENARIO_DIR = CONFIG_DIR / "scenario"
 BASELINE = "baseline_2021"
 DEFAULT_SIZE = 50_000
 DEFAULT_SEEDS = 20

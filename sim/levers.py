@@ -2,7 +2,8 @@
 
 A lever is written in ``levers:`` of a config as ``kind`` (the registry name), ``actor`` (the
 state or airline that pulls it), ``when`` (its schedule) and its own parameters, which its
-frozen parameter dataclass checks (an unknown key is an error). Each day the model resets the
+frozen parameter dataclass checks (an unknown key is an error; every number goes through the
+schema's rule, :func:`sim.config.check_number`: of its type and finite). Each day the model resets the
 world's :class:`sim.world.Policy` to "nobody acts"; every active lever then *narrows* it —
 booleans by AND, numbers by multiplication, seats and information by addition — so levers
 commute and a lever that is not active changes nothing. Levers act on the world's arrays,
@@ -127,10 +128,10 @@ class Schedule:
             raise ConfigError(f"{where}.metric: {t.get('metric')!r} is not a model metric; known: {', '.join(metric_names)}")
         if ("above" in t) == ("below" in t):
             raise ConfigError(f"{where}: give exactly one of above or below")
-        for k in ("above", "below"):
-            if k in t:
-                _convert(t[k], float, f"{where}.{k}", {})
-        return {"metric": t["metric"], "above": t.get("above"), "below": t.get("below"),
+        # a threshold goes through the schema's number rule: a NaN would never be crossed
+        # (every comparison with it is false), an infinite one never or always
+        bound = {k: _convert(t[k], float, f"{where}.{k}", {}) if k in t else None for k in ("above", "below")}
+        return {"metric": t["metric"], "above": bound["above"], "below": bound["below"],
                 "for_days": _days(t.get("for_days"), f"{where}.for_days", 1),
                 "lag_days": _days(t.get("lag_days"), f"{where}.lag_days", 0)}
 

@@ -408,7 +408,6 @@ def _one_line(e: BaseException) -> str:
 def run_preflight(prog: str, argv: list[str] | None = None) -> Preflight:
     """:func:`preflight` for a console command: a refusal is printed and exits 2."""
     from sim.compose import CONFIG_DIR
-
     from sim.run import ResultsExistError
 
     try:

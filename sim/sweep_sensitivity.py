@@ -41,10 +41,12 @@ from typing import Any
 
 import numpy as np
 
+from sim.paths import PROJECT_DIR
 from sim.sweep import DESIGN_FILE, DESIGN_SECTION
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT_DIR  # the checkout, or the working directory of an installed wheel (sim/paths.py)
 METHODS = ("sobol", "morris")
+SPEC_KEY = "hydra.callbacks.sensitivity"  # where the spec is set (configs/experiment/sensitivity.yaml)
 
 
 @dataclass
@@ -63,18 +65,49 @@ class Spec:
     parameters: dict[str, list[float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        """Check the spec; every number through the schema's rule (:func:`sim.config.check_number`:
+        finite, of its type, in range). Raises ConfigError (a ValueError) naming the key."""
+        from collections.abc import Mapping, Sequence
+
+        from sim.config import ConfigError, check_number
+
+        where = SPEC_KEY
         if self.method not in METHODS:
-            raise ValueError(f"sensitivity method {self.method!r}; allowed: {', '.join(METHODS)}")
-        if self.n < 2:
-            raise ValueError(f"sensitivity n: {self.n}; at least 2")
-        if not self.parameters:
-            raise ValueError("sensitivity parameters: none declared")
+            raise ConfigError(
+                f"{where}.method: {self.method!r} is not allowed; allowed: {', '.join(METHODS)}"
+            )
+        self.n = check_number(self.n, f"{where}.n", lo=2, whole=True)
+        self.seed = check_number(self.seed, f"{where}.seed", lo=0, whole=True)
+        self.morris_levels = check_number(
+            self.morris_levels, f"{where}.morris_levels", lo=2, whole=True
+        )
+        self.conf_level = check_number(
+            self.conf_level, f"{where}.conf_level", allowed="a share in (0, 1)"
+        )
+        if not 0.0 < self.conf_level < 1.0:
+            raise ConfigError(
+                f"{where}.conf_level: {self.conf_level!r} is out of range; allowed: a share in (0, 1)"
+            )
+        self.tolerance = check_number(self.tolerance, f"{where}.tolerance", lo=0.0)
+        if not isinstance(self.parameters, Mapping) or not self.parameters:  # also OmegaConf's
+            raise ConfigError(f"{where}.parameters: none declared; allowed: key: [low, high]")
+        bounds = {}
         for k, b in self.parameters.items():
-            if len(b) != 2 or not float(b[0]) < float(b[1]):
-                raise ValueError(
-                    f"sensitivity parameter {k}: range {b} is not [low, high] with low < high"
+            if isinstance(b, str) or not isinstance(b, Sequence) or len(b) != 2:
+                raise ConfigError(
+                    f"{where}.parameters.{k}: {b!r} is not [low, high]; allowed: two finite numbers, low < high"
                 )
-        self.parameters = {k: [float(b[0]), float(b[1])] for k, b in self.parameters.items()}
+            low, high = (
+                check_number(x, f"{where}.parameters.{k}[{i}]", text=True,
+                             allowed="two finite numbers [low, high], low < high")
+                for i, x in enumerate(b)
+            )
+            if not low < high:
+                raise ConfigError(
+                    f"{where}.parameters.{k}: range {[low, high]} is not [low, high] with low < high"
+                )
+            bounds[str(k)] = [low, high]
+        self.parameters = bounds
         self.outputs = list(self.outputs)
 
     @property
@@ -114,10 +147,15 @@ def spec_from(data: Any) -> Spec:
 
 def load_spec(overrides: list[str] | None = None) -> Spec:
     """The spec of ``configs/experiment/sensitivity.yaml`` with Hydra-style overrides
-    (``hydra.callbacks.sensitivity.n=32``)."""
+    (``hydra.callbacks.sensitivity.n=32``).
+
+    Raises:
+        ConfigError: naming the file, the key, the value and what is allowed.
+    """
     from hydra import compose, initialize_config_dir
 
     from sim.compose import CONFIG_DIR
+    from sim.config import ConfigError
 
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose(
@@ -125,7 +163,11 @@ def load_spec(overrides: list[str] | None = None) -> Spec:
             overrides=["experiment=sensitivity", *(overrides or [])],
             return_hydra_config=True,
         )
-    return spec_from(cfg.hydra.callbacks.sensitivity)
+    try:
+        return spec_from(cfg.hydra.callbacks.sensitivity)
+    except ConfigError as e:
+        file = Path(CONFIG_DIR) / "experiment" / "sensitivity.yaml"
+        raise ConfigError(f"{file} (with the overrides given): {e}") from None
 
 
 # --------------------------------------------------------------------------------------
@@ -605,7 +647,13 @@ def main(argv: list[str] | None = None) -> int:
         spec_over.append(f"{cb}.method={args.method}")
     if args.n:
         spec_over.append(f"{cb}.n={args.n}")
-    spec = load_spec(spec_over)
+    from sim.config import ConfigError
+
+    try:
+        spec = load_spec(spec_over)
+    except ConfigError as e:
+        print(f"corridor-sensitivity: configuration error: {e}", file=sys.stderr)
+        return 2
     if args.only:
         keep = [k.strip() for k in args.only.split(",") if k.strip()]
         unknown = [k for k in keep if k not in spec.parameters]

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.config import ConfigError
+from sim.config import ConfigError, check_number
+from sim.paths import OBSERVED_DIR
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "observed"
+DATA_DIR = OBSERVED_DIR  # data/observed/ of the checkout, or the copy a wheel ships
 TARGETS_CSV = DATA_DIR / "targets_2021.csv"
 TARGET_COLUMNS = ["metric", "period_start", "period_end", "value", "low", "high", "unit", "counts", "source_url", "note"]
 
@@ -54,12 +55,12 @@ def load_targets(path: Path = TARGETS_CSV) -> list[Target]:
                     end = dt.date.fromisoformat(r["period_end"])
                 except ValueError as e:
                     raise ConfigError(f"{where}: period_start/period_end must be YYYY-MM-DD ({e})") from None
-                try:
-                    value = float(r["value"])
-                    low = float(r["low"]) if r["low"] else value
-                    high = float(r["high"]) if r["high"] else value
-                except ValueError as e:
-                    raise ConfigError(f"{where}: value/low/high must be numbers ({e})") from None
+                # the schema's number rule (finite: a NaN target would be at distance 0 of anything)
+                value = check_number(r["value"], f"{where}: value", text=True)
+                low = check_number(r["low"], f"{where}: low", text=True,
+                                   allowed="a finite number, or empty for the value") if r["low"] else value
+                high = check_number(r["high"], f"{where}: high", text=True,
+                                    allowed="a finite number, or empty for the value") if r["high"] else value
                 if end < start or low > high:
                     raise ConfigError(f"{where}: period_end before period_start, or low > high")
                 rows.append(Target(r["metric"], start, end, value, low, high, r["unit"], r["counts"],
