@@ -76,6 +76,7 @@ import numpy as np
 
 from sim.config import ConfigError, check_number
 from sim.paths import CONFIG_DIR, PROJECT_DIR, RESULTS_DIR
+from sim.preflight import preflight
 
 ROOT = PROJECT_DIR  # the checkout, or the working directory of an installed wheel (sim/paths.py)
 SPEC_DIR = CONFIG_DIR / "calibration"
@@ -848,6 +849,9 @@ def main(argv: list[str] | None = None) -> int:
             path = Path(args.dir) / name / "spec.json"
             if path.is_file():
                 check_folder(path.parent, spec)
+            if not args.report_only:  # the sweeps' command as Hydra will see it (sim/preflight.py)
+                cmd = sweep_command(Path(os.path.abspath(Path(args.dir) / name)), spec, 1, launcher)
+                preflight(cmd[3:], CONFIG_DIR)
     except ConfigError as e:
         print(f"corridor-calibrate: {e}", file=sys.stderr)
         return 2

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from sim.paths import PROJECT_DIR
+from sim.preflight import run_preflight
 from sim.sweep import DESIGN_FILE, DESIGN_SECTION
 
 ROOT = PROJECT_DIR  # the checkout, or the working directory of an installed wheel (sim/paths.py)
@@ -667,6 +668,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     rc = 0
     if not args.analyze_only:
+        others = [o for o in args.overrides if not o.startswith(cb + ".")]
+        # the sweep's command as Hydra will see it, checked before the design is written
+        run_preflight("corridor-sensitivity", sweep_command(root, spec, others)[3:])
         try:
             write_design(root, spec)  # before the sweep: also checks the folder's existing design
         except ValueError as e:

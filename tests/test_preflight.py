@@ -280,3 +280,12 @@ def test_the_examples_in_the_command_lines_docstring_pass_the_preflight(tmp_path
         if "-m" in argv:
             argv.append(f"hydra.sweep.dir={tmp_path / 'sweep'}")
         preflight([*argv, "population.size=1000"], CONFIG_DIR)
+
+
+@pytest.mark.parametrize("command", ["corridor-sensitivity", "corridor-calibrate"])
+def test_the_study_commands_refuse_code_before_they_write_their_folder(tmp_path, command):
+    script = Path(sys.executable).parent / command
+    r = subprocess.run([str(script), "--dir", str(tmp_path / "study"), "+hydra.callbacks.x={_target_: os.system}"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    refused(r, "on the command line", "hydra.callbacks.x", "os.system")
+    nothing_written(tmp_path, set())
