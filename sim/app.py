@@ -13,7 +13,9 @@ per seed, size and behaviour in a background thread and cached.
 
 from __future__ import annotations
 
+import functools
 import html
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import solara
@@ -57,21 +59,37 @@ def _today(model: AppModel) -> str:
     return views.day_text(model.settings.run_window, len(model.recorder.rows))
 
 
-def _show(png: bytes) -> None:
-    solara.Image(png, width="100%")
+def _show(png: bytes, text: Sequence[str]) -> None:
+    """A chart, inside a box whose title holds the numbers it draws (a tooltip; screen readers
+    and tests/test_app.py read it: ipywidgets' own image tooltip breaks Solara's front end)."""
+    with solara.Div(classes=["chart"], attributes={"title": "\n".join(text)}):
+        solara.Image(png, width="100%")
 
 
 # ---- views (one per grid cell; each redraws when Mesa's update counter moves) -------------------
 # A view keeps its chart for the model's lifetime (use_memo on the model): Reset gives new charts.
+def _still(view: Callable[[AppModel], None]) -> Callable[[AppModel], None]:
+    """Draw the view while the model cannot step (Mesa may step it in another thread meanwhile:
+    without this a redraw could mix two days' columns)."""
+    @functools.wraps(view)
+    def draw(model: AppModel) -> None:
+        with model.lock:
+            view(model)
+    return draw
+
+
 @solara.component
+@_still
 def PeopleView(model: AppModel):
     update_counter.get()
     chart = solara.use_memo(lambda: views.people_chart(model.settings.run_window, _markers(model)), [model])
     data = views.people_data(model.column)
-    _show(chart.update(data, views.people_headlines(data, _today(model))))
+    heads = views.people_headlines(data, _today(model))
+    _show(chart.update(data, heads), heads)
 
 
 @solara.component
+@_still
 def ArrivalsView(model: AppModel):
     update_counter.get()
     w = model.world
@@ -84,10 +102,12 @@ def ArrivalsView(model: AppModel):
                 if ap == a)
         total += float(np.sum(y))
         data[a] = views.mean7(y)
-    _show(chart.update(data, [f"Arrivals in Minsk by departure airport: {total:,.0f} by {_today(model)}"]))
+    heads = [f"Arrivals in Minsk by departure airport: {total:,.0f} by {_today(model)}"]
+    _show(chart.update(data, heads), heads)
 
 
 @solara.component
+@_still
 def BorderView(model: AppModel):
     update_counter.get()
     segments = model.world.segment_ids
@@ -101,23 +121,25 @@ def BorderView(model: AppModel):
         heads.append(f"{s.capitalize()}: {model.column(f'attempts_{s}').sum():,.0f} attempts, "
                      f"{model.column(f'got_through_{s}').sum():,.0f} through unseen"
                      + (" — pushing back" if len(push) and push[-1] else ""))
-    _show(chart.update(data, heads))
+    _show(chart.update(data, heads), heads)
 
 
 @solara.component
+@_still
 def ReturnsView(model: AppModel):
     update_counter.get()
     chart = solara.use_memo(lambda: views.returns_chart(model.settings.run_window, _markers(model)), [model])
     col = model.column
     rep, own = col("repatriated"), col("returned_own_ticket")
     now = col("in_belarus")[-1] if len(rep) else 0.0
+    heads = [f"Leaving Belarus for home: {rep.sum():,.0f} on free flights, {own.sum():,.0f} on their own "
+             "ticket", f"People in Belarus: {now:,.0f} on {_today(model)}"]
     _show(chart.update({"repatriated": rep, "own_ticket": own, "in_minsk": col("n_in_minsk"),
-                        "at_border": col("n_at_border")},
-                       [f"Leaving Belarus for home: {rep.sum():,.0f} on free flights, {own.sum():,.0f} on "
-                        "their own ticket", f"People in Belarus: {now:,.0f} on {_today(model)}"]))
+                        "at_border": col("n_at_border")}, heads), heads)
 
 
 @solara.component
+@_still
 def CorridorView(model: AppModel):
     update_counter.get()
     w, p, k = model.world, model.people, model.scale_up
@@ -136,11 +158,15 @@ def CorridorView(model: AppModel):
     at_hub = np.bincount(p.hub[in_transit].astype(np.int64), minlength=len(w.hubs)) * k
     at_border = (p.state == State.AT_BORDER) & (p.segment >= 0)
     at_seg = np.bincount(p.segment[at_border].astype(np.int64), minlength=w.n_segments) * k
-    _show(chart.update(via, to_seg, to_eu, home, at_hub, float((p.state == State.IN_MINSK).sum() * k), at_seg,
-                       float((p.state == State.IN_EU).sum() * k), _today(model)))
+    in_minsk, in_eu = float((p.state == State.IN_MINSK).sum() * k), float((p.state == State.IN_EU).sum() * k)
+    text = [f"The corridor on {_today(model)}: {in_minsk:,.0f} in Minsk, "
+            + ", ".join(f"{s.capitalize()} {n:,.0f}" for s, n in zip(w.segment_ids, at_seg, strict=True))
+            + f" at the border, {in_eu:,.0f} in the EU"]
+    _show(chart.update(via, to_seg, to_eu, home, at_hub, in_minsk, at_seg, in_eu, _today(model)), text)
 
 
 @solara.component
+@_still
 def CompareView(model: AppModel):
     update_counter.get()
     key = tuple(model.settings.baseline_overrides())
@@ -171,7 +197,7 @@ def CompareView(model: AppModel):
         elif not getattr(chart, "has_baseline", False):
             title += " (computing the baseline ...)"
         heads.append(title)
-    _show(chart.update(data, heads))
+    _show(chart.update(data, heads), heads)
 
 
 VIEWS = [PeopleView, CorridorView, ArrivalsView, BorderView, ReturnsView, CompareView]

@@ -295,8 +295,15 @@ class AppModel(MigrationModel):
         self.border_flows: deque[np.ndarray] = deque(maxlen=7)
         self._columns: dict[str, np.ndarray] = {}
         self._columns_day = -1
+        # one step, or one view's reading of the model, at a time: Mesa steps in a thread of its
+        # own while a change in the sidebar (the play interval ...) redraws the views in another
+        self.lock = threading.RLock()
 
     def step(self) -> None:
+        with self.lock:
+            self._step_day()
+
+    def _step_day(self) -> None:
         if not self.running:
             return
         p, w = self.people, self.world
@@ -322,9 +329,9 @@ class AppModel(MigrationModel):
     def column(self, name: str) -> np.ndarray:
         """One column of the daily table so far, in real people (``scale_up`` applied to counts).
 
-        Cached until the next step: the views ask for the same columns many times a redraw.
-        The days are fixed when the cache starts, so a redraw sees one set of days even if the
-        model steps meanwhile (Mesa's "Use Threads").
+        Cached until the next step: the views ask for the same columns many times a redraw. A view
+        reads the model holding :attr:`lock` (``sim/app.py``), so all its columns have the same days
+        even while Mesa steps the model in another thread.
         """
         rows = self.recorder.rows
         n = len(rows)
