@@ -9,18 +9,29 @@
 
 In the main process of ``corridor -m ...``, whichever launcher runs the jobs:
 
-- **start**: writes the sweep's plan (every job's overrides) to ``<sweep>/.corridor/plan.json``
-  and starts a thread that reports progress: ``corridor sweep: 7/12 runs done (3 skipped:
+- **start**: takes the sweep folder's lock (:func:`sim.sweep.claim_sweep`): if another live
+  sweep, or a job of a killed one, is working in the folder, ``corridor`` stops with exit code
+  2 and a message naming the folder and the process, before anything is written. Then writes
+  the sweep's plan (every job's overrides) to ``<sweep>/.corridor/plan.json`` and starts a thread that reports progress: ``corridor sweep: 7/12 runs done (3 skipped:
   complete already), 1 failed, 2 running``. Each line is one whole log record from this one
   process (jobs only drop event files), so lines from parallel jobs never garble it;
+- **each job** (where it runs): holds the folder's jobs lock while it runs, and stops its
+  process if the sweep's main process is gone (:func:`sim.sweep.enter_job`);
 - **end**: reports the last line and gathers the sweep folder into ``runs.parquet`` and
-  ``daily.parquet`` (:mod:`sim.sweep_gather`). If any job failed, ``corridor`` then exits 1.
+  ``daily.parquet`` (:mod:`sim.sweep_gather`), then releases the lock. If any job failed,
+  ``corridor`` then exits 1.
 
 Settings (``hydra.callbacks.sweep.<name>=...``):
 
 - ``gather`` (true): gather when the multirun ends;
 - ``daily`` (true): gather the daily tables too (large for thousands of runs);
 - ``progress_seconds`` (5): at most one progress line per this many seconds (0: no progress);
+- ``lock_wait`` (10): seconds a new sweep waits for the jobs of a killed sweep of the same
+  folder to stop before it refuses (:func:`sim.sweep.claim_sweep`);
+- ``watchdog`` (true): a worker the sweep started on this machine stops within a quarter of a
+  second when the sweep's main process ends, also mid-job, and a job whose main process is gone
+  does not start (false: only the folder's locks guard it; for containers that share a host
+  name but not process ids);
 - ``validate`` (``groups``): Hydra composes every job's config in the main process before it
   launches any (about 0.2 s each, serial: ~7 minutes for 2,000 jobs). ``groups`` composes only
   one job per combination of config-group choices (``scenario=...``, ``hydra/launcher=...``):
@@ -209,13 +220,18 @@ class SweepCallback(Callback):
         daily: bool = True,
         progress_seconds: float = 5.0,
         validate: str = "groups",
+        lock_wait: float = 10.0,
+        watchdog: bool = True,
     ) -> None:
         if validate not in ("groups", "all"):
             raise ValueError(f"hydra.callbacks.sweep.validate: {validate!r}; allowed: groups, all")
         self.gather, self.daily = gather, daily
         self.progress_seconds, self.validate = float(progress_seconds), validate
+        self.lock_wait, self.watchdog = float(lock_wait), bool(watchdog)
         self._monitor: ProgressMonitor | None = None
         self._root: Path | None = None
+        # the sweep's owner record (sim.sweep.claim_sweep), pickled with every job
+        self._owner: dict[str, Any] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         # launchers pickle the callbacks with every job (joblib, submitit, ray): the monitor
@@ -225,10 +241,17 @@ class SweepCallback(Callback):
         return state
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        from sim.sweep import SweepState, plan_jobs
+        from sim.sweep import SweepBusy, SweepState, claim_sweep, plan_jobs
 
         last_sweep.clear()
-        self._root = sweep_root_of(config)
+        root = sweep_root_of(config)
+        try:
+            # before anything is written: one live sweep per folder
+            self._owner = claim_sweep(root, wait=self.lock_wait)
+        except SweepBusy as e:
+            print(f"corridor: {e.message}", file=sys.stderr)
+            raise
+        self._root = root
         last_sweep["root"] = str(self._root)
         state = SweepState(self._root)
         try:
@@ -249,8 +272,20 @@ class SweepCallback(Callback):
             )
             self._monitor.start()
 
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """In the process that runs the job: hold the folder's jobs lock while it runs; stop
+        this process if the sweep is over, or when its main process ends
+        (:func:`sim.sweep.enter_job`)."""
+        if self._owner is None:  # a single run, or a launcher that skipped the multirun start
+            return
+        from sim.sweep import enter_job
+
+        job = OmegaConf.select(config, "hydra.job.num", default=None)
+        enter_job(self._owner, None if job is None else str(job), watchdog=self.watchdog)
+
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
-        """Drop the two copies of the job's whole config Hydra puts in its JobReturn.
+        """Release the job's lock; drop the two copies of the job's whole config Hydra puts in
+        its JobReturn.
 
         The main process of a sweep keeps every job's JobReturn until the sweep (or the batch)
         ends, and launchers pickle them back to it; nothing reads these configs after the job
@@ -258,14 +293,26 @@ class SweepCallback(Callback):
         """
         from hydra.types import RunMode
 
+        if self._owner is not None:
+            from sim.sweep import leave_job
+
+            leave_job()
         if OmegaConf.select(config, "hydra.mode") == RunMode.MULTIRUN:
             job_return.cfg = None
             job_return.hydra_cfg = None
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from sim.sweep import SweepState
+        from sim.sweep import release_sweep
 
         root = self._root or sweep_root_of(config)
+        try:
+            self._end(root)
+        finally:
+            release_sweep(root)  # after gathering: the folder is free for the next sweep
+
+    def _end(self, root: Path) -> None:
+        from sim.sweep import SweepState
+
         counts = self._monitor.stop() if self._monitor else SweepState(root).count_events()
         last_sweep.update(counts, root=str(root))
         if not self.gather:

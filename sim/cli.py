@@ -145,6 +145,8 @@ def main() -> None:
     try:
         run_job()
     except SystemExit as e:
+        if getattr(e, "reported", False):  # said what it refused already (a sweep folder in use)
+            raise
         sweep = sys.modules.get("sim.callbacks")
         if e.code not in (0, None) and sweep is not None and sweep.jobs_started():
             print(

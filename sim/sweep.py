@@ -16,10 +16,23 @@ The sweep folder (``hydra.sweep.dir``, or ``output.dir`` if set)::
 
     <root>/<job>/            one job: Hydra's .hydra/ and log, the results folder of the run
                              (docs/outputs.md), and job.json (this module's record)
+    <root>/.corridor/lock, owner.json     the live sweep of the folder (see below)
+    <root>/.corridor/jobs.lock            held (shared) by every running job
     <root>/.corridor/plan.json            the sweep's jobs (written when the multirun starts)
     <root>/.corridor/done/<hash>.json     index of complete runs, for the skip check
     <root>/.corridor/events/              one empty file per job start/end (progress)
     <root>/runs.parquet, daily.parquet    the gathered tables (sim.sweep_gather)
+
+**One live sweep per folder** (:func:`claim_sweep`): the sweep's main process holds an
+exclusive ``flock`` on ``.corridor/lock`` while it runs (the kernel releases it however the
+process ends) and every job holds ``.corridor/jobs.lock`` shared while it runs
+(:func:`enter_job`). A second sweep of the folder refuses (exit 2, naming the live process)
+while either is held, before it writes anything; it waits a few seconds for the jobs of a
+sweep whose main process was killed. Those jobs do not outlive it: a worker on the same host
+stops within a quarter of a second of its main process ending (:func:`watch_owner`, also
+mid-job: its results folder is written all or nothing), and a job whose sweep is over never
+starts. So a killed sweep leaves only complete runs (kept, skipped by the next sweep) and
+unfinished ones (run again).
 
 A job whose numbered folder already holds a *different* complete run (the same folder reused for
 a sweep with other overrides) writes its results to ``<job>-<hash[:8]>`` instead, so nothing is
@@ -49,7 +62,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sim.config import Config, ConfigError, load_config, set_dotted, to_dict
+from sim.config import Config, ConfigError, check_number, load_config, set_dotted, to_dict
 
 log = logging.getLogger("corridor.sweep")
 
@@ -190,7 +203,7 @@ def apply_design_row(data: dict, design: str | Path, row: int) -> dict[str, Any]
         )
     values: dict[str, Any] = {}
     for key, text in zip(header, rows[row], strict=True):
-        value: Any = float(text)
+        value: Any = check_number(text, f"{design}: row {row}: {key}", text=True)  # finite, or refused
         if schema_type(key) is int:
             value = int(round(value))
         set_dotted(data, key, value)
@@ -323,6 +336,342 @@ def holds_results(folder: Path) -> bool:
     from sim.run import RESULT_FILES
 
     return folder.is_dir() and any((folder / n).exists() for n in RESULT_FILES)
+
+
+# --------------------------------------------------------------------------------------
+# one live sweep per folder: the lock, and jobs that stop when their sweep is gone
+# --------------------------------------------------------------------------------------
+
+LOCK_FILE = "lock"  # <root>/.corridor/lock: held (exclusive) by the sweep's main process
+JOBS_LOCK_FILE = "jobs.lock"  # <root>/.corridor/jobs.lock: held (shared) by each running job
+OWNER_FILE = "owner.json"  # who holds the lock: pid, process start, host, token, command
+WATCH_SECONDS = 0.25  # how often a worker checks that its sweep's main process is alive
+LOCK_WAIT_SECONDS = 10.0  # how long a new sweep waits for the jobs of a killed one to stop
+EXIT_STOPPED = 3  # a worker that stops because its sweep is gone
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: sweeps are not guarded
+    fcntl = None  # type: ignore[assignment]
+
+_PROC = os.path.isdir("/proc/self")
+
+
+class SweepBusy(SystemExit):
+    """The sweep folder is in use by a live sweep (or by jobs of a killed one): exit code 2.
+
+    ``message`` says which folder and which processes; :class:`sim.callbacks.SweepCallback`
+    prints it before anything is written to the folder.
+    """
+
+    reported = True  # the message is printed already
+
+    def __init__(self, message: str) -> None:
+        super().__init__(2)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (state first), or None."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text.rpartition(")")[2].split()
+
+
+def process_start(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot; None without /proc): with the
+    pid, it names one process even when pids are reused."""
+    fields = _proc_stat(pid) if _PROC else None
+    return int(fields[19]) if fields else None
+
+
+def process_alive(pid: int, start: int | None = None) -> bool:
+    """Process ``pid`` runs (not a zombie), and is the one that started at ``start`` if given."""
+    if _PROC:
+        fields = _proc_stat(pid)
+        if fields is None or fields[0] in ("Z", "X", "x"):
+            return False
+        return start is None or int(fields[19]) == start
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def lock_holders(path: Path) -> list[int]:
+    """Pids holding an flock on ``path`` (from /proc/locks; empty where there is none)."""
+    try:
+        ino = str(os.stat(path).st_ino)
+        text = Path("/proc/locks").read_text()
+    except OSError:
+        return []
+    pids = set()
+    for line in text.splitlines():
+        parts = line.split()
+        # "12: FLOCK  ADVISORY  READ  4242 00:2f:1312 0 EOF"; waiters are marked "->"
+        if len(parts) >= 6 and parts[1] == "FLOCK" and parts[5].rsplit(":", 1)[-1] == ino:
+            if parts[4].isdigit():
+                pids.add(int(parts[4]))
+    pids.discard(os.getpid())
+    return sorted(pids)
+
+
+def _flock_within(fd: int, op: int, seconds: float) -> bool:
+    """Take ``op`` (an flock operation) on ``fd``, trying for up to ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(fd, op | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+
+def _program() -> str:
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
+    return "python -m sim" if name == "__main__.py" else name
+
+
+# folders whose lock this process holds: str(root) -> (fd of the lock file, owner record)
+_held: dict[str, tuple[int, dict[str, Any]]] = {}
+
+
+def _busy_message(root: Path, owner: dict | None) -> str:
+    lock = root / STATE_DIR / LOCK_FILE
+    if owner and owner.get("pid") and owner.get("host") == socket.gethostname():
+        if process_alive(int(owner["pid"]), owner.get("start")):
+            return (
+                f"the sweep folder {root} is in use by a live sweep: process {owner['pid']} "
+                f"on {owner['host']}, started {owner.get('started_at')} "
+                f"({owner.get('command') or '?'}). Wait for it to end or stop it "
+                f"(kill {owner['pid']}; its workers stop with it), then run the command again; "
+                "nothing was written"
+            )
+    if owner and owner.get("host") and owner.get("host") != socket.gethostname():
+        return (
+            f"the sweep folder {root} is in use by a live sweep: process {owner.get('pid')} on "
+            f"host {owner['host']}, started {owner.get('started_at')}. Wait for it to end or "
+            "stop it, then run the command again; nothing was written"
+        )
+    holders = ", ".join(map(str, lock_holders(lock))) or "?"
+    return (
+        f"the sweep folder {root} is in use by another corridor process (process {holders} "
+        f"holds {lock}). Wait for it to end or stop it, then run the command again; "
+        "nothing was written"
+    )
+
+
+def claim_sweep(root: Path | str, wait: float = LOCK_WAIT_SECONDS) -> dict[str, Any]:
+    """Make this process the one live sweep of the folder ``root``; return its owner record.
+
+    Called by the sweep's main process before anything is written to the folder
+    (:meth:`sim.callbacks.SweepCallback.on_multirun_start`). It takes an exclusive ``flock`` on
+    ``<root>/.corridor/lock``, held until :func:`release_sweep` or until the process ends (the
+    kernel releases it however the process dies, also on SIGKILL). Then it waits up to ``wait``
+    seconds for jobs still running from an earlier sweep of the folder whose main process is
+    gone (each job holds ``jobs.lock`` shared while it runs, :func:`enter_job`; corridor's
+    workers stop within a second of their main process, :func:`watch_owner`), and records
+    itself in ``owner.json`` (pid, process start, host, a fresh token, command).
+
+    Raises:
+        SweepBusy: another live sweep holds the folder, or jobs of a killed sweep are still
+            running after ``wait`` seconds; the message names the folder and the processes.
+    """
+    root = Path(os.path.abspath(root))
+    key = str(root)
+    if key in _held:  # this process runs the folder's sweep already (several multiruns)
+        return _held[key][1]
+    owner: dict[str, Any] = {
+        "root": key,
+        "pid": os.getpid(),
+        "start": process_start(os.getpid()),
+        "host": socket.gethostname(),
+        "token": os.urandom(8).hex(),
+        "started_at": _now(),
+        "command": " ".join([_program(), *sys.argv[1:]]),
+    }
+    if fcntl is None:
+        return owner
+    d = root / STATE_DIR
+    d.mkdir(parents=True, exist_ok=True)  # a refusal finds both there already: writes nothing
+    fd = os.open(d / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SweepBusy(_busy_message(root, read_json(d / OWNER_FILE))) from None
+        except OSError as e:  # a file system without locks (some cluster ones)
+            log.warning("%s: no file locks here (%s): nothing keeps a second sweep out", d, e)
+            os.close(fd)
+            _write_json(d / OWNER_FILE, owner)
+            return owner
+        jobs = os.open(d / JOBS_LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if not _flock_within(jobs, fcntl.LOCK_EX, 0):
+                stale = lock_holders(d / JOBS_LOCK_FILE)
+                log.warning(
+                    "waiting up to %g s for jobs of an earlier sweep of %s to stop (process %s)",
+                    wait,
+                    root,
+                    ", ".join(map(str, stale)) or "?",
+                )
+                if not _flock_within(jobs, fcntl.LOCK_EX, wait):
+                    stale = lock_holders(d / JOBS_LOCK_FILE)
+                    pids = ", ".join(map(str, stale)) or "? (on another host)"
+                    stop = f" (kill {' '.join(map(str, stale))})" if stale else ""
+                    raise SweepBusy(
+                        f"the sweep folder {root} still has jobs running of a sweep whose main "
+                        f"process is gone: process {pids} (waited {wait:g} s for them to stop). "
+                        f"Wait for them or stop them{stop}, then run the command again; "
+                        "nothing was written"
+                    )
+            # holding both locks: no job of another sweep is running or can start here
+            _write_json(d / OWNER_FILE, owner)
+        finally:
+            os.close(jobs)  # this sweep's jobs take it shared
+    except BaseException:
+        os.close(fd)
+        raise
+    _held[key] = (fd, owner)
+    return owner
+
+
+def release_sweep(root: Path | str) -> None:
+    """Release the folder's lock taken by :func:`claim_sweep` (after the sweep is gathered)."""
+    held = _held.pop(str(Path(os.path.abspath(root))), None)
+    if held is not None:
+        os.close(held[0])
+
+
+# in a process that runs jobs: the lock of the running job, and the watched main process
+_job_lock: int | None = None
+_watch: dict[str, Any] = {"owner": None, "in_job": False, "thread": None}
+
+
+def owner_gone(owner: dict[str, Any], check_pid: bool = True) -> str | None:
+    """Why the sweep ``owner`` (:func:`claim_sweep`'s record) is over, or None if it is not:
+    another sweep took its folder over, or (``check_pid``) its main process, on this host, is
+    gone."""
+    current = read_json(Path(owner["root"]) / STATE_DIR / OWNER_FILE) or {}
+    if current.get("token") and current["token"] != owner["token"]:
+        return f"another sweep (process {current.get('pid')}) took over {owner['root']}"
+    if (
+        check_pid
+        and owner.get("host") == socket.gethostname()
+        and not process_alive(int(owner["pid"]), owner.get("start"))
+    ):
+        return f"the sweep's main process {owner['pid']} is gone"
+    return None
+
+
+def _stop(reason: str, job: str | None) -> None:
+    """End this worker process at once (its sweep is over)."""
+    if job is not None:
+        left = f"job {job} left unfinished (the same command again runs it)"
+        sys.stderr.write(f"corridor sweep: {reason}: worker {os.getpid()} stops, {left}\n")
+        sys.stderr.flush()
+    os._exit(EXIT_STOPPED)
+
+
+def _watch_loop() -> None:
+    while True:
+        time.sleep(WATCH_SECONDS)
+        owner = _watch["owner"]
+        if owner is not None and not process_alive(int(owner["pid"]), owner.get("start")):
+            job = _watch.get("job") if _watch["in_job"] else None
+            _stop(f"the sweep's main process {owner['pid']} is gone", job)
+
+
+def descends_from(pid: int) -> bool:
+    """This process is a descendant of process ``pid`` (its parent without /proc)."""
+    if not _PROC:
+        return os.getppid() == pid
+    p = os.getpid()
+    for _ in range(256):
+        fields = _proc_stat(p)
+        if fields is None:
+            return False
+        p = int(fields[1])
+        if p == pid:
+            return True
+        if p <= 1:
+            return False
+    return False
+
+
+def watch_owner(owner: dict[str, Any]) -> None:
+    """In a worker process the sweep's main process started (joblib's workers, submitit_local's
+    jobs, a local Ray's workers): stop this process (``os._exit``) within
+    :data:`WATCH_SECONDS` of the main process ending, however it ended (SIGTERM, SIGKILL, a
+    crash), also in the middle of a job. One daemon thread per process. Processes that are
+    not its descendants (a running Ray cluster's, SLURM's) are left alone: their jobs still
+    hold the jobs lock while they run, and start no job once their sweep is over."""
+    pid = int(owner["pid"])
+    if owner.get("host") != socket.gethostname() or pid == os.getpid():
+        return
+    if _watch["owner"] is None or _watch["owner"]["pid"] != pid:
+        if not descends_from(pid):
+            return
+    _watch["owner"] = owner
+    if _watch["thread"] is None or not _watch["thread"].is_alive():
+        import threading
+
+        _watch["thread"] = threading.Thread(
+            target=_watch_loop, name="corridor-sweep-watchdog", daemon=True
+        )
+        _watch["thread"].start()
+
+
+def enter_job(owner: dict[str, Any], job: str | None = None, watchdog: bool = True) -> None:
+    """Before a job of the sweep ``owner`` runs (in the process that runs it).
+
+    Takes ``jobs.lock`` shared for the job (a new sweep of the folder waits for it, and cannot
+    take the folder over while it is held); then, if the sweep is over (:func:`owner_gone`: its
+    main process died, or another sweep has the folder), ends this process before the job
+    writes anything; else starts :func:`watch_owner`. With ``watchdog`` false only the lock
+    and the takeover are checked (for hosts where a pid of the main process means nothing
+    to the workers, e.g. containers sharing a host name): a worker whose main process dies
+    then runs on until a new sweep of the folder takes over, which waits for its running job.
+    """
+    leave_job()
+    if fcntl is None or int(owner["pid"]) == os.getpid():  # no locks, or the job runs in the
+        return  # sweep's main process (the basic launcher), which holds the folder's lock
+    global _job_lock
+    path = Path(owner["root"]) / STATE_DIR / JOBS_LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:  # the folder is gone or read-only: nothing to guard
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)  # a new sweep holds it exclusive only while it takes over
+        _job_lock = fd
+    except OSError:  # a file system without locks
+        os.close(fd)
+    reason = owner_gone(owner, check_pid=watchdog)
+    if reason is not None:
+        _stop(reason, job)
+    _watch.update(in_job=True, job=job)
+    if watchdog:
+        watch_owner(owner)
+
+
+def leave_job() -> None:
+    """After a job: release its ``jobs.lock`` (the watchdog goes on while the process lives)."""
+    global _job_lock
+    _watch["in_job"] = False
+    if _job_lock is not None:
+        os.close(_job_lock)
+        _job_lock = None
 
 
 # --------------------------------------------------------------------------------------

@@ -299,13 +299,16 @@ def test_a_design_row_with_nan_fails_the_job(tmp_path: Path, tiny_config) -> Non
     from sim.sweep import apply_design_row
 
     design = tmp_path / "design.csv"
-    design.write_text("intention.network_gain,border.attempt_prob_per_day\n4.0,0.05\n5.0,nan\n", encoding="utf-8")
+    design.write_text("intention.network_gain,border.attempt_prob_per_day,population.size\n"
+                      "4.0,0.05,2000\n5.0,nan,2000\n5.0,0.05,inf\n", encoding="utf-8")
     data = tiny_config()
     apply_design_row(data, design, 0)
     load_config(data)
-    apply_design_row(data, design, 1)
-    with pytest.raises(ConfigError, match=refused(r"border\.attempt_prob_per_day", "nan")):
-        load_config(data)
+    # refused where the cell is read (a whole-number key too, which is rounded after the check)
+    with pytest.raises(ConfigError, match=r"design\.csv: row 1: border\.attempt_prob_per_day: nan is not a finite number"):
+        apply_design_row(data, design, 1)
+    with pytest.raises(ConfigError, match=r"design\.csv: row 2: population\.size: inf is not a finite number"):
+        apply_design_row(data, design, 2)
 
 
 # ---- the calibration spec -----------------------------------------------------------------------
