@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from sim.compose import compose_dict
+import sim.compose
+from sim.compose import CONFIG_DIR, compose_dict
 from sim.config import PopulationConfig, set_dotted
 from sim.model import MigrationModel
 
@@ -204,3 +207,12 @@ def shared_runs(default_dict: dict) -> dict[str, tuple[MigrationModel, pd.DataFr
 def finished(request: pytest.FixtureRequest, shared_runs: dict) -> tuple[MigrationModel, pd.DataFrame]:
     """Each shared run in turn: ``(model, daily table)``."""
     return shared_runs[request.param]
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of configs/ in a temp folder that sim.compose reads (the composition helpers of tests) for this test only."""
+    d = tmp_path / "configs"
+    shutil.copytree(CONFIG_DIR, d)
+    monkeypatch.setattr(sim.compose, "CONFIG_DIR", d)
+    return d

@@ -4,7 +4,6 @@ raised while the model is built, before any day is simulated. And every shipped 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -346,15 +345,6 @@ def test_inconsistent_world(tiny_world, edit, match: str) -> None:
 
 
 # ---- malformed data files, composed through sim.compose -------------------------------------------
-
-
-@pytest.fixture
-def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of configs/ in a temp folder that sim.compose reads for this test only."""
-    d = tmp_path / "configs"
-    shutil.copytree(CONFIG_DIR, d)
-    monkeypatch.setattr(sim.compose, "CONFIG_DIR", d)
-    return d
 
 
 def _write_world(config_dir: Path, name: str, edit) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import math
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from test_calibration import SPEC as CALIBRATION_SPEC  # tests/ is on sys.path
 
 import sim.compose
 from sim.compose import compose
@@ -143,15 +143,6 @@ def test_a_list_element_set_by_name_refuses_nonfinite(tiny_world) -> None:
     set_dotted(cfg, "world.segments.lithuania.guard_capacity_per_day", float("nan"))
     with pytest.raises(ConfigError, match=refused(r"world\.segments\[1\]\.guard_capacity_per_day")):
         load_config(cfg)
-
-
-@pytest.fixture
-def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of configs/ in a temp folder that sim.compose reads for this test only."""
-    d = tmp_path / "configs"
-    shutil.copytree(CONFIG_DIR, d)
-    monkeypatch.setattr(sim.compose, "CONFIG_DIR", d)
-    return d
 
 
 @pytest.mark.parametrize(
@@ -314,27 +305,8 @@ def test_a_design_row_with_nan_fails_the_job(tmp_path: Path, tiny_config) -> Non
 # ---- the calibration spec -----------------------------------------------------------------------
 
 
-SPEC = """\
-parameters:
-  intention.network_gain:
-    prior: {scale: linear, low: 4.0, high: 9.0}
-    unit: multiplier
-    why: test
-  border.attempt_prob_per_day:
-    prior: {scale: log, low: 0.03, high: 0.12}
-    unit: per day
-    why: test
-particles: 8
-alpha: 0.5
-min_acceptance: 0.0
-max_generations: 2
-size: 1000
-seed: 7
-refine_top: 1
-refine_seeds: 2
-refine_size: 1000
-overrides: []
-"""
+# the calibration tests' spec, with every numeric setting present (each is made non-finite below)
+SPEC = CALIBRATION_SPEC.replace("overrides: []", "refine_size: 1000\noverrides: []")
 
 
 @pytest.mark.parametrize(
