@@ -3,7 +3,7 @@
 In the source tree ``configs/``, ``data/observed/`` and ``data/calibration/`` sit beside the
 package, where users know them and where an editable install reads them in place. A built wheel
 holds only the package, so ``build_py`` copies those folders into it as ``sim/_shipped/``
-(``sim/paths.py`` reads them from there when there is no checkout around the package). An
+(``sim/running/paths.py`` reads them from there when there is no checkout around the package). An
 editable install (``pip install -e .``) copies nothing.
 """
 

@@ -25,8 +25,8 @@ OUT = ROOT / "docs" / "benchmark.md"
 CHILD = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
-from sim.compose import compose
-from sim.model import MigrationModel
+from sim.running.compose import compose
+from sim.model.model import MigrationModel
 t_import = time.perf_counter() - t0
 cfg = compose([f"population.size={int(sys.argv[1])}"])
 t1 = time.perf_counter()

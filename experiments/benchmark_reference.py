@@ -1,8 +1,8 @@
 """Benchmark: the vectorised model against the object-per-agent reference, by population size.
 
 Runs the default 2021 scenario (1 Jan 2021 to 28 Feb 2022) with ``population.size=N`` — the
-vectorised model (``sim.model.MigrationModel``) at 10^4, 10^5, 10^6 and 10^7 people and the
-reference implementation (``sim.reference.ReferenceModel``: every person a Mesa agent) at 10^4
+vectorised model (``sim.model.model.MigrationModel``) at 10^4, 10^5, 10^6 and 10^7 people and the
+reference implementation (``sim.engines.reference.ReferenceModel``: every person a Mesa agent) at 10^4
 and 10^5 — each in a fresh child process on one core (so its peak RSS is its own), and prints
 and writes to ``docs/performance.md`` (between its ``benchmark`` markers, with the command):
 
@@ -93,18 +93,18 @@ def instrument(model_class: type, clock: PhaseClock) -> None:
     """Wrap the phase methods, allocation kernels and recorder methods with ``clock``."""
     import mesa
 
-    import sim.model
-    import sim.recorder
-    import sim.reference
+    import sim.engines.reference
+    import sim.model.model
+    import sim.model.recorder
 
     for names in CATEGORIES.values():
         for name in names:
             if name in ("start_day", "end_day"):
-                setattr(sim.recorder.Recorder, name, clock.wrap(name, getattr(sim.recorder.Recorder, name)))
+                setattr(sim.model.recorder.Recorder, name, clock.wrap(name, getattr(sim.model.recorder.Recorder, name)))
             elif name == "collect":
                 mesa.DataCollector.collect = clock.wrap(name, mesa.DataCollector.collect)
             elif name.startswith("allocate_"):
-                for module in (sim.model, sim.reference):
+                for module in (sim.model.model, sim.engines.reference):
                     if hasattr(module, name):
                         setattr(module, name, clock.wrap(name, getattr(module, name)))
             elif hasattr(model_class, name):
@@ -126,9 +126,9 @@ def child(kind: str, n: int, days: int | None, phases: bool) -> None:
 
     import numpy as np
 
-    from sim.compose import compose
-    from sim.model import MigrationModel
-    from sim.reference import ReferenceModel
+    from sim.engines.reference import ReferenceModel
+    from sim.model.model import MigrationModel
+    from sim.running.compose import compose
 
     model_class = {"vectorised": MigrationModel, "numpy": MigrationModel, "reference": ReferenceModel}[kind]
     engine = ["run.engine=numpy"] if kind == "numpy" else ["run.engine=numba"] if kind == "vectorised" else []
@@ -340,7 +340,7 @@ def cost_model(rows: list[dict]) -> str:
 
 
 def write_doc(rows: list[dict], argv: list[str]) -> None:
-    from sim.docs import replace_section
+    from sim.running.docs import replace_section
 
     cmd = ".venv/bin/python experiments/benchmark_reference.py" + ("" if not argv else " " + " ".join(argv))
     loads = [r["load_before"] for r in rows]

@@ -135,8 +135,8 @@ def process_parts() -> dict:
         return min(ts)
 
     bare = cold("pass")
-    cli = cold("import sim.cli")
-    job = cold("import sim.cli, sim.sweep, sim.run, sim.model")
+    cli = cold("import sim.running.cli")
+    job = cold("import sim.running.cli, sim.studies.sweep, sim.running.run, sim.model.model")
     probe = subprocess.run(
         [
             PY,
@@ -144,7 +144,7 @@ def process_parts() -> dict:
             """
 import time
 from hydra import compose, initialize_config_dir
-from sim.compose import CONFIG_DIR, install_config_cache
+from sim.running.compose import CONFIG_DIR, install_config_cache
 def each():
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         compose("config", overrides=["run.seed=0"])
@@ -155,7 +155,7 @@ def each():
             ts.append(time.perf_counter() - t)
     return min(ts)
 print(each())  # Hydra parsing every file again
-install_config_cache()  # what sim.cli does in every process
+install_config_cache()  # what sim.running.cli does in every process
 print(each())
 """,
         ],
@@ -263,15 +263,15 @@ def main() -> None:
         *overhead_table(heads),
         "",
         "**Parts of it**: a fresh Python process "
-        f"{parts['python']:.2f} s; importing the command line (`sim.cli`: Hydra) {parts['imports_cli']:.2f} s; "
-        f"everything a job imports (`sim.model`: Mesa, pandas, numpy) {parts['imports_job']:.2f} s; "
+        f"{parts['python']:.2f} s; importing the command line (`sim.running.cli`: Hydra) {parts['imports_cli']:.2f} s; "
+        f"everything a job imports (`sim.model.model`: Mesa, pandas, numpy) {parts['imports_job']:.2f} s; "
         f"Hydra's composition of one job's config {parts['compose']:.2f} s "
         f"({parts['compose_uncached']:.2f} s when Hydra parses every YAML file again).",
     ]
     text = "\n".join(lines)
     print(text)
     if not (args.no_write or args.overhead_only):
-        from sim.docs import replace_section
+        from sim.running.docs import replace_section
 
         replace_section(DOC, BEGIN, END, text)
         print(f"\nwritten to {DOC}")

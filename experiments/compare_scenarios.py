@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    from sim.ensemble import BASELINE, DEFAULT_SEEDS, DEFAULT_SIZE, default_jobs
+    from sim.studies.ensemble import BASELINE, DEFAULT_SEEDS, DEFAULT_SIZE, default_jobs
 
     ap = argparse.ArgumentParser(
         prog="compare_scenarios.py",
@@ -79,9 +79,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sim.config import ConfigError
-    from sim.ensemble import list_scenarios, prepare, run_configs
-    from sim.report import write_report
+    from sim.model.config import ConfigError
+    from sim.studies.ensemble import list_scenarios, prepare, run_configs
+    from sim.studies.report import write_report
 
     args = parse_args(argv)
     command = "python experiments/compare_scenarios.py" + (
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         configs = prepare(names, args.overrides, args.size)
         draws = None
         if args.posterior is not None:
-            from sim.calibration import read_calibration
+            from sim.studies.calibration import read_calibration
 
             draws = read_calibration(args.posterior).draws(args.seeds, seed=args.seeds)
     except ConfigError as e:

@@ -34,7 +34,7 @@ def run(method: str, n: int, overrides: list[str]) -> tuple[Path, float]:
     cmd = [
         sys.executable,
         "-m",
-        "sim.sweep_sensitivity",
+        "sim.studies.sensitivity",
         "--method",
         method,
         "--n",
@@ -117,7 +117,7 @@ def main() -> None:
     text = (
         "\n".join([f"Made by `{cmd}` on {time.strftime('%Y-%m-%d')}.", "", *parts]).rstrip() + "\n"
     )
-    from sim.docs import replace_section
+    from sim.running.docs import replace_section
 
     replace_section(DOC, BEGIN, END, text)
     print(f"written to {DOC} and {FIGURES}")

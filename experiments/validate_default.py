@@ -3,7 +3,7 @@
     .venv/bin/python experiments/validate_default.py
 
 Runs the default 2021 scenario (250,000 people) with eight seeds and compares every target of
-data/observed/targets_2021.csv with the model's version of it (sim/targets.py), then rewrites
+data/observed/targets_2021.csv with the model's version of it (sim/studies/targets.py), then rewrites
 the generated part of docs/validation.md (between the two markers).
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.docs import replace_section
-from sim.targets import DEFAULT_SEEDS, run_default_seeds
+from sim.running.docs import replace_section
+from sim.studies.targets import DEFAULT_SEEDS, run_default_seeds
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "validation.md"
 BEGIN, END = "<!-- table:begin -->", "<!-- table:end -->"

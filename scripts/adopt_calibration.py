@@ -4,7 +4,7 @@
 
 Writes each value of ``<fit>/best.json``, rounded to ``--digits`` significant figures, where the
 default lives: a behavioural key (``intention.network_gain``) as the default in the schema of
-``sim/config.py``; a world key (``world.segments.poland.guard_capacity_per_day``,
+``sim/model/config.py``; a world key (``world.segments.poland.guard_capacity_per_day``,
 ``world.origins.Baghdad.push``) in its row of ``configs/world/iraq_belarus_2021.yaml``. Then
 regenerates ``configs/params/default.yaml``. Prints every change. Afterwards, run
 ``scripts/update_regression_baseline.py`` and ``experiments/validate_default.py`` and update
@@ -31,8 +31,8 @@ def rounded(v: float, digits: int) -> str:
 
 
 def set_schema_default(text: str, dotted: str, value: str) -> tuple[str, str]:
-    """Replace the default of ``section.key`` in sim/config.py's schema; return (text, old value)."""
-    from sim.config import Config
+    """Replace the default of ``section.key`` in sim/model/config.py's schema; return (text, old value)."""
+    from sim.model.config import Config
 
     section, key = dotted.split(".")
     cls = typing.get_type_hints(Config)[section].__name__

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.compose import compose
-from sim.model import MigrationModel
+from sim.model.model import MigrationModel
+from sim.running.compose import compose
 
 BASELINE = Path(__file__).resolve().parent.parent / "tests" / "data" / "regression_baseline.csv"
 OVERRIDES = ["population.size=20000"]

@@ -1,6 +1,6 @@
-"""``python -m sim``: the same as the ``corridor`` command (see :mod:`sim.cli`)."""
+"""``python -m sim``: the same as the ``corridor`` command (see :mod:`sim.running.cli`)."""
 
-from sim.cli import main
+from sim.running.cli import main
 
 if __name__ == "__main__":
     main()

@@ -10,7 +10,7 @@ Two kinds of small world:
   stage of the corridor is busy within days. Lever tests use it.
 
 Overrides are dotted keys with ``__`` for dots (``population__size=3000``), as in
-:class:`sim.model.MigrationModel`. Every fixture returns a fresh plain dict; nothing is global.
+:class:`sim.model.model.MigrationModel`. Every fixture returns a fresh plain dict; nothing is global.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-import sim.compose
-from sim.compose import CONFIG_DIR, compose_dict
-from sim.config import PopulationConfig, set_dotted
-from sim.model import MigrationModel
+import sim.running.compose
+from sim.model.config import PopulationConfig, set_dotted
+from sim.model.model import MigrationModel
+from sim.running.compose import CONFIG_DIR, compose_dict
 
 TINY_RUN = {"start": "2021-01-01", "end": "2021-05-31", "seed": 12345}
 
@@ -211,8 +211,8 @@ def finished(request: pytest.FixtureRequest, shared_runs: dict) -> tuple[Migrati
 
 @pytest.fixture
 def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of configs/ in a temp folder that sim.compose reads (the composition helpers of tests) for this test only."""
+    """A copy of configs/ in a temp folder that sim.running.compose reads (the composition helpers of tests) for this test only."""
     d = tmp_path / "configs"
     shutil.copytree(CONFIG_DIR, d)
-    monkeypatch.setattr(sim.compose, "CONFIG_DIR", d)
+    monkeypatch.setattr(sim.running.compose, "CONFIG_DIR", d)
     return d

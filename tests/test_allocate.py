@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sim.allocate import (
+from sim.model.allocate import (
     allocate_by_group,
     allocate_fifo,
     group_fifo_order,

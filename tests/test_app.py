@@ -1,4 +1,4 @@
-"""The interactive app (sim/app.py): its settings, its views, and the page in a real browser.
+"""The interactive app (sim/app/page.py): its settings, its views, and the page in a real browser.
 
 Fast tests protect what the page relies on: an app run is the command line's run with the same
 overrides and seed; each library scenario opens unchanged; the controls change exactly the keys
@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import app_views as views
-from sim.app_launch import SOLARA_ENV, server_command, server_env
-from sim.app_model import (
+from sim.app import views
+from sim.app.launch import SOLARA_ENV, server_command, server_env
+from sim.app.model import (
     BASELINE,
     AppModel,
     AppSettings,
@@ -35,7 +35,7 @@ from sim.app_model import (
     scenario_names,
     scenario_question,
 )
-from sim.model import MigrationModel
+from sim.model.model import MigrationModel
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "results" / "test-artifacts"
@@ -247,7 +247,7 @@ def test_page_in_chromium_moves_a_lever_resets_steps_and_plays():
             step = page.get_by_role("button", name="Step")
             step.wait_for(timeout=60_000)
             time_text = page.get_by_text(re.compile(r"^Time: "))
-            # the charts are PNGs; each sits in a box titled with the numbers it draws (sim/app.py: _show)
+            # the charts are PNGs; each sits in a box titled with the numbers it draws (sim/app/page.py: _show)
             people = page.locator(".chart[title^='People by state on']")
             charts = {"people": people,
                       "corridor": page.locator(".chart[title^='The corridor on']"),

@@ -1,4 +1,4 @@
-"""Calibration (sim/calibration.py): the spec's checks, the ABC-SMC algorithm on a problem with a
+"""Calibration (sim/studies/calibration.py): the spec's checks, the ABC-SMC algorithm on a problem with a
 known posterior, a real calibration through the joblib launcher (resumed), the observation
 models, and the validation report."""
 
@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.calibration import (
+from sim.model.config import ConfigError, set_dotted
+from sim.studies.calibration import (
     Prior,
     Spec,
     abc_smc,
@@ -25,7 +26,6 @@ from sim.calibration import (
     read_calibration,
     weighted_quantiles,
 )
-from sim.config import ConfigError, set_dotted
 
 SPEC = """
 parameters:
@@ -64,7 +64,7 @@ def write_spec(tmp_path: Path, text: str = SPEC, **replace: str) -> Path:
 
 
 def test_every_shipped_spec_loads_and_every_parameter_has_a_reason():
-    from sim.calibration import SPEC_DIR
+    from sim.studies.calibration import SPEC_DIR
 
     for path in sorted(SPEC_DIR.glob("*.yaml")):
         assert load_spec(path).parameters, path
@@ -215,8 +215,8 @@ def test_weighted_quantiles():
 
 @pytest.fixture(scope="module")
 def small_run():
-    from sim.compose import compose
-    from sim.model import MigrationModel
+    from sim.model.model import MigrationModel
+    from sim.running.compose import compose
 
     m = MigrationModel(compose(["population.size=5000"]), rng=3)
     m.run()
@@ -224,7 +224,7 @@ def small_run():
 
 
 def test_observe_returns_every_target_and_the_official_series(small_run):
-    from sim.targets import INPUTS, OFFICIAL_COLUMNS, load_targets, observe
+    from sim.studies.targets import INPUTS, OFFICIAL_COLUMNS, load_targets, observe
 
     daily, scale = small_run
     out = observe(daily, scale)
@@ -242,7 +242,7 @@ def test_observe_returns_every_target_and_the_official_series(small_run):
 
 
 def test_distance_is_zero_inside_the_range_and_grows_outside():
-    from sim.targets import distances
+    from sim.studies.targets import distances
 
     t = pd.DataFrame({"metric": ["lt_apprehended"] * 4, "model": [100.0, 150.0, 300.0, 0.0],
                       "low": [100.0] * 4, "high": [200.0] * 4})
@@ -293,7 +293,7 @@ def test_calibration_runs_through_the_launcher_and_resumes(tmp_path):
     with pytest.raises(ConfigError, match="differs in .*seed"):
         calibrate(other, root, LAUNCHER)
     # the report: three ensembles, every target in the table, four figures
-    from sim.calibration_report import write_report
+    from sim.studies.calibration_report import write_report
 
     oos_spec = load_spec(write_spec(tmp_path), fit_before="2021-08-01", max_generations=1)
     oos = calibrate(oos_spec, tmp_path / "oos", LAUNCHER, log=lambda *_: None)
@@ -310,7 +310,7 @@ def test_calibration_runs_through_the_launcher_and_resumes(tmp_path):
 
 def test_docs_list_the_free_parameters_and_observation_models_of_the_code():
     """docs/calibration.md's tables are what scripts/write_config_docs.py makes from the code."""
-    from sim.calibration_report import DOC, SPEC_BEGIN, SPEC_END, spec_markdown
+    from sim.studies.calibration_report import DOC, SPEC_BEGIN, SPEC_END, spec_markdown
 
     text = DOC.read_text(encoding="utf-8")
     have = text.split(SPEC_BEGIN, 1)[1].split(SPEC_END, 1)[0].strip()
@@ -321,8 +321,8 @@ def test_the_defaults_are_the_kept_fits_best_set():
     """The default config holds data/calibration/full's best set, rounded as adopt_calibration does."""
     import importlib.util
 
-    from sim.calibration import ROOT
-    from sim.compose import compose_dict
+    from sim.running.compose import compose_dict
+    from sim.studies.calibration import ROOT
 
     spec = importlib.util.spec_from_file_location("adopt", ROOT / "scripts" / "adopt_calibration.py")
     adopt = importlib.util.module_from_spec(spec)

@@ -20,9 +20,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.config import load_config
-from sim.population import STATE_NAMES
-from sim.recorder import summarize
+from sim.model.config import load_config
+from sim.model.population import STATE_NAMES
+from sim.model.recorder import summarize
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "outputs.md"
@@ -186,26 +186,26 @@ def test_existing_results_are_never_overwritten(results, tmp_path):
 
 @pytest.fixture(scope="module")
 def small_cfg():
-    from sim.compose import compose
+    from sim.running.compose import compose
 
     return compose(["population.size=1000", "output.figures=false"])
 
 
 def test_failure_mid_run_leaves_folder_untouched(small_cfg, tmp_path, monkeypatch):
-    import sim.model
-    from sim.run import run
+    import sim.model.model
+    from sim.running.run import run
 
     out = tmp_path / "out"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    real_step = sim.model.MigrationModel.step
+    real_step = sim.model.model.MigrationModel.step
 
     def failing_step(self):
         if self.day == 50:
             raise RuntimeError("boom on day 50")
         real_step(self)
 
-    monkeypatch.setattr(sim.model.MigrationModel, "step", failing_step)
+    monkeypatch.setattr(sim.model.model.MigrationModel, "step", failing_step)
     with pytest.raises(RuntimeError, match="boom"):
         run(small_cfg, out_dir=out)
     assert digest(out) == {"notes.txt": hashlib.sha256(b"mine").hexdigest()}
@@ -213,14 +213,14 @@ def test_failure_mid_run_leaves_folder_untouched(small_cfg, tmp_path, monkeypatc
 
 
 def test_failure_while_writing_leaves_no_partial_results(small_cfg, tmp_path, monkeypatch):
-    import sim.figures
-    from sim.config import to_dict
-    from sim.run import run
+    import sim.running.figures
+    from sim.model.config import to_dict
+    from sim.running.run import run
 
     def failing_figures(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(sim.figures, "write_figures", failing_figures)
+    monkeypatch.setattr(sim.running.figures, "write_figures", failing_figures)
     data = to_dict(small_cfg)
     data["output"]["figures"] = True
     out = tmp_path / "new" / "out"
@@ -230,15 +230,15 @@ def test_failure_while_writing_leaves_no_partial_results(small_cfg, tmp_path, mo
 
 
 def test_run_refuses_a_results_folder_before_running(small_cfg, results, monkeypatch):
-    import sim.model
-    from sim.run import ResultsExistError, run
+    import sim.model.model
+    from sim.running.run import ResultsExistError, run
 
     out, _ = results
 
     def never(*args, **kwargs):
         raise AssertionError("the model must not be built")
 
-    monkeypatch.setattr(sim.model, "MigrationModel", never)
+    monkeypatch.setattr(sim.model.model, "MigrationModel", never)
     with pytest.raises(ResultsExistError, match="already holds results"):
         run(small_cfg, out_dir=out)
 
@@ -249,8 +249,8 @@ def test_run_refuses_a_results_folder_before_running(small_cfg, results, monkeyp
 def test_config_yaml_is_the_safe_dump_text(small_cfg):
     """Protects config.yaml: written by libyaml's emitter when available, the same text as
     yaml.safe_dump (and it loads back to the same config)."""
-    from sim.config import to_dict
-    from sim.run import config_yaml
+    from sim.model.config import to_dict
+    from sim.running.run import config_yaml
 
     for cfg in (small_cfg, load_config({**to_dict(small_cfg), "scenario": "no_levers"})):
         text = config_yaml(cfg)
@@ -261,14 +261,14 @@ def test_config_yaml_is_the_safe_dump_text(small_cfg):
 def test_git_state_is_asked_once_a_minute(monkeypatch):
     """Protects run.json's git revision and dirty flag without two git processes per run: one
     reading per process is reused for GIT_STATE_SECONDS, then git is asked again."""
-    import sim.run
+    import sim.running.run
 
     calls = []
-    real = sim.run._ask_git
-    monkeypatch.setattr(sim.run, "_ask_git", lambda where: calls.append(where) or real(where))
-    monkeypatch.setattr(sim.run, "_git_state", {})
-    first = sim.run.git_revision()
+    real = sim.running.run._ask_git
+    monkeypatch.setattr(sim.running.run, "_ask_git", lambda where: calls.append(where) or real(where))
+    monkeypatch.setattr(sim.running.run, "_git_state", {})
+    first = sim.running.run.git_revision()
     assert re.fullmatch(r"[0-9a-f]{40}|unknown", first["revision"])
-    assert sim.run.git_revision() == first and len(calls) == 1
-    monkeypatch.setattr(sim.run, "GIT_STATE_SECONDS", 0.0)
-    assert sim.run.git_revision() == first and len(calls) == 2
+    assert sim.running.run.git_revision() == first and len(calls) == 1
+    monkeypatch.setattr(sim.running.run, "GIT_STATE_SECONDS", 0.0)
+    assert sim.running.run.git_revision() == first and len(calls) == 2

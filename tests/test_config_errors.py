@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-import sim.compose
-from sim.compose import compose
-from sim.config import Config, ConfigError, load_config, to_dict
-from sim.model import MigrationModel, check_config
+import sim.running.compose
+from sim.model.config import Config, ConfigError, load_config, to_dict
+from sim.model.model import MigrationModel, check_config
+from sim.running.compose import compose
 
-CONFIG_DIR = Path(sim.compose.CONFIG_DIR)
+CONFIG_DIR = Path(sim.running.compose.CONFIG_DIR)
 
 
 def build(config: dict) -> MigrationModel:
@@ -30,7 +30,7 @@ def lever(kind: str, actor: str, **params) -> dict:
 
 
 # folders of configs/ that are not Hydra config groups (read by their own loaders)
-NOT_GROUPS = {"calibration"}  # sim.calibration.load_spec: tests/test_calibration.py
+NOT_GROUPS = {"calibration"}  # sim.studies.calibration.load_spec: tests/test_calibration.py
 
 
 def _group_options() -> list[tuple[str, str]]:
@@ -344,7 +344,7 @@ def test_inconsistent_world(tiny_world, edit, match: str) -> None:
         build(cfg)
 
 
-# ---- malformed data files, composed through sim.compose -------------------------------------------
+# ---- malformed data files, composed through sim.running.compose -------------------------------------------
 
 
 def _write_world(config_dir: Path, name: str, edit) -> None:

@@ -1,8 +1,8 @@
-"""sim/docs.py: the generated sections of the docs."""
+"""sim/running/docs.py: the generated sections of the docs."""
 
 import pytest
 
-from sim.docs import replace_section
+from sim.running.docs import replace_section
 
 
 def test_replace_section_keeps_what_is_outside_the_markers(tmp_path):

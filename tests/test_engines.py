@@ -1,4 +1,4 @@
-"""The compiled engine (sim/fast) gives the numpy model's numbers, bit for bit.
+"""The compiled engine (sim/engines/compiled) gives the numpy model's numbers, bit for bit.
 
 Each configuration runs twice, ``run.engine=numpy`` and ``run.engine=numba``; every column of
 the daily table (values and dtypes) and every person's every attribute at the end must be
@@ -13,13 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import fast
-from sim.allocate import allocate_by_group, allocate_fifo
-from sim.compose import compose
-from sim.model import MigrationModel
-from sim.rng import Streams
+from sim.engines import compiled
+from sim.model.allocate import allocate_by_group, allocate_fifo
+from sim.model.model import MigrationModel
+from sim.model.rng import Streams
+from sim.running.compose import compose
 
-pytestmark = pytest.mark.skipif(not fast.available(), reason="numba is not installed")
+pytestmark = pytest.mark.skipif(not compiled.available(), reason="numba is not installed")
 
 # (overrides) — sizes, seeds, and scenarios that pull every lever
 CONFIGS = [
@@ -51,7 +51,7 @@ def assert_same_run(a: MigrationModel, b: MigrationModel) -> None:
 
 
 def test_every_migrant_phase_has_a_compiled_form() -> None:
-    assert set(MigrationModel(compose(["population.size=100", "run.engine=numba"])).fast_phases) == set(fast.PHASES)
+    assert set(MigrationModel(compose(["population.size=100", "run.engine=numba"])).fast_phases) == set(compiled.PHASES)
 
 
 @pytest.mark.parametrize("overrides", CONFIGS, ids=lambda o: " ".join(o))
@@ -71,7 +71,7 @@ def test_numba_engine_at_the_default_size_and_above_the_pool() -> None:
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), day=st.integers(-1, 500), ids=st.lists(st.integers(0, 10**7), max_size=40))
 def test_u01_is_the_streams_draw(seed: int, day: int, ids: list[int]) -> None:
-    from sim.fast.common import u01
+    from sim.engines.compiled.common import u01
 
     s = Streams(seed, 10**7 + 1)
     key = s.counter_key("attempt", day)
@@ -85,7 +85,7 @@ ties = st.integers(0, 2**24 - 1).map(lambda k: np.float32(k / 2**24))
 @settings(max_examples=80, deadline=None)
 @given(data=st.data())
 def test_first_k_is_allocate_fifo(data: st.DataObject) -> None:
-    from sim.fast.common import first_k
+    from sim.engines.compiled.common import first_k
 
     n = data.draw(st.integers(0, 60))
     day = np.array(data.draw(st.lists(st.integers(0, 5), min_size=n, max_size=n)), dtype=np.int16)
@@ -97,7 +97,7 @@ def test_first_k_is_allocate_fifo(data: st.DataObject) -> None:
 @settings(max_examples=300, deadline=None)
 @given(data=st.data())
 def test_first_k_by_group_is_allocate_by_group(data: st.DataObject) -> None:
-    from sim.fast.common import first_k_by_group
+    from sim.engines.compiled.common import first_k_by_group
 
     n = data.draw(st.integers(0, 120))
     groups = data.draw(st.integers(1, 5))

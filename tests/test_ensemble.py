@@ -20,9 +20,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-import sim.ensemble as ensemble
-from sim.config import ConfigError
-from sim.ensemble import (
+import sim.studies.ensemble as ensemble
+from sim.model.config import ConfigError
+from sim.studies.ensemble import (
     BASELINE,
     EnsembleResult,
     Job,
@@ -36,7 +36,7 @@ from sim.ensemble import (
     run_job,
     scenario_question,
 )
-from sim.report import (
+from sim.studies.report import (
     OUTCOMES,
     lever_changes,
     mechanism_paragraph,
@@ -248,7 +248,7 @@ def test_run_job_turns_an_exception_into_a_failure() -> None:
 
 def _fake(values: dict[str, list[float]], per_row: float = 5.0) -> EnsembleResult:
     """An ensemble whose runs have only summaries: got_through = the given values (rows)."""
-    from sim.compose import compose
+    from sim.running.compose import compose
 
     cfg = compose(["population.size=50000"])
     seeds = list(range(1, len(next(iter(values.values()))) + 1))
@@ -371,7 +371,7 @@ def test_compare_scenarios_refuses_an_unknown_scenario(tmp_path: Path) -> None:
 
 def test_posterior_draws_are_paired_across_scenarios_and_applied() -> None:
     """Replicate i runs every scenario with seed i and draw i; the draw's values are the run's."""
-    from sim.compose import compose
+    from sim.running.compose import compose
 
     cfg = compose(["population.size=2000", "scenario=no_levers", "run.end=2021-08-31"])
     draws = [{"intention.network_gain": 3.0, "world.segments.poland.guard_capacity_per_day": 30.0},
@@ -387,7 +387,7 @@ def test_posterior_draws_are_paired_across_scenarios_and_applied() -> None:
 
 
 def test_posterior_draws_are_checked_before_any_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    from sim.compose import compose
+    from sim.running.compose import compose
 
     def refuse(*args, **kwargs):
         raise AssertionError("a run started although the input was bad")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sim.population import STATE_NAMES, State
-from sim.recorder import TRANSITIONS, flow_name
+from sim.model.population import STATE_NAMES, State
+from sim.model.recorder import TRANSITIONS, flow_name
 
 
 @pytest.mark.slow

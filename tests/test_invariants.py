@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.population import STATE_NAMES, State
-from sim.recorder import TRANSITIONS, flow_name
+from sim.model.population import STATE_NAMES, State
+from sim.model.recorder import TRANSITIONS, flow_name
 
 
 def _stock_cols() -> list[str]:
@@ -178,7 +178,7 @@ def test_packages_sold_never_exceed_agency_capacity(tiny_world, run) -> None:
     cfg = tiny_world({"crackdown": {"kind": "smuggler_crackdown", "actor": "Iraq", "when": {"start": "2021-02-01"},
                                     "origins": ["Baghdad"], "capacity_mult": 0.3}},
                      intention__base_rate_per_day=2e-2, run__end="2021-03-31", population__size=3000)
-    from sim.model import MigrationModel
+    from sim.model.model import MigrationModel
 
     model = MigrationModel(cfg)
     scale = getattr(model, "scale", 1.0)  # simulated rows per real person (agents count real people)
@@ -204,7 +204,7 @@ def test_packages_sold_never_exceed_agency_capacity(tiny_world, run) -> None:
 
 def test_closed_agencies_sell_nothing(tiny_world) -> None:
     """Protects: a crackdown that closes the agencies (capacity_mult 0) stops all sales there."""
-    from sim.model import MigrationModel
+    from sim.model.model import MigrationModel
 
     cfg = tiny_world({"closed": {"kind": "smuggler_crackdown", "actor": "Iraq", "when": {"start": "2021-01-10"},
                                  "origins": ["Baghdad"], "capacity_mult": 0.0}}, run__end="2021-02-28")

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.levers import REGISTRY
-from sim.model import MigrationModel
-from sim.population import State
+from sim.model.levers import REGISTRY
+from sim.model.model import MigrationModel
+from sim.model.population import State
 
 START = "2021-02-01"  # levers below act from here (day 31) to the end of the tiny run
 

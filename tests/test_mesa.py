@@ -11,8 +11,8 @@ import mesa
 import pandas as pd
 import pytest
 
-from sim.agents import Airline, BorderGuard, StateActor, TravelAgency
-from sim.model import MigrationModel
+from sim.model.institutions import Airline, BorderGuard, StateActor, TravelAgency
+from sim.model.model import MigrationModel
 
 SIM_DIR = Path(__file__).resolve().parent.parent / "sim"
 
@@ -86,7 +86,7 @@ def test_keyword_overrides_reach_the_config(tiny_world) -> None:
     assert m.cfg.population.size == 1234 and m.people.n == 1234
     assert m.cfg.border.attempt_prob_per_day == 0.5
     assert m.cfg.run.seed == 9
-    from sim.config import ConfigError
+    from sim.model.config import ConfigError
 
     with pytest.raises(ConfigError, match=r"population\.sise: unknown key"):
         MigrationModel(tiny_world(), population__sise=10)
@@ -158,7 +158,7 @@ def test_no_global_numpy_random_in_sim() -> None:
 
 def test_no_stdlib_random_in_sim() -> None:
     """Protects: the stdlib random module is never imported in sim/, and Mesa's own
-    `model.random` is never drawn from (every draw comes from sim.rng streams)."""
+    `model.random` is never drawn from (every draw comes from sim.model.rng streams)."""
     bad = []
     for f in _sim_sources():
         for i, line in enumerate(f.read_text().splitlines(), 1):

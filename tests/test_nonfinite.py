@@ -3,7 +3,7 @@
 Every comparison with NaN is false, so a NaN used to pass every range check: ``corridor
 border.attempt_prob_per_day=nan`` "succeeded" with no attempt at all, a sweep job with ``nan``
 counted as complete, and a ``nan`` target in the record was at distance 0 from any run. One rule
-(:func:`sim.config.check_number`) now checks every number: config keys and world rows through
+(:func:`sim.model.config.check_number`) now checks every number: config keys and world rows through
 the schema, lever parameters and schedules, the calibration and sensitivity specs, and the rows
 of data/observed/. The error names where (file, key), the value and what is allowed.
 """
@@ -24,13 +24,13 @@ import pytest
 import yaml
 from test_calibration import SPEC as CALIBRATION_SPEC  # tests/ is on sys.path
 
-import sim.compose
-from sim.compose import compose
-from sim.config import ConfigError, check_number, load_config, set_dotted
-from sim.model import MigrationModel
+import sim.running.compose
+from sim.model.config import ConfigError, check_number, load_config, set_dotted
+from sim.model.model import MigrationModel
+from sim.running.compose import compose
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFIG_DIR = Path(sim.compose.CONFIG_DIR)
+CONFIG_DIR = Path(sim.running.compose.CONFIG_DIR)
 NONFINITE = [float("nan"), float("inf"), float("-inf")]
 
 
@@ -197,8 +197,8 @@ def test_lever_parameters_refuse_nonfinite(tiny_world, spec: dict, key: str) -> 
 def test_the_lever_classes_apply_the_same_rule(params: dict) -> None:
     """A lever's parameter dataclass goes through the schema's conversion too (a spec made in
     code, not read by load_config, is still checked when the lever is built)."""
-    from sim.config import _load_dataclass
-    from sim.levers import BorderParams
+    from sim.model.config import _load_dataclass
+    from sim.model.levers import BorderParams
 
     with pytest.raises(ConfigError, match=refused(r"levers\.x\.\w+")):
         _load_dataclass(BorderParams, {"segments": ["poland"], **params}, "levers.x")
@@ -225,7 +225,7 @@ def test_lever_schedules_refuse_nonfinite(tiny_world, when: dict, key: str) -> N
 
 def test_lever_trigger_threshold_is_checked_by_the_schedule_itself(tiny_world) -> None:
     """The schedule converts its threshold with the schema's rule (and keeps the converted value)."""
-    from sim.levers import Schedule
+    from sim.model.levers import Schedule
 
     model = MigrationModel(tiny_world())
     names = ["attempts"]
@@ -287,7 +287,7 @@ def test_a_sweep_job_with_nan_is_a_recorded_failure(tmp_path: Path) -> None:
 
 def test_a_design_row_with_nan_fails_the_job(tmp_path: Path, tiny_config) -> None:
     """A design file (sensitivity, calibration) with a nan cell: the job's config is refused."""
-    from sim.sweep import apply_design_row
+    from sim.studies.sweep import apply_design_row
 
     design = tmp_path / "design.csv"
     design.write_text("intention.network_gain,border.attempt_prob_per_day,population.size\n"
@@ -325,7 +325,7 @@ SPEC = CALIBRATION_SPEC.replace("overrides: []", "refine_size: 1000\noverrides: 
     ],
 )
 def test_calibration_spec_refuses_nonfinite(tmp_path: Path, old: str, new: str, key: str, shown: str) -> None:
-    from sim.calibration import load_spec
+    from sim.studies.calibration import load_spec
 
     assert old in SPEC
     path = tmp_path / "spec.yaml"
@@ -336,7 +336,7 @@ def test_calibration_spec_refuses_nonfinite(tmp_path: Path, old: str, new: str, 
 
 
 def test_calibration_spec_changes_refuse_nonfinite(tmp_path: Path) -> None:
-    from sim.calibration import load_spec
+    from sim.studies.calibration import load_spec
 
     path = tmp_path / "spec.yaml"
     path.write_text(SPEC, encoding="utf-8")
@@ -359,7 +359,7 @@ def test_calibration_spec_changes_refuse_nonfinite(tmp_path: Path) -> None:
     ],
 )
 def test_sensitivity_spec_refuses_nonfinite(change: dict, key: str, shown: str) -> None:
-    from sim.sweep_sensitivity import spec_from
+    from sim.studies.sensitivity import spec_from
 
     data = {"method": "sobol", "n": 4, "parameters": {"intention.network_gain": [3.0, 9.0]}, **change}
     with pytest.raises(ConfigError, match=refused(rf"hydra\.callbacks\.sensitivity\.{key}", shown)):
@@ -367,7 +367,7 @@ def test_sensitivity_spec_refuses_nonfinite(change: dict, key: str, shown: str) 
 
 
 def test_sensitivity_spec_file_with_inf_bound_names_the_file(config_dir: Path) -> None:
-    from sim.sweep_sensitivity import load_spec
+    from sim.studies.sensitivity import load_spec
 
     f = config_dir / "experiment" / "sensitivity.yaml"
     text = f.read_text(encoding="utf-8")
@@ -382,7 +382,7 @@ def test_sensitivity_spec_file_with_inf_bound_names_the_file(config_dir: Path) -
 
 
 def test_sensitivity_command_exits_2_on_nan(tmp_path: Path, capsys) -> None:
-    from sim.sweep_sensitivity import main
+    from sim.studies.sensitivity import main
 
     rc = main(["--analyze-only", "--dir", str(tmp_path / "s"), "hydra.callbacks.sensitivity.tolerance=nan"])
     assert rc == 2
@@ -413,7 +413,7 @@ ROW = "lt_apprehended,2021-06-01,2021-06-30,{value},{low},{high},people,x,https:
 )
 def test_observed_rows_refuse_nonfinite(tmp_path: Path, cells: dict, column: str, shown: str) -> None:
     """A nan target used to be at distance 0 from any run (every comparison with it is false)."""
-    from sim.targets import load_targets
+    from sim.studies.targets import load_targets
 
     path = tmp_path / "targets.csv"
     row = {"value": "473", "low": "", "high": "", **cells}
@@ -424,7 +424,7 @@ def test_observed_rows_refuse_nonfinite(tmp_path: Path, cells: dict, column: str
 
 
 def test_observed_rows_refuse_text(tmp_path: Path) -> None:
-    from sim.targets import load_targets
+    from sim.studies.targets import load_targets
 
     path = tmp_path / "targets.csv"
     path.write_text(HEADER + ROW.format(value="many", low="", high=""), encoding="utf-8")
@@ -433,7 +433,7 @@ def test_observed_rows_refuse_text(tmp_path: Path) -> None:
 
 
 def test_the_shipped_record_is_finite() -> None:
-    from sim.targets import load_targets
+    from sim.studies.targets import load_targets
 
     targets = load_targets()
     assert targets and all(math.isfinite(x) for t in targets for x in (t.value, t.low, t.high))

@@ -1,4 +1,4 @@
-"""What a command may ask for, refused before anything runs (sim/preflight.py).
+"""What a command may ask for, refused before anything runs (sim/running/preflight.py).
 
 Protects: config files are data, never code. A scenario, world, params or user file, or the
 command line, that names code for Hydra or Python's logging to run (a callback, a launcher, a
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.compose import CONFIG_DIR
-from sim.preflight import PreflightError, check_writable, forbidden, preflight
+from sim.running.compose import CONFIG_DIR
+from sim.running.preflight import PreflightError, check_writable, forbidden, preflight
 
 SMALL = ["population.size=1000", "output.figures=false"]
 
@@ -187,7 +187,7 @@ def test_forbidden_names_every_kind_of_instantiation():
     cfg = {
         "levers": {"a": {"_target_": "os.system"}},
         "hydra": {
-            "callbacks": {"ok": {"_target_": "sim.callbacks.SweepCallback"}, "bad": {"_target_": "os.system"}},
+            "callbacks": {"ok": {"_target_": "sim.studies.callbacks.SweepCallback"}, "bad": {"_target_": "os.system"}},
             "launcher": {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher",
                          "ray": {"init": {"runtime_env": {"worker_process_setup_hook": "os.getcwd"}}}},
             "job_logging": {"handlers": {"h": {"class": "logging.StreamHandler", "stream": "ext://os.environ"}},
@@ -270,9 +270,9 @@ def test_composition_errors_are_one_line_naming_what_is_wrong(tmp_path, user_con
 
 
 def test_the_examples_in_the_command_lines_docstring_pass_the_preflight(tmp_path):
-    import sim.cli
+    import sim.running.cli
 
-    lines = [ln.strip() for ln in sim.cli.__doc__.splitlines() if ln.strip().startswith("corridor ")]
+    lines = [ln.strip() for ln in sim.running.cli.__doc__.splitlines() if ln.strip().startswith("corridor ")]
     assert len(lines) >= 4
     for ln in lines:
         argv = ln.split("#")[0].split()[1:]

@@ -1,4 +1,4 @@
-"""The reference implementation (``sim/reference.py``) agrees with the vectorised model.
+"""The reference implementation (``sim/engines/reference.py``) agrees with the vectorised model.
 
 ``ReferenceModel`` applies the migrant rules one person at a time, as Mesa agents, and draws
 its own random numbers, so no single run matches a vectorised run; what must match is the
@@ -66,19 +66,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.config import set_dotted
-from sim.model import MigrationModel
-from sim.population import (
-    STATE_NAMES,
-    State,
-    choose_by_weight,
-    give_up_prob,
-    intention_prob,
-    resolve_crossings,
-    return_willingness,
-)
-from sim.recorder import TRANSITIONS, flow_name
-from sim.reference import (
+from sim.engines.reference import (
     Migrant,
     Outcome,
     ReferenceModel,
@@ -88,6 +76,18 @@ from sim.reference import (
     pick_by_weight,
     return_chance,
 )
+from sim.model.config import set_dotted
+from sim.model.model import MigrationModel
+from sim.model.population import (
+    STATE_NAMES,
+    State,
+    choose_by_weight,
+    give_up_prob,
+    intention_prob,
+    resolve_crossings,
+    return_willingness,
+)
+from sim.model.recorder import TRANSITIONS, flow_name
 
 SIZE = 4000
 END = "2021-12-31"

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.config import load_config
+from sim.model.config import load_config
 
 
 def _assert_same(a: pd.DataFrame, b: pd.DataFrame) -> None:
@@ -56,7 +56,7 @@ def test_config_object_and_dict_give_the_same_run(tiny_world, tiny_levers, run) 
     """Protects: passing a checked Config or its plain dict makes no difference."""
     cfg = tiny_world(tiny_levers)
     _, from_dict = run(cfg)
-    from sim.model import MigrationModel
+    from sim.model.model import MigrationModel
 
     m = MigrationModel(load_config(cfg))
     m.run()
@@ -82,7 +82,7 @@ def test_stepping_in_pieces_equals_running(tiny_world, tiny_levers, run) -> None
     or interleaved with another model)."""
     cfg = tiny_world(tiny_levers)
     _, whole = run(cfg)
-    from sim.model import MigrationModel
+    from sim.model.model import MigrationModel
 
     a, b = MigrationModel(cfg), MigrationModel(tiny_world(run__seed=1))
     while a.running:

@@ -1,11 +1,11 @@
-"""The random streams (sim/rng.py): the fast forms compute exactly the numbers they stand for."""
+"""The random streams (sim/model/rng.py): the fast forms compute exactly the numbers they stand for."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.rng import MASK64, Streams, below_bound, bits_to_unit, splitmix_uniform
+from sim.model.rng import MASK64, Streams, below_bound, bits_to_unit, splitmix_uniform
 
 
 def splitmix_textbook(key: int, i: int) -> np.float32:
@@ -68,7 +68,7 @@ def test_a_persons_number_does_not_depend_on_who_else_draws() -> None:
 
 @pytest.mark.parametrize("seed", [0, 20211118, 2**40 + 3])
 def test_counter_keys_from_the_table_are_the_streams_keys(seed: int) -> None:
-    from sim.rng import counter_offset
+    from sim.model.rng import counter_offset
 
     s = Streams(seed=seed, n=10)
     for name in ("attempt", "buy.tie", "intend"):

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.sweep_sensitivity import (
+from sim.studies.sensitivity import (
     Spec,
     analyze,
     folder_spec,
@@ -133,7 +133,7 @@ def sensitivity(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
         [
             sys.executable,
             "-m",
-            "sim.sweep_sensitivity",
+            "sim.studies.sensitivity",
             *args,
             "population.size=2000",
             "hydra.callbacks.sweep.progress_seconds=2",

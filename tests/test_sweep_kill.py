@@ -5,10 +5,10 @@ then worked in the same folder while they finished their jobs, "14/12 runs done"
 and SIGKILL to the sweep's main process alone,
 
 - every worker process of the joblib launcher ends within a bounded time (each stops within a
-  quarter of a second of its main process, also mid-job: sim.sweep.watch_owner);
+  quarter of a second of its main process, also mid-job: sim.studies.sweep.watch_owner);
 - while the sweep's main process lives, or while a job of the killed sweep still runs (a worker
   held stopped with SIGSTOP, so the test does not race it), the same command refuses with exit
-  code 2, names the folder and the live process, and writes nothing (sim.sweep.claim_sweep);
+  code 2, names the folder and the live process, and writes nothing (sim.studies.sweep.claim_sweep);
 - once they are gone the same command resumes: every run exactly once in runs.parquet and
   daily.parquet, the runs complete before the kill skipped, progress never above the total.
 
@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 from test_sweeps import assert_complete_once, quick, sweep  # tests/ is on sys.path
 
-from sim.sweep import JOBS_LOCK_FILE, STATE_DIR, SweepState, lock_holders
+from sim.studies.sweep import JOBS_LOCK_FILE, STATE_DIR, SweepState, lock_holders
 
 pytestmark = [
     pytest.mark.slow,

@@ -27,9 +27,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.callbacks import representative_jobs
-from sim.config import load_config
-from sim.sweep import (
+from sim.model.config import load_config
+from sim.studies.callbacks import representative_jobs
+from sim.studies.gather import gather
+from sim.studies.gather import main as gather_main
+from sim.studies.sweep import (
     SweepState,
     apply_design_row,
     apply_sweep_defaults,
@@ -39,8 +41,6 @@ from sim.sweep import (
     plan_jobs,
     schema_type,
 )
-from sim.sweep_gather import gather
-from sim.sweep_gather import main as gather_main
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -136,7 +136,7 @@ def test_design_row_sets_values_and_rounds_whole_numbers(tmp_path: Path, tiny_co
     data = job_data(tiny_config(sensitivity={"row": 1, "design": str(design)}))
     assert "sensitivity" not in data
     assert data["intention"]["network_gain"] == 7.25 and data["purchase"]["hub_extra_days"] == 3
-    from sim.config import ConfigError
+    from sim.model.config import ConfigError
 
     with pytest.raises(ConfigError, match="outside the design"):
         apply_design_row(tiny_config(), design, 2)
@@ -147,7 +147,7 @@ def test_plan_and_group_validation() -> None:
     one job per combination of config-group choices, not every job."""
     from hydra import compose, initialize_config_dir
 
-    from sim.compose import CONFIG_DIR
+    from sim.running.compose import CONFIG_DIR
 
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose("config", return_hydra_config=True)
@@ -163,15 +163,15 @@ def test_plan_and_group_validation() -> None:
 
 
 def test_config_file_cache_composes_what_hydra_composes(tmp_path: Path, monkeypatch) -> None:
-    """Protects the per-process cache of parsed YAML files (sim.compose.install_config_cache,
+    """Protects the per-process cache of parsed YAML files (sim.running.compose.install_config_cache,
     which every job of a sweep composes through): the same full config (Hydra's node included)
     as Hydra's own parsing for several groups and overrides, a fresh object every time, and a
     file edited in between is read again."""
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    import sim.compose
-    from sim.compose import CONFIG_DIR, compose_dict, install_config_cache
+    import sim.running.compose
+    from sim.running.compose import CONFIG_DIR, compose_dict, install_config_cache
 
     assert install_config_cache() and install_config_cache()  # idempotent
     cached = OmegaConf.__dict__["load"]
@@ -198,7 +198,7 @@ def test_config_file_cache_composes_what_hydra_composes(tmp_path: Path, monkeypa
 
     configs = tmp_path / "configs"
     shutil.copytree(CONFIG_DIR, configs)
-    monkeypatch.setattr(sim.compose, "CONFIG_DIR", configs)
+    monkeypatch.setattr(sim.running.compose, "CONFIG_DIR", configs)
     assert compose_dict()["population"]["size"] == 250000
     main = configs / "config.yaml"
     main.write_text(main.read_text().replace("size: 250000 ", "size: 12345  "))

@@ -1,6 +1,6 @@
 """The default scenario against the record: one test per target in data/observed/targets_2021.csv.
 
-Each test checks that the model's version of a figure (sim/targets.py says how it is counted),
+Each test checks that the model's version of a figure (sim/studies/targets.py says how it is counted),
 averaged over eight seeds, lies within the record's range widened by the tolerance we defend for that kind of figure
 (docs/validation.md). Figures the model does not yet reach are marked xfail(strict=True) with
 the reason, so the day a change brings them in, the test says so and the mark must go.
@@ -8,7 +8,7 @@ the reason, so the day a change brings them in, the test says so and the mark mu
 
 import pytest
 
-from sim.targets import INPUTS, load_targets, run_default_seeds
+from sim.studies.targets import INPUTS, load_targets, run_default_seeds
 
 TARGETS = [t for t in load_targets() if t.metric not in INPUTS]
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-import sim.paths
+import sim.running.paths
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ["population.size=2000"]
@@ -79,13 +79,13 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
 
 def test_checkout_reads_configs_and_data_in_place() -> None:
     """Protects: in the source tree (editable install) every path comes from the checkout."""
-    assert sim.paths.CHECKOUT == ROOT
-    assert sim.paths.CONFIG_DIR == ROOT / "configs"
-    assert sim.paths.OBSERVED_DIR == ROOT / "data" / "observed"
-    assert sim.paths.CALIBRATION_DATA_DIR == ROOT / "data" / "calibration"
-    assert sim.paths.RESULTS_DIR == ROOT / "results"
-    assert sim.paths.DOCS_DIR == ROOT / "docs"
-    assert not sim.paths.SHIPPED_DIR.exists(), "sim/_shipped/ in the checkout would shadow nothing but confuse"
+    assert sim.running.paths.CHECKOUT == ROOT
+    assert sim.running.paths.CONFIG_DIR == ROOT / "configs"
+    assert sim.running.paths.OBSERVED_DIR == ROOT / "data" / "observed"
+    assert sim.running.paths.CALIBRATION_DATA_DIR == ROOT / "data" / "calibration"
+    assert sim.running.paths.RESULTS_DIR == ROOT / "results"
+    assert sim.running.paths.DOCS_DIR == ROOT / "docs"
+    assert not sim.running.paths.SHIPPED_DIR.exists(), "sim/_shipped/ in the checkout would shadow nothing but confuse"
 
 
 def test_config_dir_adds_a_users_scenario_in_the_checkout(tmp_path: Path) -> None:
@@ -153,7 +153,7 @@ def test_installed_wheel_runs_from_an_empty_folder(installed: dict[str, Path], t
     work = tmp_path / "work"
     work.mkdir()
     where = json.loads(run([installed["python"], "-c",
-                            "import json, sim.paths as p; print(json.dumps({k: str(getattr(p, k)) for k in "
+                            "import json, sim.running.paths as p; print(json.dumps({k: str(getattr(p, k)) for k in "
                             "('CHECKOUT', 'CONFIG_DIR', 'OBSERVED_DIR', 'RESULTS_DIR', 'DOCS_DIR')}))"],
                            cwd=work).stdout)
     package = installed["package"]

@@ -1,0 +1,575 @@
+"""Policy levers: one class per lever, a registry by name, and schedules kept apart.
+
+A lever is written in ``levers:`` of a config as ``kind`` (the registry name), ``actor`` (the
+state or airline that pulls it), ``when`` (its schedule) and its own parameters, which its
+frozen parameter dataclass checks (an unknown key is an error; every number goes through the
+schema's rule, :func:`sim.model.config.check_number`: of its type and finite). Each day the model resets the
+world's :class:`sim.model.world.Policy` to "nobody acts"; every active lever then *narrows* it —
+booleans by AND, numbers by multiplication, seats and information by addition — so levers
+commute and a lever that is not active changes nothing. Levers act on the world's arrays,
+never on people. A day on which every active lever does what it did on an earlier day
+(:meth:`Lever.effect`) gets that day's policy back instead of building it again.
+
+Schedules (``when``):
+    ``{}``                                  always on;
+    ``{start: D, end: D}``                  a window (either end may be left out);
+    ``{start: D, ramp_days: N}``            strength rises linearly to 1 over N days;
+    ``{dates: [D, ...]}``                   single days;
+    ``{trigger: {metric: M, above: X, for_days: N, lag_days: L}, duration_days: N}``
+                                            on when metric M (yesterday's value) has been
+                                            above (or ``below``) X for N days, L days later.
+
+Adding a lever: write a dataclass of its parameters and a class with ``build`` (resolve
+names against the world, raising :class:`ConfigError`) and ``apply`` (narrow the policy),
+and decorate it with ``@register("name")``. If ``apply`` reads the day, also override
+``effect`` (see :class:`RepatriationFlights`). Nothing else changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from sim.model.config import ConfigError, LeverSpec, _convert, _load_dataclass, parse_date
+from sim.model.world import Policy, World
+
+REGISTRY: dict[str, type[Lever]] = {}
+
+
+def register(*names: str) -> Callable[[type[Lever]], type[Lever]]:
+    def deco(cls: type[Lever]) -> type[Lever]:
+        for n in names:
+            REGISTRY[n] = cls
+        cls.kind = names[0]
+        return cls
+
+    return deco
+
+
+# --------------------------------------------------------------------------------------
+# schedules
+# --------------------------------------------------------------------------------------
+
+
+def _days(value: Any, where: str, default: int) -> int:
+    """A whole number of days >= 0 in a schedule (``default`` when left out)."""
+    if value is None:
+        return default
+    return _convert(value, int, where, {"lo": 0, "hi": None})
+
+
+class Schedule:
+    """When a lever acts and how strongly: ``strength(day, metric)`` in [0, 1]."""
+
+    def __init__(self, when: dict[str, Any], world: World, where: str,
+                 metric_names: list[str], strict: bool = True) -> None:
+        self.strict = strict  # a disabled lever's dates are parsed but may lie outside the run
+        allowed = {"start", "end", "ramp_days", "dates", "trigger", "duration_days"}
+        unknown = sorted(set(when) - allowed)
+        if unknown:
+            raise ConfigError(f"{where}.{unknown[0]}: unknown schedule key; allowed: {', '.join(sorted(allowed))}")
+        last = world.n_days - 1
+        self.start = self._day(when.get("start"), world, f"{where}.start", 0)
+        # an end after the run's last day is harmless ("until further notice"): clip it
+        end = when.get("end")
+        if end is not None and world.day_of(parse_date(end, f"{where}.end")) > last:
+            end = None
+        self.end = self._day(end, world, f"{where}.end", last)
+        if self.end < self.start:
+            raise ConfigError(f"{where}.end: {world.date_of(self.end)} is before start {world.date_of(self.start)}")
+        self.ramp_days = _days(when.get("ramp_days"), f"{where}.ramp_days", 0)
+        if self.ramp_days < 0:
+            raise ConfigError(f"{where}.ramp_days: {self.ramp_days} is negative; allowed: a number of days >= 0")
+        dates = when.get("dates")
+        self.days: set[int] | None = None
+        if dates is not None:
+            if not isinstance(dates, list | tuple) or not dates:
+                raise ConfigError(f"{where}.dates: {dates!r}; expected a non-empty list of dates")
+            self.days = {self._day(d, world, f"{where}.dates[{i}]", None) for i, d in enumerate(dates)}
+            self.dates_in_order = [self._day(d, world, f"{where}.dates", None) for d in dates]
+        self.trigger = None
+        self.duration = _days(when.get("duration_days"), f"{where}.duration_days", 10**6) or 10**6
+        if "trigger" in when:
+            self.trigger = self._trigger(when["trigger"], f"{where}.trigger", metric_names)
+        self.fired_on: int | None = None
+        self._held = 0
+        # without a trigger the strength is a function of the day alone: tabulated for the run
+        self.by_day = [] if self.trigger is not None else [self.strength(d) for d in range(world.n_days)]
+
+    def _day(self, value: Any, world: World, where: str, default: int | None) -> int:
+        if value is None:
+            if default is None:
+                raise ConfigError(f"{where}: missing date")
+            return default
+        d = parse_date(value, where)
+        day = world.day_of(d)
+        if not 0 <= day < world.n_days:
+            if not self.strict:
+                return min(max(day, 0), world.n_days - 1)
+            raise ConfigError(
+                f"{where}: {d} is outside the run ({world.date_of(0)} to {world.date_of(world.n_days - 1)}); "
+                f"move the date, change run.start/run.end, or disable the lever ({where.split('.when')[0]}.enabled=false)"
+            )
+        return day
+
+    @staticmethod
+    def _trigger(t: Any, where: str, metric_names: list[str]) -> dict[str, Any]:
+        if not isinstance(t, dict):
+            raise ConfigError(f"{where}: expected a mapping with metric, above or below, for_days, lag_days")
+        unknown = sorted(set(t) - {"metric", "above", "below", "for_days", "lag_days"})
+        if unknown:
+            raise ConfigError(f"{where}.{unknown[0]}: unknown key; allowed: metric, above, below, for_days, lag_days")
+        if t.get("metric") not in metric_names:
+            raise ConfigError(f"{where}.metric: {t.get('metric')!r} is not a model metric; known: {', '.join(metric_names)}")
+        if ("above" in t) == ("below" in t):
+            raise ConfigError(f"{where}: give exactly one of above or below")
+        # a threshold goes through the schema's number rule: a NaN would never be crossed
+        # (every comparison with it is false), an infinite one never or always
+        bound = {k: _convert(t[k], float, f"{where}.{k}", {}) if k in t else None for k in ("above", "below")}
+        return {"metric": t["metric"], "above": bound["above"], "below": bound["below"],
+                "for_days": _days(t.get("for_days"), f"{where}.for_days", 1),
+                "lag_days": _days(t.get("lag_days"), f"{where}.lag_days", 0)}
+
+    def observe(self, day: int, metric: Callable[[str], float]) -> None:
+        """Feed yesterday's metrics to a trigger (call once per day before ``strength``)."""
+        if self.trigger is None or self.fired_on is not None or day < self.start:
+            return
+        x = metric(self.trigger["metric"])
+        t = self.trigger
+        holds = x > t["above"] if t["above"] is not None else x < t["below"]
+        self._held = self._held + 1 if holds else 0
+        if self._held >= t["for_days"]:
+            self.fired_on = day + t["lag_days"]
+
+    def strength(self, day: int) -> float:
+        if self.trigger is not None:
+            if self.fired_on is None or day < self.fired_on or day >= self.fired_on + self.duration:
+                return 0.0
+            return 1.0 if day <= self.end else 0.0
+        if self.days is not None:
+            return 1.0 if day in self.days else 0.0
+        if day < self.start or day > self.end:
+            return 0.0
+        if self.ramp_days > 0:
+            return min(1.0, (day - self.start + 1) / self.ramp_days)
+        return 1.0
+
+
+# --------------------------------------------------------------------------------------
+# levers
+# --------------------------------------------------------------------------------------
+
+
+class Lever(ABC):
+    """A policy lever: a schedule (when) and an effect (what), built from a :class:`LeverSpec`."""
+
+    kind: ClassVar[str] = ""
+    Params: ClassVar[type] = object
+
+    def __init__(self, name: str, spec: LeverSpec, world: World, metric_names: list[str]) -> None:
+        self.name = name
+        self.actor = spec.actor
+        where = f"levers.{name}"
+        self.kind_name = spec.kind
+        try:
+            self.params = _load_dataclass(self.Params, dict(spec.params), where)
+        except ConfigError as e:
+            if "unknown key" in str(e):
+                raise ConfigError(f"{e}; every lever also takes kind, actor, enabled, when, note") from None
+            raise
+        self.schedule = Schedule(spec.when, world, f"{where}.when", metric_names, strict=spec.enabled)
+        self.build(world, where)
+
+    def build(self, world: World, where: str) -> None:  # noqa: B027 (optional hook: most levers override it)
+        """Resolve names to indices; raise ConfigError for anything not in the world."""
+
+    @abstractmethod
+    def apply(self, policy: Policy, strength: float, day: int) -> None:
+        """Narrow today's policy (only called when strength > 0; what it does must follow from
+        ``effect(strength, day)``)."""
+
+    def effect(self, strength: float, day: int) -> Hashable:
+        """What ``apply(policy, strength, day)`` does, as a value: the world builds one policy per
+        distinct combination of the active levers' effects and reuses it on every day that repeats
+        it (:meth:`sim.model.world.World.reset_policy`). The strength, since most levers read nothing
+        else; a lever whose ``apply`` also reads the day overrides this."""
+        return strength
+
+    def strength_today(self, day: int, metric: Callable[[str], float]) -> float:
+        """Today's strength (0: the lever does not act), after feeding a trigger yesterday's metrics."""
+        s = self.schedule
+        if day < len(s.by_day):
+            return s.by_day[day]
+        s.observe(day, metric)
+        return s.strength(day)
+
+
+def _indices(world: World, kind: str, names: list[str], where: str) -> list[int]:
+    return [world.index(kind, n, f"{where}[{i}]") for i, n in enumerate(names)]
+
+
+def _nat_mask(world: World, names: list[str], where: str) -> np.ndarray:
+    mask = np.zeros(world.n_nationalities, bool)
+    mask[_indices(world, "nationality", names, where)] = True
+    return mask if names else np.ones(world.n_nationalities, bool)
+
+
+@dataclass(frozen=True)
+class FlightSuspensionParams:
+    routes: list[str] = field(default_factory=list)
+    airlines: list[str] = field(default_factory=list)
+    from_airports: list[str] = field(default_factory=list)
+    from_states: list[str] = field(default_factory=list)
+    nationalities: list[str] = field(default_factory=list)
+
+
+@register("flight_suspension", "boarding_ban")
+class FlightSuspension(Lever):
+    """Stops flights to Minsk, or boarding for some nationalities.
+
+    Scope: routes that match every non-empty filter (``routes``, ``airlines``,
+    ``from_airports``, ``from_states``). With ``nationalities`` empty the routes do not fly;
+    otherwise those nationalities may not board (a boarding ban). People already ticketed are
+    rebooked through hubs by their agency, or refunded. Stands for: Iraq's suspension
+    (events 2021-08-06, 2021-10-09), Turkey's, Cham Wings' and the UAE's bans (2021-11-12..14).
+    """
+
+    Params = FlightSuspensionParams
+
+    def build(self, world: World, where: str) -> None:
+        p = self.params
+        m = np.ones(world.n_routes, bool)
+        if p.routes:
+            sel = np.zeros(world.n_routes, bool)
+            sel[_indices(world, "route", p.routes, f"{where}.routes")] = True
+            m &= sel
+        if p.airlines:
+            m &= np.isin(world.route_airline, _indices(world, "airline", p.airlines, f"{where}.airlines"))
+        if p.from_airports:
+            m &= np.isin(world.route_from, _indices(world, "airport", p.from_airports, f"{where}.from_airports"))
+        if p.from_states:
+            _indices(world, "state", p.from_states, f"{where}.from_states")
+            m &= np.isin(np.array(world.route_state), p.from_states)
+        if not m.any():
+            raise ConfigError(f"{where}: the filters match no route; routes: {', '.join(world.route_ids)}")
+        self.route_mask = m
+        self.nat_mask = _nat_mask(world, p.nationalities, f"{where}.nationalities")
+        self.all_nationalities = not p.nationalities
+
+    def apply(self, policy: Policy, strength: float, day: int) -> None:
+        if self.all_nationalities:
+            policy.route_open &= ~self.route_mask
+        else:
+            policy.boarding_ok &= ~(self.route_mask[:, None] & self.nat_mask[None, :])
+
+
+@dataclass(frozen=True)
+class ChannelParams:
+    channels: list[str] = field(default_factory=list)
+    nationalities: list[str] = field(default_factory=list)
+
+
+@register("consulate_closure")
+class ConsulateClosure(Lever):
+    """Closes visa channels (``channels``): no new applications, pending ones lapse.
+
+    People whose application lapses go back to their agency, which applies through another
+    open channel (the missions in Ankara and the UAE kept processing). Stands for: Iraq
+    closing Belarus' consulates in Baghdad and Erbil (events 2021-11-06).
+    """
+
+    Params = ChannelParams
+
+    def build(self, world: World, where: str) -> None:
+        if not self.params.channels:
+            raise ConfigError(f"{where}.channels: empty; name the channels to close: {', '.join(world.channel_ids)}")
+        self.idx = _indices(world, "channel", self.params.channels, f"{where}.channels")
+
+    def apply(self, policy: Policy, strength: float, day: int) -> None:
+        policy.channel_open[self.idx] = False
+
+
+@register("visa_restriction")
+class VisaRestriction(Lever):
+    """The issuing state stops visas for some nationalities at some channels (all if empty).
+
+    Stands for: Belarus stopping visa on arrival for several nationalities (events
+    2021-10-12) and reportedly halting visas to Iraqis (2021-10-20).
+    """
+
+    Params = ChannelParams
+
+    def build(self, world: World, where: str) -> None:
+        p = self.params
+        self.ch = np.zeros(world.n_channels, bool)
+        if p.channels:
+            self.ch[_indices(world, "channel", p.channels, f"{where}.channels")] = True
+        else:
+            self.ch[:] = True
+        self.nat = _nat_mask(world, p.nationalities, f"{where}.nationalities")
+
+    def apply(self, policy: Policy, strength: float, day: int) -> None:
+        policy.channel_ok &= ~(self.ch[:, None] & self.nat[None, :])
+
+
+@dataclass(frozen=True)
+class EuVisaParams:
+    nationality: str = "iraqi"
+    cooperation_drop: float = 0.5
+    intention_mult: float = 1.2
+
+
+@register("eu_visa_restriction")
+class EuVisaRestriction(Lever):
+    """The EU restricts Schengen visas for one nationality (Visa Code Art. 25a).
+
+    Mechanism the record describes: the origin state's cooperation on returns falls (fewer
+    repatriation seats: ``cooperation *= 1 - cooperation_drop``), and the legal route closes,
+    which raises irregular departures from that nationality's origins (``intention_mult``).
+    Stands for: the Commission's 2021 proposal (events 2021-08-15; not adopted).
+    """
+
+    Params = EuVisaParams
+
+    def build(self, world: World, where: str) -> None:
+        p = self.params
+        k = world.index("nationality", p.nationality, f"{where}.nationality")
+        if not 0 <= p.cooperation_drop <= 1:
+            raise ConfigError(f"{where}.cooperation_drop: {p.cooperation_drop} is out of range; allowed: [0, 1]")
+        if p.intention_mult < 0:
+            raise ConfigError(f"{where}.intention_mult: {p.intention_mult} is negative; allowed: >= 0")
+        self.origins = world.origin_nat == k
+
+    def apply(self, policy: Policy, strength: float, day: int) -> None:
+        policy.cooperation *= 1.0 - strength * self.params.cooperation_drop
+        policy.intent_mult[self.origins] *= 1.0 + strength * (self.params.intention_mult - 1.0)
+
+
+@dataclass(frozen=True)
+class RepatriationParams:
+    seats: list[int] = field(default_factory=list)
+    weekdays: list[int] = field(default_factory=list)
+    fare_usd: float = 0.0
+    airline: str = "IA"
+    nationalities: list[str] = field(default_factory=lambda: ["iraqi"])
+
+
+@register("repatriation_flights")
+class RepatriationFlights(Lever):
+    """Flights home from Minsk, chartered from ``airline`` by the actor.
+
+    Schedule: either ``when: {dates: [...]}`` with ``seats`` one per date (or one number for
+    all), or a window (``when: {start, end}``) with flights on ``weekdays`` (0 = Monday),
+    ``seats`` each. ``fare_usd`` 0 is a free flight; above 0, only those who can pay board.
+    ``nationalities``: who may board. Seats are scaled by the origin state's cooperation; who
+    boards is decided by the migrants' willingness to return (days stranded, times turned
+    back, money left, cold). Stands for: Iraq's evacuation flights (events 2021-08-09) and the
+    repatriation flights from 2021-11-18.
+    """
+
+    Params = RepatriationParams
+
+    def build(self, world: World, where: str) -> None:
+        p, s = self.params, self.schedule
+        if (s.days is None) == (not p.weekdays):
+            raise ConfigError(f"{where}: give either when.dates (one flight per date) or weekdays (flights each week in the window)")
+        if not p.seats or any(x < 0 for x in p.seats):
+            raise ConfigError(f"{where}.seats: {p.seats}; give seats (>= 0) per flight, one number or one per date")
+        if any(not 0 <= d <= 6 for d in p.weekdays):
+            raise ConfigError(f"{where}.weekdays: {p.weekdays}; days are 0 (Monday) to 6 (Sunday)")
+        if p.fare_usd < 0:
+            raise ConfigError(f"{where}.fare_usd: {p.fare_usd} is negative; allowed: >= 0 (0 = free)")
+        self.seats_on: dict[int, int] = {}
+        if s.days is not None:
+            if len(p.seats) not in (1, len(s.dates_in_order)):
+                raise ConfigError(f"{where}.seats: {len(p.seats)} numbers for {len(s.dates_in_order)} dates; give one or one per date")
+            for i, d in enumerate(s.dates_in_order):
+                self.seats_on[d] = self.seats_on.get(d, 0) + p.seats[i if len(p.seats) > 1 else 0]
+        else:
+            if len(p.seats) != 1:
+                raise ConfigError(f"{where}.seats: give one number (seats per weekly flight)")
+            for d in range(s.start, s.end + 1):
+                n = p.weekdays.count(world.date_of(d).weekday())
+                if n:
+                    self.seats_on[d] = n * p.seats[0]
+        self.nat = _nat_mask(world, p.nationalities, f"{where}.nationalities")
+        world.index("airline", p.airline, f"{where}.airline")
+
+    def effect(self, strength: float, day: int) -> int:
+        """Today's seats: all that ``apply`` reads of the strength and the day."""
+        return int(round(strength * self.seats_on.get(day, 0)))
+
+    def apply(self, policy: Policy, strength: float, day: int) -> None:
+        seats = self.effect(strength, day)
+        if seats > 0:
+            policy.charters.append((self.params.airline, seats))
+            policy.repat_ok |= self.nat
+            policy.repat_fare_usd = min(policy.repat_fare_usd, self.params.fare_usd)
+
+
+@dataclass(frozen=True)
+class CrackdownParams:
+    origins: list[str] = field(default_factory=list)
+    capacity_mult: float = 0.5
+
+
+@register("smuggler_crackdown")
+class SmugglerCrackdown(Lever):
+    """Arrests of smugglers and agencies: agencies in ``origins`` (all if empty) keep
+    ``capacity_mult`` of their capacity (0 closes them). Stands for: Iraq's and the KRG's
+    arrests (events 2021-08-03, 2021-11-18).
+    """
+
+    Params = CrackdownParams
+
+    def build(self, world: World, where: str) -> None:
+        if not 0 <= self.params.capacity_mult <= 1:
+            raise ConfigError(f"{where}.capacity_mult: {self.params.capacity_mult} is out of range; allowed: [0, 1]")
+        self.mask = np.zeros(world.n_origins, bool)
+        if self.params.origins:
+            self.mask[_indices(world, "origin", self.params.origins, f"{where}.origins")] = True
+        else:
+            self.mask[:] = True
+
+    def apply(self, policy: Policy, strength: float, day: int) -> None:
+        policy.agency_cap_mult[self.mask] *= 1.0 - strength * (1.0 - self.params.capacity_mult)
+
+
+@dataclass(frozen=True)
+class BorderParams:
+    segments: list[str] = field(default_factory=list)
+    pushback: bool = False
+    guard_mult: float = 1.0
+    interior_catch_mult: float = 1.0
+
+
+@register("border_policy", "pushback", "reinforcement", "state_of_emergency")
+class BorderPolicy(Lever):
+    """A border state's policy at its segments: pushbacks (people caught inside are returned
+    to Belarus), reinforcement (``guard_mult`` on guard capacity, ramped by the schedule) and
+    interior controls (``interior_catch_mult``, e.g. a state of emergency's closed zone).
+    Stands for: Lithuania's pushback decree (events 2021-08-02), the states of emergency in
+    Latvia (2021-08-10), Poland (2021-09-02) and Lithuania (2021-11-09), Poland's legalised
+    pushbacks (2021-10-26).
+    """
+
+    Params = BorderParams
+
+    def build(self, world: World, where: str) -> None:
+        p = self.params
+        if not p.segments:
+            raise ConfigError(f"{where}.segments: empty; name segments: {', '.join(world.segment_ids)}")
+        for k in ("guard_mult", "interior_catch_mult"):
+            if getattr(p, k) < 0:
+                raise ConfigError(f"{where}.{k}: {getattr(p, k)} is negative; allowed: >= 0")
+        self.idx = _indices(world, "segment", p.segments, f"{where}.segments")
+
+    def apply(self, policy: Policy, strength: float, day: int) -> None:
+        p = self.params
+        if p.pushback or self.kind_name == "pushback":  # kind: pushback means pushback: true
+            policy.pushback[self.idx] = True
+        policy.guard_cap_mult[self.idx] *= 1.0 + strength * (p.guard_mult - 1.0)
+        policy.interior_catch_mult[self.idx] *= 1.0 + strength * (p.interior_catch_mult - 1.0)
+
+
+@dataclass(frozen=True)
+class InfoParams:
+    origins: list[str] = field(default_factory=list)
+    nationalities: list[str] = field(default_factory=list)
+    intensity: float = 0.5
+
+
+@register("information_campaign")
+class InformationCampaign(Lever):
+    """Adds ``intensity`` to the intention exponent in target origins: > 0 is disinformation
+    that the route is open (Belarus targeting Kurdish audiences, autumn 2021), < 0 an awareness
+    campaign. Targets: ``origins`` and/or ``nationalities`` (all if both empty).
+    """
+
+    Params = InfoParams
+
+    def build(self, world: World, where: str) -> None:
+        p = self.params
+        m = np.zeros(world.n_origins, bool)
+        if p.origins:
+            m[_indices(world, "origin", p.origins, f"{where}.origins")] = True
+        if p.nationalities:
+            m |= _nat_mask(world, p.nationalities, f"{where}.nationalities")[world.origin_nat]
+        self.mask = m if (p.origins or p.nationalities) else np.ones(world.n_origins, bool)
+
+    def apply(self, policy: Policy, strength: float, day: int) -> None:
+        policy.info[self.mask] += strength * self.params.intensity
+
+
+@dataclass(frozen=True)
+class FacilitationParams:
+    transport_mult: float = 1.0
+    segment_weights: dict[str, float] = field(default_factory=dict)
+    attempt_mult: float = 1.0
+    shelter: bool = False
+
+
+@register("belarus_facilitation")
+class BelarusFacilitation(Lever):
+    """Belarus' hand at the border: transport from Minsk (``transport_mult``), where it takes
+    people (``segment_weights`` per segment), pressure to try (``attempt_mult``; a camp at a
+    crossing raises it) and a shelter that houses people at the border (``shelter``: no cold).
+    Stands for: Lukashenko's 26 May announcement (events 2021-05-26), the camp at Bruzgi-
+    Kuznica (2021-11-08) and the logistics-centre shelter (2021-11-18).
+    """
+
+    Params = FacilitationParams
+
+    def build(self, world: World, where: str) -> None:
+        p = self.params
+        self.weights = np.ones(world.n_segments)
+        for s, w in p.segment_weights.items():
+            if w < 0:
+                raise ConfigError(f"{where}.segment_weights.{s}: {w} is negative; allowed: >= 0")
+            self.weights[world.index("segment", s, f"{where}.segment_weights.{s}")] = w
+        for k in ("transport_mult", "attempt_mult"):
+            if getattr(p, k) < 0:
+                raise ConfigError(f"{where}.{k}: {getattr(p, k)} is negative; allowed: >= 0")
+
+    def apply(self, policy: Policy, strength: float, day: int) -> None:
+        p = self.params
+        policy.transport_mult *= 1.0 + strength * (p.transport_mult - 1.0)
+        policy.segment_weight *= 1.0 + strength * (self.weights - 1.0)
+        policy.attempt_mult *= 1.0 + strength * (p.attempt_mult - 1.0)
+        policy.shelter = policy.shelter or (p.shelter and strength > 0)
+
+
+def build_levers(specs: dict[str, LeverSpec], world: World, actors: list[str],
+                 metric_names: list[str]) -> list[Lever]:
+    """Build every enabled lever, checking kind, actor and parameters before the run starts."""
+    levers = []
+    for name, spec in specs.items():
+        where = f"levers.{name}"
+        if spec.kind not in REGISTRY:
+            raise ConfigError(f"{where}.kind: unknown lever {spec.kind!r}; known: {', '.join(sorted(REGISTRY))}")
+        if spec.actor not in actors:
+            raise ConfigError(f"{where}.actor: {spec.actor!r} is not a state or airline of this world; known: {', '.join(actors)}")
+        lever = REGISTRY[spec.kind](name, spec, world, metric_names)
+        if spec.enabled:
+            levers.append(lever)
+    return levers
+
+
+def lever_docs() -> list[tuple[str, str, list[tuple[str, Any]]]]:
+    """(kind, doc, [(param, default)]) for each lever class: the source of docs/levers.md."""
+    seen, out = set(), []
+    for cls in REGISTRY.values():
+        if cls in seen:
+            continue
+        seen.add(cls)
+        aliases = [n for n, c in REGISTRY.items() if c is cls]
+        params = [(f.name, f.default if f.default is not dataclasses.MISSING else f.default_factory())
+                  for f in dataclasses.fields(cls.Params)]
+        out.append((" / ".join(aliases), (cls.__doc__ or "").strip(), params))
+    return out
+

@@ -1,0 +1,208 @@
+"""The daily table and the run summary.
+
+Every day the model adds counts to named columns (``add``) or sets levels (``set``); at the
+end of the day :class:`Recorder` appends one row with the stocks per state, the flows between
+states, and every counter. The set of columns is fixed when the model is built (it depends on
+the world: one column per route, channel and segment), so every row has every column. The
+columns are documented in ``docs/outputs.md`` (tests/test_cli.py fails if one is missing).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sim.model.population import N_STATES, STATE_NAMES, State
+
+if TYPE_CHECKING:
+    from sim.model.model import MigrationModel
+
+# metrics a lever's trigger may watch (yesterday's value, in real people: rows / scale)
+METRICS = {
+    "in_belarus": "people in Belarus (in Minsk or at the border)",
+    "in_minsk": "people in Minsk",
+    "at_border": "people at the border",
+    "intending": "people intending to leave",
+    "in_eu": "people who have reached the EU (caught and kept, or unseen)",
+    "arrivals_minsk": "arrivals in Minsk today",
+    "attempts": "border attempts today, all segments",
+    "turned_back": "attempts turned back today, all segments",
+    "got_through": "people through unseen today, all segments",
+    "deaths": "deaths at the border today",
+    "repatriated": "people on free repatriation flights today",
+}
+
+# transitions that the rules can make (the flow columns)
+TRANSITIONS = [
+    (State.AT_HOME, State.INTENDING), (State.INTENDING, State.AT_HOME),
+    (State.INTENDING, State.WAITING_PACKAGE), (State.WAITING_PACKAGE, State.WAITING_VISA),
+    (State.WAITING_VISA, State.WAITING_PACKAGE), (State.WAITING_PACKAGE, State.AT_HOME),
+    (State.WAITING_VISA, State.TICKETED), (State.TICKETED, State.IN_TRANSIT),
+    (State.TICKETED, State.IN_MINSK), (State.TICKETED, State.AT_HOME),
+    (State.IN_TRANSIT, State.IN_MINSK), (State.IN_TRANSIT, State.RETURNED),
+    (State.IN_MINSK, State.AT_BORDER), (State.IN_MINSK, State.RETURNING),
+    (State.AT_BORDER, State.RETURNING), (State.AT_BORDER, State.IN_EU), (State.AT_BORDER, State.DIED),
+    (State.RETURNING, State.RETURNED), (State.RETURNED, State.INTENDING),
+]
+
+
+_FLOW_SRC, _FLOW_DST = (np.array(side) for side in zip(*TRANSITIONS, strict=True))
+_FLOW_CELLS = _FLOW_SRC * N_STATES + _FLOW_DST  # the same cells of the flows, flattened
+# the outcomes of border attempts, one column per segment each
+OUTCOMES = ("attempts", "turned_back", "caught_inside", "caught", "got_through", "deaths")
+
+
+def flow_name(src: State, dst: State) -> str:
+    return f"flow_{STATE_NAMES[src]}__{STATE_NAMES[dst]}"
+
+
+class Recorder:
+    """Collects one row per day.
+
+    Attributes:
+        rows: list of per-day dicts (use :meth:`frame`).
+        *_columns: names of the columns of one kind, in the world's order (routes, channels,
+            segments; ``caught_by_nationality_columns`` segment-major), for :meth:`add_many`.
+        channel_queue, channel_capacity: (C,) yesterday's applications waiting per channel and
+            capacity, read by issuing states.
+    """
+
+    def __init__(self, model: MigrationModel) -> None:
+        self.model = model
+        w = model.world
+        self.arrival_columns = [f"arrivals_{r}" for r in w.route_ids]
+        self.visa_application_columns = [f"visa_applications_{c}" for c in w.channel_ids]
+        self.visa_columns = [f"visas_{c}" for c in w.channel_ids]
+        self.outcome_columns = {m: [f"{m}_{s}" for s in w.segment_ids] for m in OUTCOMES}
+        self.caught_by_nationality_columns = [f"caught_{s}_{k}" for s in w.segment_ids for k in w.nationalities]
+        self.counters = (
+            ["packages_sold", "package_demand", "visa_lapsed", "cancelled", "rerouted_via_hub",
+             "stranded_at_hub_went_home", "repatriated", "returned_own_ticket", "repatriation_seats",
+             "repatriation_flights", "paid_agencies_usd", "paid_airlines_usd", "paid_smugglers_usd"]
+            + self.arrival_columns + self.visa_application_columns + self.visa_columns
+            + [f"{m}_{s}" for s in w.segment_ids for m in OUTCOMES]
+            + self.caught_by_nationality_columns
+        )
+        self.guard_capacity_columns = [f"guard_capacity_{s}" for s in w.segment_ids]
+        self.pushback_columns = [f"pushback_{s}" for s in w.segment_ids]
+        self.levels = self.guard_capacity_columns + self.pushback_columns
+        # written at the end of the day
+        self.stock_columns = [f"n_{name}" for name in STATE_NAMES]
+        self.flow_columns = [flow_name(src, dst) for src, dst in TRANSITIONS]
+        self.schedule_columns = [c for r in w.route_ids for c in (f"flights_{r}", f"seats_{r}")]
+        self.visa_capacity_columns = [f"visa_capacity_{c}" for c in w.channel_ids]
+        self.rows: list[dict[str, Any]] = []
+        self.today: dict[str, Any] = {}
+        # fixed for the run, so made once: a new day's counters and levels, and the dates
+        self._new_day = dict.fromkeys(self.counters + self.levels, 0)
+        self._dates = [w.date_of(day).isoformat() for day in range(model.cfg.n_days)]
+        self._schedule = np.zeros(2 * w.n_routes, dtype=np.int64)
+        self.channel_queue = np.zeros(w.n_channels)
+        self.channel_capacity = np.zeros(w.n_channels)
+
+    # ---- during the day ----------------------------------------------------------------
+    def start_day(self, day: int) -> None:
+        self.today = self._new_day.copy()  # every counter and level at 0
+        self.model.people.flows.fill(0)
+
+    def add(self, name: str, value: float) -> None:
+        self.today[name] += value
+
+    def set(self, name: str, value: float) -> None:
+        self.today[name] = value
+
+    def add_many(self, names: list[str], values: list[float]) -> None:
+        """``add`` each value to its column (values as Python numbers: ``array.tolist()``)."""
+        today = self.today
+        for name, value in zip(names, values, strict=True):
+            today[name] += value
+
+    def set_many(self, names: list[str], values: list[float]) -> None:
+        self.today.update(zip(names, values, strict=True))
+
+    def last(self, metric: str) -> float:
+        """A metric's value on the last recorded day, in simulated people (0 before the first)."""
+        return float(self.rows[-1][metric]) if self.rows else 0.0
+
+    def yesterday(self, metric: str) -> float:
+        """A metric's value on the last recorded day, in real people (0 before the first)."""
+        return float(self.rows[-1][metric]) / self.model.scale if self.rows else 0.0
+
+    # ---- end of the day -----------------------------------------------------------------
+    def end_day(self) -> None:
+        m = self.model
+        w, p = m.world, m.people
+        day = m.day
+        date = self._dates[day] if 0 <= day < len(self._dates) else w.date_of(day).isoformat()
+        row: dict[str, Any] = {"date": date, "day": day}
+        row.update(zip(self.stock_columns, p.stocks().tolist(), strict=True))
+        in_minsk, at_border = p.ids(State.IN_MINSK), p.ids(State.AT_BORDER)
+        row["in_belarus"] = int(in_minsk.size + at_border.size)
+        kri = w.origin_kri
+        row["in_belarus_kri"] = int(np.count_nonzero(kri[p.origin[in_minsk]]) + np.count_nonzero(kri[p.origin[at_border]]))
+        flows = p.flows.take(_FLOW_CELLS).tolist()  # p.flows[_FLOW_SRC, _FLOW_DST]
+        if int(p.flows.sum()) != sum(flows):
+            raise RuntimeError("a transition outside TRANSITIONS happened; add it to the recorder")
+        row.update(zip(self.flow_columns, flows, strict=True))
+        schedule = self._schedule  # flights, seats per route, interleaved
+        schedule[0::2], schedule[1::2] = m.flights_today, m.seats_today
+        schedule = schedule.tolist()
+        row.update(zip(self.schedule_columns, schedule, strict=True))
+        today = self.today
+        row.update(today)
+        column = today.__getitem__
+        row["arrivals_minsk"] = int(sum(map(column, self.arrival_columns)))
+        for k, columns in self.outcome_columns.items():
+            row[k] = int(sum(map(column, columns)))
+        row["intending"] = row["n_intending"]
+        row["in_minsk"] = row["n_in_minsk"]
+        row["at_border"] = row["n_at_border"]
+        row["in_eu"] = row["n_in_eu"]
+        book = m.agency_book
+        # np.mean's sum and division, without its Python overhead (the same float)
+        row["package_price_usd"] = float(np.add.reduce(book.price_usd) / book.price_usd.size) if book.price_usd.size else 0.0
+        row["agency_capacity"] = float(sum(book.capacity.tolist()))  # summed in order, as Python does
+        visa_capacity = np.asarray(self.channel_capacity, dtype=float).tolist()
+        row.update(zip(self.visa_capacity_columns, visa_capacity, strict=True))
+        row["cooperation"] = float(w.policy.cooperation)
+        row["active_levers"] = ";".join(sorted([n for a in m.lever_owners for n in a.active_today]))
+        self.rows.append(row)
+
+    def frame(self):
+        """The daily table as a pandas DataFrame (one row per day)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.rows)
+
+
+def summarize(daily, world_segments: list[str], start_day_in_belarus: Any = None) -> dict[str, Any]:
+    """The run summary from the daily table (a pandas DataFrame)."""
+    d = daily
+    peak_i = int(d["in_belarus"].values.argmax()) if len(d) else 0
+    out = {
+        "days": int(len(d)),
+        "arrivals_minsk": int(d["arrivals_minsk"].sum()),
+        "attempts": int(d["attempts"].sum()),
+        "turned_back": int(d["turned_back"].sum()),
+        "caught": int(d["caught"].sum()),
+        "caught_inside": int(d["caught_inside"].sum()),
+        "got_through": int(d["got_through"].sum()),
+        "reached_eu": int(d["caught"].sum() + d["got_through"].sum()),
+        "deaths": int(d["deaths"].sum()),
+        "peak_in_belarus": int(d["in_belarus"].max()) if len(d) else 0,
+        "peak_in_belarus_date": str(d["date"].iloc[peak_i]) if len(d) else "",
+        "person_days_in_belarus": int(d["in_belarus"].sum()),
+        "repatriated": int(d["repatriated"].sum()),
+        "returned_own_ticket": int(d["returned_own_ticket"].sum()),
+        "rerouted_via_hub": int(d["rerouted_via_hub"].sum()),
+        "paid_agencies_usd": float(d["paid_agencies_usd"].sum()),
+        "paid_airlines_usd": float(d["paid_airlines_usd"].sum()),
+        "paid_smugglers_usd": float(d["paid_smugglers_usd"].sum()),
+    }
+    for s in world_segments:
+        for k in ("attempts", "turned_back", "caught", "got_through", "deaths"):
+            out[f"{k}_{s}"] = int(d[f"{k}_{s}"].sum())
+    return out
+
+

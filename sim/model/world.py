@@ -1,0 +1,355 @@
+"""The world: places, routes, visa channels and border segments as index arrays.
+
+:class:`World` is built once from :class:`sim.model.config.WorldConfig` (checked: every airport,
+airline, nationality and state a row names must exist). It holds two kinds of arrays:
+
+- **static** arrays, fixed for the run: which airport each route leaves from, its seats, its
+  weekly schedule, which origins can reach which airports, the segments' base capacities;
+- **policy** arrays, the levers' surface (:class:`Policy`): reset to "nobody acts" every day,
+  then set by the levers active that day, then read by the institutions and the migrant
+  kernels. Levers combine only by AND (booleans), multiplication or min, so they commute and
+  an inactive lever changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.model.config import Config, ConfigError, WorldConfig
+
+if TYPE_CHECKING:
+    from sim.model.levers import Lever
+
+
+@dataclass
+class Policy:
+    """What the levers set today. Every field's neutral value means "nobody acts".
+
+    Attributes:
+        route_open: (R,) bool, the route may fly today.
+        boarding_ok: (R, K) bool, nationality k may board route r.
+        route_seat_mult: (R,) float, multiplier on corridor seats.
+        channel_open: (C,) bool, the visa channel accepts and processes applications.
+        channel_ok: (C, K) bool, the channel issues visas to nationality k.
+        channel_cap_mult: (C,) float, multiplier on the channel's daily capacity.
+        agency_cap_mult: (O,) float, multiplier on agencies' capacity per origin (crackdowns).
+        info: (O,) float, information-campaign intensity added to the intention exponent.
+        intent_mult: (O,) float, multiplier on the intention hazard (e.g. a legal route closed).
+        guard_cap_mult: (S,) float, guard reinforcement.
+        interior_catch_mult: (S,) float, multiplier on the chance of being caught inside.
+        pushback: (S,) bool, people caught inside are returned to Belarus.
+        segment_weight: (S,) float, Belarus' transport weight per segment.
+        transport_mult: float, multiplier on the daily chance of going from Minsk to the border.
+        attempt_mult: float, multiplier on the daily attempt chance (a shelter lowers it).
+        shelter: bool, people at the border are housed (no cold stress, no cold deaths).
+        repat_seats: int, free repatriation seats out of Minsk today (before cooperation).
+        charters: list of (airline code, seats) repatriation flights ordered today.
+        repat_fare_usd: the fare on today's repatriation flights (0 = free; the cheapest wins).
+        repat_ok: (K,) bool, nationalities the repatriation flights take.
+        cooperation: float, the origin state's cooperation on returns in [0, 1].
+        belarus_exit_control: float, share of people Belarus stops on its side of the line.
+    """
+
+    route_open: np.ndarray
+    boarding_ok: np.ndarray
+    route_seat_mult: np.ndarray
+    channel_open: np.ndarray
+    channel_ok: np.ndarray
+    channel_cap_mult: np.ndarray
+    agency_cap_mult: np.ndarray
+    info: np.ndarray
+    intent_mult: np.ndarray
+    guard_cap_mult: np.ndarray
+    interior_catch_mult: np.ndarray
+    pushback: np.ndarray
+    segment_weight: np.ndarray
+    transport_mult: float = 1.0
+    attempt_mult: float = 1.0
+    shelter: bool = False
+    repat_seats: int = 0
+    repat_ok: np.ndarray | None = None
+    charters: list = field(default_factory=list)
+    repat_fare_usd: float = float("inf")
+    cooperation: float = 1.0
+    belarus_exit_control: float = 0.0
+
+
+class World:
+    """Indexed places and connections of one run, and today's :class:`Policy`.
+
+    Attributes:
+        nationalities, states, airports, hubs, airlines: names, index = position.
+        origin_names: (O,) names; origin_nat (O,) int; origin_kri (O,) bool;
+            origin_share, origin_push, origin_savings (O,) float; origin_agencies (O,) int.
+        origin_reach: (O, A) bool, airports an origin's people can fly from.
+        route_ids: (R,) names; route_airline (R,) int; route_from (R,) airport index;
+            route_from_hub (R,) hub index or -1; route_seats (R,) int; route_share (R,) float;
+            route_fare (R,) float; route_week (R, 7) int flights per weekday;
+            route_flights_per_week (R,) int;
+            route_start, route_end (R,) day index of service (inclusive).
+        direct (O, R) bool: route r leaves from an airport origin o reaches by land.
+        channel_ids (C,); channel_nat (C, K) bool; channel_cap, channel_days, channel_cost,
+            channel_growth, channel_max_mult (C,); channel_start, channel_end (C,) day index;
+            channel_preference (C,) channels in the order agencies try them.
+        segment_ids (S,); seg_cap, seg_detect, seg_interior, seg_adapt, seg_cap_max,
+            seg_bias (S,) float; seg_travel (S,) int days.
+        cold: (12,) cold index per calendar month.
+        policy: today's Policy.
+    """
+
+    def __init__(self, cfg: Config) -> None:
+        w = cfg.world
+        self.start: dt.date = cfg.run.start
+        self.n_days = cfg.n_days
+        self._check(w)
+        self.nationalities = list(w.nationalities)
+        self.states = list(w.states)
+        self.airport_codes = list(w.airports)
+        self.hubs = list(w.hubs)
+        self.airlines = list(w.airlines)
+        self.minsk = w.minsk
+        K, A = len(self.nationalities), len(self.airport_codes)
+        ap = {a: i for i, a in enumerate(self.airport_codes)}
+        nat = {n: i for i, n in enumerate(self.nationalities)}
+
+        self.origin_names = [o.name for o in w.origins]
+        self.origin_nat = np.array([nat[o.nationality] for o in w.origins], dtype=np.int8)
+        self.origin_kri = np.array([o.kri for o in w.origins], dtype=bool)
+        share = np.array([o.share for o in w.origins], dtype=float)
+        self.origin_share = share / share.sum()
+        self.origin_push = np.array([o.push for o in w.origins], dtype=float)
+        self.origin_savings = np.array([o.savings_median_usd for o in w.origins], dtype=float)
+        self.origin_agencies = np.array([o.agencies for o in w.origins], dtype=int)
+        self.origin_reach = np.zeros((len(w.origins), A), dtype=bool)
+        for i, o in enumerate(w.origins):
+            self.origin_reach[i, [ap[a] for a in o.airports]] = True
+
+        self.route_ids = [r.id for r in w.routes]
+        self.route_airline = np.array([self.airlines.index(r.airline) for r in w.routes], dtype=int)
+        self.route_from = np.array([ap[r.origin] for r in w.routes], dtype=int)
+        self.route_from_code = [r.origin for r in w.routes]
+        self.route_from_hub = np.array(
+            [self.hubs.index(r.origin) if r.origin in self.hubs else -1 for r in w.routes], dtype=int
+        )
+        self.route_seats = np.array([r.seats for r in w.routes], dtype=int)
+        self.route_share = np.array([r.corridor_share for r in w.routes], dtype=float)
+        self.route_fare = np.array([r.fare_usd for r in w.routes], dtype=float)
+        self.route_week = np.zeros((len(w.routes), 7), dtype=int)
+        for i, r in enumerate(w.routes):
+            np.add.at(self.route_week[i], r.weekdays, 1)
+        self.route_flights_per_week = self.route_week.sum(axis=1)
+        self.route_start = np.array([self.day_of(r.start) for r in w.routes], dtype=int)
+        self.route_end = np.array(
+            [self.day_of(r.end) if r.end else 10**6 for r in w.routes], dtype=int
+        )
+        self.route_state = [w.airports[r.origin] for r in w.routes]
+        self.direct = self.origin_reach[:, self.route_from]  # (O, R)
+
+        self.channel_ids = [c.id for c in w.visa_channels]
+        self.channel_nat = np.zeros((len(w.visa_channels), K), dtype=bool)
+        for i, c in enumerate(w.visa_channels):
+            self.channel_nat[i, [nat[n] for n in c.nationalities]] = True
+        self.channel_cap = np.array([c.capacity_per_day for c in w.visa_channels], dtype=float)
+        self.channel_days = np.array([c.processing_days for c in w.visa_channels], dtype=int)
+        self.channel_cost = np.array([c.cost_usd for c in w.visa_channels], dtype=float)
+        self.channel_growth = np.array([c.capacity_growth_per_day for c in w.visa_channels])
+        self.channel_max_mult = np.array([c.capacity_max_mult for c in w.visa_channels])
+        self.channel_start = np.array([self.day_of(c.start) for c in w.visa_channels], dtype=int)
+        self.channel_end = np.array(
+            [self.day_of(c.end) if c.end else 10**6 for c in w.visa_channels], dtype=int
+        )
+        self.channel_host = [c.host_state for c in w.visa_channels]
+        # agencies apply at the cheapest and fastest channel first (a day counts as $50)
+        self.channel_preference = np.argsort(self.channel_cost + 50.0 * self.channel_days, kind="stable")
+        self.channel_state = [c.state for c in w.visa_channels]
+        self.agency_capacity = w.agency_capacity_per_day
+        self.agency_price = w.agency_base_price_usd
+
+        self.segment_ids = [s.id for s in w.segments]
+        self.segment_state = [s.state for s in w.segments]
+        self.seg_cap = np.array([s.guard_capacity_per_day for s in w.segments], dtype=float)
+        self.seg_detect = np.array([s.detect_max for s in w.segments], dtype=float)
+        self.seg_interior = np.array([s.interior_catch_prob for s in w.segments], dtype=float)
+        self.seg_adapt = np.array([s.adapt_per_day for s in w.segments], dtype=float)
+        self.seg_cap_max = np.array([s.capacity_max_mult for s in w.segments], dtype=float)
+        self.seg_travel = np.array([s.travel_days for s in w.segments], dtype=int)
+        self.seg_bias = np.array([s.belarus_bias for s in w.segments], dtype=float)
+
+        self.home_airport = {nat[k]: ap[v] for k, v in w.home_airports.items()}
+        self.cold = np.array(w.cold, dtype=float)
+        self.policy = self.neutral_policy()
+        self._policies: dict[tuple, Policy] = {}  # by the day's lever effects (reset_policy)
+
+    # ---- sizes -------------------------------------------------------------------------
+    @property
+    def n_origins(self) -> int:
+        return len(self.origin_names)
+
+    @property
+    def n_routes(self) -> int:
+        return len(self.route_ids)
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.channel_ids)
+
+    @property
+    def n_segments(self) -> int:
+        return len(self.segment_ids)
+
+    @property
+    def n_nationalities(self) -> int:
+        return len(self.nationalities)
+
+    # ---- calendar ----------------------------------------------------------------------
+    def day_of(self, date: dt.date) -> int:
+        """Day index of a date (0 = run start; may be negative or past the end)."""
+        return (date - self.start).days
+
+    def date_of(self, day: int) -> dt.date:
+        return self.start + dt.timedelta(days=int(day))
+
+    def cold_on(self, day: int) -> float:
+        """Cold index today, interpolated between mid-month values."""
+        d = self.date_of(day)
+        m = d.month - 1
+        frac = (d.day - 15) / 30.0
+        other = (m + (1 if frac >= 0 else -1)) % 12
+        return float(self.cold[m] + abs(frac) * (self.cold[other] - self.cold[m]))
+
+    # ---- today's policy ------------------------------------------------------------------
+    def neutral_policy(self) -> Policy:
+        """The policy arrays when nobody acts."""
+        R, C, O, S, K = self.n_routes, self.n_channels, self.n_origins, self.n_segments, self.n_nationalities
+        return Policy(
+            route_open=np.ones(R, bool),
+            boarding_ok=np.ones((R, K), bool),
+            route_seat_mult=np.ones(R),
+            channel_open=np.ones(C, bool),
+            channel_ok=np.ones((C, K), bool),
+            channel_cap_mult=np.ones(C),
+            agency_cap_mult=np.ones(O),
+            info=np.zeros(O),
+            intent_mult=np.ones(O),
+            guard_cap_mult=np.ones(S),
+            interior_catch_mult=np.ones(S),
+            pushback=np.zeros(S, bool),
+            segment_weight=np.ones(S),
+            repat_ok=np.zeros(K, bool),
+        )
+
+    def reset_policy(self, pulled: Sequence[tuple[Lever, float]], day: int) -> Policy:
+        """Set today's policy: "nobody acts" narrowed by each (lever, strength) pulled today, in order.
+
+        Levers narrow a policy in place, so each one is built from a fresh neutral policy. It
+        depends only on what each pulled lever does (:meth:`sim.model.levers.Lever.effect`), so the
+        world keeps the policies it has built by those effects and a day that repeats an earlier
+        day's effects gets that day's policy back, the same object: after the levers phase a
+        policy is only read (``publish_flights`` sets ``repat_seats`` from the charters, the same
+        number for the same charters); its arrays are made read-only, so a write would fail loudly.
+        """
+        key = tuple((lv, lv.effect(s, day)) for lv, s in pulled)
+        built = self._policies
+        policy = built.get(key)
+        if policy is None:
+            policy = built[key] = self.neutral_policy()
+            for lv, s in pulled:
+                lv.apply(policy, s, day)
+            for value in vars(policy).values():  # shared by the days that repeat it: read only from here
+                if isinstance(value, np.ndarray):
+                    value.setflags(write=False)
+        self.policy = policy
+        return policy
+
+    def routes_in_service(self, day: int) -> np.ndarray:
+        """(R,) bool: scheduled service covers ``day`` and no lever closed the route."""
+        return (self.route_start <= day) & (day <= self.route_end) & self.policy.route_open
+
+    def channels_in_service(self, day: int) -> np.ndarray:
+        return (self.channel_start <= day) & (day <= self.channel_end) & self.policy.channel_open
+
+    # ---- lookups for levers (raise ConfigError with the allowed names) -------------------
+    def index(self, kind: str, name: str, where: str) -> int:
+        names = {
+            "route": self.route_ids,
+            "airline": self.airlines,
+            "airport": self.airport_codes,
+            "nationality": self.nationalities,
+            "origin": self.origin_names,
+            "channel": self.channel_ids,
+            "segment": self.segment_ids,
+            "state": self.states,
+        }[kind]
+        if name not in names:
+            raise ConfigError(f"{where}: unknown {kind} {name!r}; known: {', '.join(names)}")
+        return names.index(name)
+
+    # ---- checks --------------------------------------------------------------------------
+    @staticmethod
+    def _check(w: WorldConfig) -> None:
+        def need(cond: bool, where: str, msg: str) -> None:
+            if not cond:
+                raise ConfigError(f"world.{where}: {msg}")
+
+        def unique(values: list[str], where: str, what: str) -> None:
+            """Each name once; the message names the repeated ones and where they stand."""
+            seen: dict[str, list[int]] = {}
+            for i, v in enumerate(values):
+                seen.setdefault(v, []).append(i)
+            twice = {v: at for v, at in seen.items() if len(at) > 1}
+            need(not twice, where, "; ".join(
+                f"{what} {v!r} is used {len(at)} times (entries {', '.join(map(str, at))})" for v, at in twice.items()
+            ) + f"; each {what} must be unique")
+
+        need(bool(w.nationalities), "nationalities", "empty; list at least one nationality")
+        unique(list(w.nationalities), "nationalities", "nationality")
+        need(bool(w.origins), "origins", "empty; list at least one origin")
+        need(bool(w.routes), "routes", "empty; list at least one route to Minsk")
+        need(bool(w.segments), "segments", "empty; list at least one border segment")
+        need(w.minsk in w.airports, "minsk", f"{w.minsk!r} is not in world.airports")
+        for h in w.hubs:
+            need(h in w.airports, "hubs", f"unknown airport {h!r}; known: {', '.join(w.airports)}")
+        for code, state in w.airports.items():
+            need(state in w.states, f"airports.{code}", f"unknown state {state!r}; known: {', '.join(w.states)}")
+        for k, a in w.home_airports.items():
+            need(k in w.nationalities, f"home_airports.{k}", f"unknown nationality; known: {', '.join(w.nationalities)}")
+            need(a in w.airports, f"home_airports.{k}", f"unknown airport {a!r}")
+        for code, al in w.airlines.items():
+            need(al.state in w.states, f"airlines.{code}.state", f"unknown state {al.state!r}; known: {', '.join(w.states)}")
+        unique([o.name for o in w.origins], "origins", "origin name")
+        need(sum(o.share for o in w.origins) > 0, "origins", "all shares are 0; at least one origin must have people")
+        for i, o in enumerate(w.origins):
+            need(o.nationality in w.nationalities, f"origins[{i}].nationality",
+                 f"unknown nationality {o.nationality!r}; known: {', '.join(w.nationalities)}")
+            need(bool(o.airports), f"origins[{i}].airports", "empty; name at least one airport")
+            for a in o.airports:
+                need(a in w.airports, f"origins[{i}].airports", f"unknown airport {a!r}; known: {', '.join(w.airports)}")
+        unique([r.id for r in w.routes], "routes", "route id")
+        for i, r in enumerate(w.routes):
+            need(r.airline in w.airlines, f"routes[{i}].airline", f"unknown airline {r.airline!r}; known: {', '.join(w.airlines)}")
+            need(r.origin in w.airports, f"routes[{i}].origin", f"unknown airport {r.origin!r}; known: {', '.join(w.airports)}")
+            need(r.destination == w.minsk, f"routes[{i}].destination", f"{r.destination!r}: routes in this world fly to Minsk ({w.minsk})")
+            need(all(0 <= d <= 6 for d in r.weekdays), f"routes[{i}].weekdays", f"{r.weekdays}: days are 0 (Monday) to 6 (Sunday)")
+            need(r.end is None or r.end >= r.start, f"routes[{i}].end", f"{r.end} is before start {r.start}")
+        unique([c.id for c in w.visa_channels], "visa_channels", "channel id")
+        for i, c in enumerate(w.visa_channels):
+            need(c.kind in ("consulate", "invitation", "mission"), f"visa_channels[{i}].kind",
+                 f"{c.kind!r}; allowed: consulate, invitation, mission")
+            need(c.host_state in w.states, f"visa_channels[{i}].host_state", f"unknown state {c.host_state!r}; known: {', '.join(w.states)}")
+            need(c.state in w.states, f"visa_channels[{i}].state", f"unknown state {c.state!r}; known: {', '.join(w.states)}")
+            for n in c.nationalities:
+                need(n in w.nationalities, f"visa_channels[{i}].nationalities", f"unknown nationality {n!r}; known: {', '.join(w.nationalities)}")
+            need(c.end is None or c.end >= c.start, f"visa_channels[{i}].end", f"{c.end} is before start {c.start}")
+        unique([s.id for s in w.segments], "segments", "segment id")
+        for i, s in enumerate(w.segments):
+            need(s.state in w.states, f"segments[{i}].state", f"unknown state {s.state!r}; known: {', '.join(w.states)}")
+        for key, n in (("origins", len(w.origins)), ("visa_channels", len(w.visa_channels)),
+                       ("segments", len(w.segments)), ("hubs", len(w.hubs)), ("nationalities", len(w.nationalities))):
+            need(n <= 127, key, f"{n} entries; at most 127 are allowed (stored as int8)")
+        need(len(w.cold) == 12, "cold", f"{len(w.cold)} values; give one per month, January to December")
+        need(all(0.0 <= c <= 1.0 for c in w.cold), "cold", f"{w.cold}: each month's cold index is in [0, 1]")
