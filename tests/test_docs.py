@@ -19,3 +19,14 @@ def test_replace_section_names_the_missing_markers(tmp_path):
     with pytest.raises(SystemExit, match="has no <!-- a --> ... <!-- b --> section"):
         replace_section(p, "<!-- a -->", "<!-- b -->", "x")
     assert p.read_text() == "no markers here\n"
+
+
+def test_the_params_file_is_the_schemas_defaults():
+    """configs/params/default.yaml is generated from the schema (scripts/write_param_config.py):
+    a default changed on one side only fails here."""
+    from sim.running.docs import params_yaml
+    from sim.running.paths import CONFIG_DIR
+
+    assert (CONFIG_DIR / "params" / "default.yaml").read_text(encoding="utf-8") == params_yaml(), (
+        "configs/params/default.yaml differs from the schema: run .venv/bin/python scripts/write_param_config.py"
+    )
