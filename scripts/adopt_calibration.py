@@ -21,13 +21,11 @@ import sys
 import typing
 from pathlib import Path
 
+from sim.studies.calibration import rounded
+
 ROOT = Path(__file__).resolve().parent.parent
-CONFIG_PY = ROOT / "sim" / "config.py"
+CONFIG_PY = ROOT / "sim" / "model" / "config.py"
 WORLD = ROOT / "configs" / "world" / "iraq_belarus_2021.yaml"
-
-
-def rounded(v: float, digits: int) -> str:
-    return f"{float(f'{v:.{digits}g}'):g}" if abs(v) >= 1e-4 else f"{v:.{digits - 1}e}"
 
 
 def set_schema_default(text: str, dotted: str, value: str) -> tuple[str, str]:

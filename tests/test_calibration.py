@@ -319,14 +319,8 @@ def test_docs_list_the_free_parameters_and_observation_models_of_the_code():
 
 def test_the_defaults_are_the_kept_fits_best_set():
     """The default config holds data/calibration/full's best set, rounded as adopt_calibration does."""
-    import importlib.util
-
     from sim.running.compose import compose_dict
-    from sim.studies.calibration import ROOT
-
-    spec = importlib.util.spec_from_file_location("adopt", ROOT / "scripts" / "adopt_calibration.py")
-    adopt = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(adopt)
+    from sim.studies.calibration import ROOT, rounded
     cal = read_calibration(ROOT / "data" / "calibration" / "full")
     assert len(cal.posterior) > 0 and cal.posterior["weight"].sum() == pytest.approx(1.0)
     data = compose_dict()
@@ -334,4 +328,4 @@ def test_the_defaults_are_the_kept_fits_best_set():
         node = data
         for part in key.split("."):
             node = next(x for x in node if part in (x.get("id"), x.get("name"))) if isinstance(node, list) else node[part]
-        assert float(node) == pytest.approx(float(adopt.rounded(value, 3)), rel=1e-12), key
+        assert float(node) == pytest.approx(float(rounded(value, 3)), rel=1e-12), key

@@ -489,6 +489,12 @@ def write_design(folder: Path, spec: Spec, values: np.ndarray, seeds: list[int])
     return path
 
 
+def rounded(value: float, digits: int) -> str:
+    """A fitted value as the defaults hold it: ``digits`` significant figures (scientific
+    notation below 1e-4); scripts/adopt_calibration.py writes these into the defaults."""
+    return f"{float(f'{value:.{digits}g}'):g}" if abs(value) >= 1e-4 else f"{value:.{digits - 1}e}"
+
+
 def sweep_command(folder: Path, spec: Spec, rows: int, launcher: list[str], size: int | None = None) -> list[str]:
     """The ``corridor -m`` command that runs every row of ``folder``'s design."""
     from sim.studies.sweep import DESIGN_SECTION
