@@ -197,11 +197,11 @@ def test_lever_parameters_refuse_nonfinite(tiny_world, spec: dict, key: str) -> 
 def test_the_lever_classes_apply_the_same_rule(params: dict) -> None:
     """A lever's parameter dataclass goes through the schema's conversion too (a spec made in
     code, not read by load_config, is still checked when the lever is built)."""
-    from sim.model.config import _load_dataclass
+    from sim.model.config import load_dataclass
     from sim.model.levers import BorderParams
 
     with pytest.raises(ConfigError, match=refused(r"levers\.x\.\w+")):
-        _load_dataclass(BorderParams, {"segments": ["poland"], **params}, "levers.x")
+        load_dataclass(BorderParams, {"segments": ["poland"], **params}, "levers.x")
 
 
 @pytest.mark.parametrize(

@@ -369,7 +369,7 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
-def _convert(value: Any, tp: Any, where: str, meta: typing.Mapping[str, Any]) -> Any:
+def convert_value(value: Any, tp: Any, where: str, meta: typing.Mapping[str, Any]) -> Any:
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(tp)
@@ -380,7 +380,7 @@ def _convert(value: Any, tp: Any, where: str, meta: typing.Mapping[str, Any]) ->
             if a is type(None):
                 continue
             try:
-                return _convert(value, a, where, meta)
+                return convert_value(value, a, where, meta)
             except ConfigError as e:
                 errors.append(str(e))
         raise ConfigError(errors[0] if len(errors) == 1 else f"{where}: {value!r} is not {_type_name(tp)}")
@@ -389,17 +389,17 @@ def _convert(value: Any, tp: Any, where: str, meta: typing.Mapping[str, Any]) ->
     if value is None:
         raise ConfigError(f"{where}: null is not allowed; expected {_type_name(tp)}")
     if dataclasses.is_dataclass(tp):
-        return _load_dataclass(tp, value, where)
+        return load_dataclass(tp, value, where)
     if origin is list:
         if not isinstance(value, list | tuple):
             raise ConfigError(f"{where}: {value!r} is not a list; expected {_type_name(tp)}")
         (item,) = typing.get_args(tp)
-        return [_convert(v, item, f"{where}[{i}]", meta) for i, v in enumerate(value)]
+        return [convert_value(v, item, f"{where}[{i}]", meta) for i, v in enumerate(value)]
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: {value!r} is not a mapping; expected {_type_name(tp)}")
         _, vt = typing.get_args(tp)
-        return {str(k): _convert(v, vt, f"{where}.{k}", meta) for k, v in value.items()}
+        return {str(k): convert_value(v, vt, f"{where}.{k}", meta) for k, v in value.items()}
     if tp is Any:
         return value
     if tp is dt.date:
@@ -510,7 +510,7 @@ def check_finite(value: Any, where: str) -> Any:
     return value
 
 
-def _load_dataclass(cls: type, data: Any, where: str) -> Any:
+def load_dataclass(cls: type, data: Any, where: str) -> Any:
     if dataclasses.is_dataclass(data) and isinstance(data, cls):
         data = dataclasses.asdict(data)
     if not isinstance(data, dict):
@@ -526,19 +526,19 @@ def _load_dataclass(cls: type, data: Any, where: str) -> Any:
     kwargs = {}
     for name, f in fields.items():
         if name in data:
-            kwargs[name] = _convert(data[name], hints[name], f"{where}.{name}" if where else name, f.metadata)
+            kwargs[name] = convert_value(data[name], hints[name], f"{where}.{name}" if where else name, f.metadata)
     return cls(**kwargs)
 
 
 def _load_lever_spec(data: dict, where: str) -> LeverSpec:
     params = {k: check_finite(v, f"{where}.{k}") for k, v in data.items() if k not in LEVER_RESERVED}
     spec = LeverSpec(
-        kind=_convert(data.get("kind", ""), str, f"{where}.kind", {}),
-        actor=_convert(data.get("actor", ""), str, f"{where}.actor", {}),
-        enabled=_convert(data.get("enabled", True), bool, f"{where}.enabled", {}),
-        when=_convert(data.get("when", {}) or {}, dict[str, Any], f"{where}.when", {}),
+        kind=convert_value(data.get("kind", ""), str, f"{where}.kind", {}),
+        actor=convert_value(data.get("actor", ""), str, f"{where}.actor", {}),
+        enabled=convert_value(data.get("enabled", True), bool, f"{where}.enabled", {}),
+        when=convert_value(data.get("when", {}) or {}, dict[str, Any], f"{where}.when", {}),
         params=params,
-        note=_convert(data.get("note", ""), str, f"{where}.note", {}),
+        note=convert_value(data.get("note", ""), str, f"{where}.note", {}),
     )
     if not spec.kind:
         raise ConfigError(f"{where}.kind: missing; every lever needs a kind (see docs/levers.md)")
@@ -555,7 +555,7 @@ def load_config(data: typing.Mapping[str, Any] | Config | None = None) -> Config
         data = {}
     if isinstance(data, Config):
         data = to_dict(data)
-    cfg = _load_dataclass(Config, dict(data), "")
+    cfg = load_dataclass(Config, dict(data), "")
     if cfg.run.end < cfg.run.start:
         raise ConfigError(f"run.end: {cfg.run.end} is before run.start {cfg.run.start}; the run must end on or after its start")
     if cfg.n_days > 30000:

@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from sim.model.config import ConfigError, LeverSpec, _convert, _load_dataclass, parse_date
+from sim.model.config import ConfigError, LeverSpec, convert_value, load_dataclass, parse_date
 from sim.model.world import Policy, World
 
 REGISTRY: dict[str, type[Lever]] = {}
@@ -60,7 +60,7 @@ def _days(value: Any, where: str, default: int) -> int:
     """A whole number of days >= 0 in a schedule (``default`` when left out)."""
     if value is None:
         return default
-    return _convert(value, int, where, {"lo": 0, "hi": None})
+    return convert_value(value, int, where, {"lo": 0, "hi": None})
 
 
 class Schedule:
@@ -130,7 +130,7 @@ class Schedule:
             raise ConfigError(f"{where}: give exactly one of above or below")
         # a threshold goes through the schema's number rule: a NaN would never be crossed
         # (every comparison with it is false), an infinite one never or always
-        bound = {k: _convert(t[k], float, f"{where}.{k}", {}) if k in t else None for k in ("above", "below")}
+        bound = {k: convert_value(t[k], float, f"{where}.{k}", {}) if k in t else None for k in ("above", "below")}
         return {"metric": t["metric"], "above": bound["above"], "below": bound["below"],
                 "for_days": _days(t.get("for_days"), f"{where}.for_days", 1),
                 "lag_days": _days(t.get("lag_days"), f"{where}.lag_days", 0)}
@@ -177,7 +177,7 @@ class Lever(ABC):
         where = f"levers.{name}"
         self.kind_name = spec.kind
         try:
-            self.params = _load_dataclass(self.Params, dict(spec.params), where)
+            self.params = load_dataclass(self.Params, dict(spec.params), where)
         except ConfigError as e:
             if "unknown key" in str(e):
                 raise ConfigError(f"{e}; every lever also takes kind, actor, enabled, when, note") from None

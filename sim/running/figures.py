@@ -99,7 +99,7 @@ def _figure(
     return fig, list(axes)
 
 
-def _date_axis(ax: Axes) -> None:
+def date_axis(ax: Axes) -> None:
     loc = mdates.AutoDateLocator(minticks=4, maxticks=14)
     ax.xaxis.set_major_locator(loc)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
@@ -109,7 +109,7 @@ def _date_axis(ax: Axes) -> None:
         ax.spines[side].set_visible(False)
 
 
-def _thousands(ax: Axes, nbins: int | str = "auto") -> None:
+def thousands(ax: Axes, nbins: int | str = "auto") -> None:
     """Counts: whole-number ticks with thousands separators."""
     ax.yaxis.set_major_locator(
         matplotlib.ticker.MaxNLocator(nbins=nbins, integer=True, min_n_ticks=2)
@@ -261,8 +261,8 @@ def plot_people_by_state(daily: pd.DataFrame, subtitle: str = "") -> Figure:
     ax3.set_ylabel("people")
     ax3.set_title("The pool at home who might leave (axis not from zero)", loc="left", fontsize=10)
     for ax in (ax1, ax2, ax3):
-        _date_axis(ax)
-        _thousands(ax, 4 if ax is ax3 else "auto")
+        date_axis(ax)
+        thousands(ax, 4 if ax is ax3 else "auto")
     ax1.set_ylim(bottom=0)
     ax2.set_ylim(bottom=0)
     _mark_levers([ax1, ax2, ax3], lever_starts(daily))
@@ -307,8 +307,8 @@ def plot_border_segments(daily: pd.DataFrame, subtitle: str = "") -> Figure:
             fontsize=10,
         )
         ax.set_ylabel("attempts per week")
-        _date_axis(ax)
-        _thousands(ax)
+        date_axis(ax)
+        thousands(ax)
     if segments:
         for ax in axes:
             _legend(ax, reverse=True)
@@ -360,8 +360,8 @@ def plot_flights_arrivals(
             title += f" (total {total:,})"
         ax.set_title(title, loc="left", fontsize=10)
         ax.set_ylabel(ylabel)
-        _date_axis(ax)
-        _thousands(ax)
+        date_axis(ax)
+        thousands(ax)
     if airports:
         for ax in (ax1, ax2):
             _legend(ax, title="departure\nairport", title_fontsize=8, reverse=True)
@@ -459,8 +459,8 @@ def plot_repatriation(daily: pd.DataFrame, subtitle: str = "") -> Figure:
     ax3.set_ylabel("people")
     _legend(ax3)
     for ax in (ax1, ax2, ax3):
-        _date_axis(ax)
-        _thousands(ax)
+        date_axis(ax)
+        thousands(ax)
         ax.set_ylim(bottom=0)
     _mark_levers([ax1, ax2, ax3], lever_starts(daily))
     _title(fig, "Going home: repatriation flights and own tickets", subtitle)
@@ -488,7 +488,7 @@ def plot_levers(daily: pd.DataFrame, subtitle: str = "") -> Figure:
         ax.set_xlim(dates[0], dates[-1] + pd.Timedelta(days=1))
     if not spells:
         _empty(ax, "no lever acted in this run")
-    _date_axis(ax)
+    date_axis(ax)
     ax.grid(axis="x", color="0.9", lw=0.8)
     ax.set_title(
         "Days on which each policy lever acted (a ramp counts from its first day)",

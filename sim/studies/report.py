@@ -43,7 +43,7 @@ from matplotlib.patches import Patch
 
 from sim.model.config import Config, to_dict
 from sim.model.recorder import METRICS
-from sim.running.figures import DPI, WIDTH_IN, _date_axis, _thousands
+from sim.running.figures import DPI, WIDTH_IN, date_axis, thousands
 from sim.studies.ensemble import BASELINE, EnsembleResult, scenario_question
 
 LEVEL = 0.90  # the intervals' coverage
@@ -737,8 +737,8 @@ def plot_scenario(ens: EnsembleResult, scenario: str, baseline: str | None = BAS
             ax.axvline(day, color=mark_color, lw=0.9 if compare else 0.6, ls=(0, (2, 2)), zorder=0)
         ax.set_title(series.title, loc="left", fontsize=9.5)
         ax.set_ylabel(series.ylabel, fontsize=8.5)
-        _date_axis(ax)
-        _thousands(ax, 5)
+        date_axis(ax)
+        thousands(ax, 5)
         ax.set_ylim(bottom=0)
         ax.tick_params(labelsize=8)
         ax.xaxis.set_tick_params(labelbottom=True)

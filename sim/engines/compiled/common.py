@@ -16,7 +16,7 @@ from sim.model.rng import GAMMA, M1, M2
 
 _S27, _S30, _S40 = np.uint64(27), np.uint64(30), np.uint64(40)
 TO_UNIT = np.float32(2.0**-24)
-_TIE = 16777216.0  # 2**24: a draw times this is its 24-bit integer, exactly
+TIE = 16777216.0  # 2**24: a draw times this is its 24-bit integer, exactly
 _SMALL_CAP = 16  # up to this many units, a group's winners are kept by insertion; above, sorted
 
 
@@ -48,7 +48,7 @@ def first_k(k: int, day: np.ndarray, tie: np.ndarray) -> np.ndarray:
     lo = np.int64(day.min())
     key = np.empty(n, dtype=np.int64)
     for j in range(n):
-        key[j] = ((np.int64(day[j]) - lo) << 24) | np.int64(np.float64(tie[j]) * _TIE)
+        key[j] = ((np.int64(day[j]) - lo) << 24) | np.int64(np.float64(tie[j]) * TIE)
     order = np.argsort(key, kind="mergesort")
     for j in range(k):
         win[order[j]] = True
@@ -93,7 +93,7 @@ def first_k_by_group(group, cap, day, tie):
         if not win[j]:
             g = group[j]
             members[fill[g]] = j
-            key[fill[g]] = ((np.int64(day[j]) - lo) << 24) | np.int64(np.float64(tie[j]) * _TIE)
+            key[fill[g]] = ((np.int64(day[j]) - lo) << 24) | np.int64(np.float64(tie[j]) * TIE)
             fill[g] += 1
     best_key = np.empty(_SMALL_CAP, dtype=np.int64)
     best_j = np.empty(_SMALL_CAP, dtype=np.int64)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.engines.compiled.common import _TIE, u01
+from sim.engines.compiled.common import TIE, u01
 from sim.model.population import State
 
 
@@ -101,7 +101,7 @@ def _earliest(group: np.ndarray, room: np.ndarray, waited: np.ndarray, per_day: 
         if waited[j] <= last_day[g]:
             first[filled[g]] = j
             filled[g] += 1
-            fifo[j] = np.int64(waited[j]) * 16777216 + np.int64(np.float64(u01(key, wp[j])) * _TIE)
+            fifo[j] = np.int64(waited[j]) * 16777216 + np.int64(np.float64(u01(key, wp[j])) * TIE)
     for g in range(n_groups):
         _sort_fifo(first[start[g]:start[g + 1]], fifo)
     return first, start, fifo
