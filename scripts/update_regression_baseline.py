@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.model.recorder import regression_table
+from sim.running.run import regression_table
 
 BASELINE = Path(__file__).resolve().parent.parent / "tests" / "data" / "regression_baseline.csv"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.model.recorder import regression_table
+from sim.running.run import regression_table
 
 BASELINE = Path(__file__).resolve().parent / "data" / "regression_baseline.csv"
 

@@ -204,25 +204,3 @@ def summarize(daily, world_segments: list[str], start_day_in_belarus: Any = None
         for k in ("attempts", "turned_back", "caught", "got_through", "deaths"):
             out[f"{k}_{s}"] = int(d[f"{k}_{s}"].sum())
     return out
-
-
-# the regression baseline: the default scenario at this size, compared exactly by
-# tests/test_regression.py and rewritten only by scripts/update_regression_baseline.py
-REGRESSION_OVERRIDES = ["population.size=20000"]
-
-
-def regression_table() -> Any:
-    """The default scenario at 20,000 people, its integer columns summed by month (a pandas
-    DataFrame indexed by month)."""
-    import pandas as pd
-
-    from sim.model.model import MigrationModel
-    from sim.running.compose import compose
-
-    model = MigrationModel(compose(REGRESSION_OVERRIDES))
-    model.run()
-    daily = model.recorder.frame()
-    ints = [c for c in daily.columns if pd.api.types.is_integer_dtype(daily[c]) and c != "day"]
-    out = daily[ints].groupby(daily["date"].str[:7]).sum()
-    out.index.name = "month"
-    return out
