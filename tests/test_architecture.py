@@ -1,0 +1,105 @@
+"""The map of docs/architecture.md held against the code.
+
+Protects: the parts import only what the map allows (the model never reaches into running,
+studies or the app; no part reaches into the app); the public API of ``sim`` resolves; the
+README's Layout names every module of the package.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SIM = ROOT / "sim"
+
+# part -> the parts it may import (docs/architecture.md, "The parts")
+ALLOWED = {
+    "model": {"model"},
+    "engines": {"engines", "model"},
+    "running": {"running", "model"},
+    "studies": {"studies", "model", "running"},
+    "app": {"app", "model", "running"},
+    "": {"running"},  # sim/__init__.py, sim/__main__.py
+}
+# single modules allowed one import beyond their part's: (module, imported module)
+EXCEPTIONS = {
+    ("sim.model.model", "sim.engines"),  # the per-phase switch to the compiled engine
+    ("sim.running.cli", "sim.studies.sweep"),  # the command line runs a sweep's jobs
+    ("sim.running.preflight", "sim.studies.sweep"),  # ... and checks them as a job would
+}
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for p in sorted(SIM.rglob("*.py")):
+        name = ".".join(p.relative_to(ROOT).with_suffix("").parts)
+        out[name.removesuffix(".__init__")] = p
+    return out
+
+
+def _imports(path: Path) -> set[str]:
+    """Every ``sim.*`` module a file imports, at module level or inside functions."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("sim"):
+            found.add(node.module)
+            if node.module == "sim":
+                found |= {f"sim.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("sim.")}
+    return found
+
+
+def _part(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 or (len(parts) == 2 and (SIM / parts[1]).is_dir()) else ""
+
+
+def test_the_parts_import_only_what_the_map_allows():
+    bad = []
+    for name, path in _modules().items():
+        src = _part(name)
+        for dep in _imports(path):
+            if dep == "sim" or (src == "" and dep in {"sim.running.cli"}):
+                continue
+            dst = _part(dep)
+            if dst in ALLOWED[src] or any(name == m and dep.startswith(d) for m, d in EXCEPTIONS):
+                continue
+            bad.append(f"{name} imports {dep} ({src or 'sim'} -> {dst})")
+    assert not bad, "imports the map (docs/architecture.md) does not allow:\n" + "\n".join(bad)
+
+
+def test_the_map_would_catch_a_forbidden_import(tmp_path):
+    f = tmp_path / "m.py"
+    f.write_text("def f():\n    from sim.studies.sweep import job_data\n")
+    assert _imports(f) == {"sim.studies.sweep"} and _part("sim.studies.sweep") not in ALLOWED["model"]
+
+
+@pytest.mark.parametrize("name", ["MigrationModel", "check_config", "Config", "ConfigError", "load_config",
+                                  "compose", "compose_dict", "run", "RunResult"])
+def test_the_public_api_resolves(name):
+    import sim
+
+    assert name in sim.__all__ and getattr(sim, name) is not None
+
+
+def test_the_readme_layout_names_every_module():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    layout = text.split("## Layout", 1)[1]
+    missing = []
+    for name, path in _modules().items():
+        if path.name == "__init__.py" and name != "sim":
+            continue  # a part is named by its folder
+        stem = path.stem if path.name != "__init__.py" else "__init__"
+        folder = path.parent.name
+        listed = re.search(rf"^\s+{re.escape(stem)}\.py\s", layout, re.M) or (
+            folder == "compiled" and re.search(rf"\b{re.escape(stem)}\b", layout)  # named in its folder's line
+        ) or (folder in ("app", "institutions") and f"{stem}.py" in layout) or (  # named on one line
+            name == "sim" and "sim/__init__.py" in layout)
+        if not listed:
+            missing.append(str(path.relative_to(ROOT)))
+    assert not missing, f"README's Layout does not name: {missing}"
