@@ -103,3 +103,36 @@ def test_the_readme_layout_names_every_module():
         if not listed:
             missing.append(str(path.relative_to(ROOT)))
     assert not missing, f"README's Layout does not name: {missing}"
+
+
+# ---- random streams: named objects declared once --------------------------------------------------
+DRAW_CALLS = ("uniform", "generator", "full_bits", "counter_key", "_scaled", "_send_to_hub",
+              "_choose_segment", "choose_segment")
+
+
+def test_no_draw_site_names_a_stream_with_a_string_literal():
+    """Every stream the model and its engines draw from is a :class:`sim.model.rng.Stream`
+    declared once in sim/model/rng.py; a draw site names the object (a literal repeated in two
+    engines could drift apart, and the engines would no longer draw the same numbers)."""
+    bad = []
+    for name, path in _modules().items():
+        if name == "sim.model.rng":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                fn = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+                if fn in DRAW_CALLS:
+                    bad += [f"{path.relative_to(ROOT)}:{a.lineno}: {fn}({a.value!r}, ...)" for a in node.args
+                            if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+    assert not bad, "stream names written as literals (declare a Stream in sim/model/rng.py):\n" + "\n".join(bad)
+
+
+def test_streams_are_declared_once_and_say_what_they_decide():
+    from sim.model import rng
+
+    declared = [v for v in vars(rng).values() if isinstance(v, rng.Stream)]
+    assert len(declared) == len(rng.STREAMS) >= 20
+    assert all(s.decides and rng.STREAMS[str(s)] is s for s in declared)
+    with pytest.raises(ValueError, match="declared twice"):
+        rng.Stream("buy", "again")
+    assert rng.STREAMS["buy"] is rng.BUY  # the failed declaration changed nothing

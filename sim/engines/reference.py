@@ -53,7 +53,13 @@ from sim.model.allocate import allocate_by_group, allocate_fifo
 from sim.model.config import Config
 from sim.model.model import MigrationModel
 from sim.model.population import N_STATES, State, segment_weights, stop_share
-from sim.model.rng import Streams
+from sim.model.rng import (
+    REPATRIATION_SEATS,
+    SEAT_ROUTE_ORDER,
+    SEGMENT_CHOICE,
+    SEGMENT_RECHOICE,
+    Streams,
+)
 
 # ----------------------------------------------------------------------------------------
 # one person's formulas (each restates a kernel of sim/model/population.py for scalars)
@@ -459,7 +465,7 @@ class Migrant(mesa.Agent):
         Belarus' transport, choosing a segment."""
         m = self.model
         if m.draw("leave_minsk") < m.to_border_today:
-            self.choose_segment("segment.choice")
+            self.choose_segment(SEGMENT_CHOICE)
             self.move_to(State.AT_BORDER)
 
     # ---- 6. guards (mirrors MigrationModel.resolve_border) ---------------------------------
@@ -500,7 +506,7 @@ class Migrant(mesa.Agent):
             self.pushbacks += 1
             self.day_due = m.day + 1
             if m.draw("switch") < cfg.border.switch_prob_after_pushback:
-                self.choose_segment("segment.rechoice")
+                self.choose_segment(SEGMENT_RECHOICE)
         return outcome
 
 
@@ -756,7 +762,7 @@ class ReferenceModel(MigrationModel):
         wants = self.run_stage("fly")
         sold = np.zeros(R, dtype=np.int64)
         waiting = wants
-        for r in self.streams.generator("seat.route_order", day).permutation(R):
+        for r in self.streams.generator(SEAT_ROUTE_ORDER, day).permutation(R):
             if self.seats_today[r] <= 0:
                 continue
             cand = [q for q in waiting if r in q.what]
@@ -787,7 +793,7 @@ class ReferenceModel(MigrationModel):
         self.run_stage("arrive_home")
         if not (self.people.members[State.IN_MINSK] or self.people.members[State.AT_BORDER]):
             return
-        seats = int(self._scaled(pol.repat_seats * pol.cooperation, "repatriation.seats"))
+        seats = int(self._scaled(pol.repat_seats * pol.cooperation, REPATRIATION_SEATS))
         self.free_seats_today = seats
         self.repat_fare_today = pol.repat_fare_usd if seats > 0 else 0.0
         self.repat_ok_today = pol.repat_ok.tolist()

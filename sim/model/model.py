@@ -49,7 +49,35 @@ from sim.model.population import (
     stop_share,
 )
 from sim.model.recorder import METRICS, Recorder
-from sim.model.rng import Streams, below_bound, bits_to_unit
+from sim.model.rng import (
+    AIRLINE_SEATS,
+    ATTEMPT,
+    BUY,
+    BUY_TIE,
+    CROSS_DEATH,
+    CROSS_INSIDE,
+    CROSS_LINE,
+    GIVE_UP,
+    HUB_CHOICE,
+    HUB_RECHOICE,
+    INTEND,
+    LEAVE_AGAIN,
+    LEAVE_MINSK,
+    REPATRIATION_SEATS,
+    RETURN_OWN,
+    RETURN_TIE,
+    RETURN_WILLING,
+    SEAT_ROUTE_ORDER,
+    SEAT_TIE,
+    SEGMENT_CHOICE,
+    SEGMENT_RECHOICE,
+    SMUGGLER,
+    SWITCH,
+    VISA_TIE,
+    Streams,
+    below_bound,
+    bits_to_unit,
+)
 from sim.model.world import World
 
 
@@ -206,7 +234,7 @@ class MigrationModel(mesa.Model):
                 airline.review_schedule(self.day)
         real = np.empty_like(self.seats_today)  # publish writes every route
         self.route_book.publish(self.day, self.world, self.flights_today, real)
-        self.seats_today = self._scaled(real, "airline.seats")
+        self.seats_today = self._scaled(real, AIRLINE_SEATS)
         pol = self.world.policy
         if pol.charters:  # none ordered: no seats (repat_seats stays the reset policy's 0)
             pol.repat_seats = sum(self.airline_agents[code].fly_charter(seats) for code, seats in pol.charters)
@@ -251,11 +279,11 @@ class MigrationModel(mesa.Model):
             can_buy = afford & self.offer[p.origin[it]]
             # draws are per person, so drawing only for those whom the draw concerns changes nothing
             asks = np.flatnonzero(can_buy)
-            asks = asks[self.streams.uniform("buy", day, it[asks]) < cfg.purchase.buy_prob_per_day]
+            asks = asks[self.streams.uniform(BUY, day, it[asks]) < cfg.purchase.buy_prob_per_day]
             buyers, buyer_ag = it[asks], ag[asks]
             demand = np.bincount(buyer_ag, minlength=len(self.agencies))
             win = allocate_by_group(buyer_ag.astype(np.int64), cap, p.day_entered[buyers],
-                                    self.streams.uniform("buy.tie", day, buyers))
+                                    self.streams.uniform(BUY_TIE, day, buyers))
             got, got_ag = buyers[win], buyer_ag[win]
             paid = price[got_ag]
             p.pay(got, paid)
@@ -273,7 +301,7 @@ class MigrationModel(mesa.Model):
                              can_buy[stay], p.origin[rest])
             at_risk = q > 0
             rest, q = rest[at_risk], q[at_risk]
-            quit_ = rest[self.streams.uniform("give_up", day, rest) < q]
+            quit_ = rest[self.streams.uniform(GIVE_UP, day, rest) < q]
             p.move(quit_, State.INTENDING, State.AT_HOME, day)
         book.close_day(demand / self.scale, sold / self.scale, revenue / self.scale)
         self.recorder.add("package_demand", int(demand.sum()))
@@ -324,7 +352,7 @@ class MigrationModel(mesa.Model):
         # only people under the bound need the exact formula — the same decisions, far cheaper
         bound = np.minimum(1.0, c.base_rate_per_day * w.origin_push * offer * pol.intent_mult
                            * np.exp(c.network_gain * np.maximum(signal, 0.0) + pol.info)).astype(np.float32)
-        bits = self.streams.full_bits("intend", day)  # everyone's number, as integers
+        bits = self.streams.full_bits(INTEND, day)  # everyone's number, as integers
         below = below_bound(bits, bound, p.origin_counts)  # rows are sorted by origin
         home = below[p.state[below] == State.AT_HOME]
         prob = intention_prob(c.base_rate_per_day, w.origin_push, signal, pol.info, offer,
@@ -332,7 +360,7 @@ class MigrationModel(mesa.Model):
         go = home[bits_to_unit(bits[home]) < prob]
         p.move(go, State.AT_HOME, State.INTENDING, day)
         back = p.ids(State.RETURNED)
-        again = back[self.streams.uniform("leave_again", day, back) < self.cfg.returns.leave_again_per_day * self.offer[p.origin[back]]]
+        again = back[self.streams.uniform(LEAVE_AGAIN, day, back) < self.cfg.returns.leave_again_per_day * self.offer[p.origin[back]]]
         p.move(again, State.RETURNED, State.INTENDING, day)
 
     @compiled_variant
@@ -355,7 +383,7 @@ class MigrationModel(mesa.Model):
         k = p.nationality[wp]
         self.recorder.channel_queue = (serving @ np.bincount(k, minlength=w.n_nationalities)).astype(float)
         free = np.ones(wp.size, bool)
-        tie = self.streams.uniform("visa.tie", day, wp)
+        tie = self.streams.uniform(VISA_TIE, day, wp)
         for c in w.channel_preference:
             cand = np.flatnonzero(free & serving[c, k])
             if cand.size == 0 or cap[c] <= 0:
@@ -417,7 +445,7 @@ class MigrationModel(mesa.Model):
         is_tk = np.zeros(pool.size, bool)
         is_tk[: int(go_direct.sum())] = True
         wait = np.where(is_tk, p.day_entered[pool], p.day_due[pool])
-        tie = self.streams.uniform("seat.tie", day, pool)
+        tie = self.streams.uniform(SEAT_TIE, day, pool)
         seated = np.zeros(pool.size, bool)
         sold = np.zeros(w.n_routes, dtype=np.int64)
         o, k, h = p.origin[pool], p.nationality[pool], p.hub[pool]
@@ -426,7 +454,7 @@ class MigrationModel(mesa.Model):
                      & (self.seats_today > 0)[:, None])
         boarding = may_board.any(axis=1).tolist()
         # routes seat people in a random order (no one to seat: no order needed)
-        order = self.streams.generator("seat.route_order", day).permutation(w.n_routes) if pool.size else []
+        order = self.streams.generator(SEAT_ROUTE_ORDER, day).permutation(w.n_routes) if pool.size else []
         for r in order:
             if not boarding[r]:
                 continue
@@ -451,7 +479,7 @@ class MigrationModel(mesa.Model):
 
         # rebook ticketed people who cannot fly direct
         reroute = tk[~go_direct]
-        self._send_to_hub(reroute, State.TICKETED, hub_w, "hub.choice")
+        self._send_to_hub(reroute, State.TICKETED, hub_w, HUB_CHOICE)
 
         # in transit and not seated: waited too long at the hub -> home; hub no longer carries
         # them -> another hub that does
@@ -466,7 +494,7 @@ class MigrationModel(mesa.Model):
             rest = rest[~too_long]
             stuck = rest[hub_w[p.nationality[rest], p.hub[rest]] <= 0]
             other = hub_w[p.nationality[stuck]].sum(axis=1) > 0
-            self._send_to_hub(stuck[other], State.IN_TRANSIT, hub_w, "hub.rechoice")
+            self._send_to_hub(stuck[other], State.IN_TRANSIT, hub_w, HUB_RECHOICE)
 
     def _hub_weights(self, carry: np.ndarray) -> np.ndarray:
         """(K, H) corridor seats a week from each hub on routes that carry nationality k today."""
@@ -521,7 +549,7 @@ class MigrationModel(mesa.Model):
         here = p.ids_in(IN_BELARUS)
         if here.size == 0:
             return
-        seats = int(self._scaled(pol.repat_seats * pol.cooperation, "repatriation.seats"))
+        seats = int(self._scaled(pol.repat_seats * pol.cooperation, REPATRIATION_SEATS))
         k = p.nationality[here]
         fare = pol.repat_fare_usd if seats > 0 else 0.0
         eligible = pol.repat_ok[k] & (seats > 0) & (p.savings_usd[here] >= fare)
@@ -531,16 +559,16 @@ class MigrationModel(mesa.Model):
                                   p.pushbacks[here], c.pushback_weight, cold, c.cold_weight, broke,
                                   c.broke_weight, p.risk[here], c.stress_max,
                                   np.where(eligible, c.free_seat_mult, 1.0))
-        willing = self.streams.uniform("return.willing", day, here) < prob
+        willing = self.streams.uniform(RETURN_WILLING, day, here) < prob
         cand = np.flatnonzero(willing & eligible)
-        win = cand[allocate_fifo(seats, p.day_in_belarus[here[cand]], self.streams.uniform("return.tie", day, here[cand]))]
+        win = cand[allocate_fifo(seats, p.day_in_belarus[here[cand]], self.streams.uniform(RETURN_TIE, day, here[cand]))]
         free = here[win]
         if fare > 0:
             p.pay(free, fare)
         seated = np.zeros(here.size, bool)
         seated[win] = True
         rest = np.flatnonzero(willing & ~seated)
-        own = here[rest][(self.streams.uniform("return.own", day, here[rest]) < c.own_ticket_share)
+        own = here[rest][(self.streams.uniform(RETURN_OWN, day, here[rest]) < c.own_ticket_share)
                          & ~broke[rest]]
         p.pay(own, c.own_ticket_usd)
         for ids, name in ((free, "repatriated"), (own, "returned_own_ticket")):
@@ -559,8 +587,8 @@ class MigrationModel(mesa.Model):
         p, w, cfg, day = self.people, self.world, self.cfg, self.day
         pol = w.policy
         mk = p.ids(State.IN_MINSK)
-        go = mk[self.streams.uniform("leave_minsk", day, mk) < min(1.0, cfg.travel.minsk_to_border_per_day * pol.transport_mult)]
-        self._choose_segment(go, "segment.choice")
+        go = mk[self.streams.uniform(LEAVE_MINSK, day, mk) < min(1.0, cfg.travel.minsk_to_border_per_day * pol.transport_mult)]
+        self._choose_segment(go, SEGMENT_CHOICE)
         p.move(go, State.IN_MINSK, State.AT_BORDER, day)
 
     def _choose_segment(self, ids: np.ndarray, stream: str) -> None:
@@ -585,14 +613,14 @@ class MigrationModel(mesa.Model):
         ab = p.ids(State.AT_BORDER)
         ready = ab[p.day_due[ab] <= day]
         att_p = np.minimum(1.0, b.attempt_prob_per_day * pol.attempt_mult * (0.5 + p.risk[ready]))
-        att = ready[self.streams.uniform("attempt", day, ready) < att_p]
+        att = ready[self.streams.uniform(ATTEMPT, day, ready) < att_p]
         seg = p.segment[att].astype(np.int64)
         S = w.n_segments
         n_att = np.bincount(seg, minlength=S)
 
         # smugglers: hired before a first attempt by those who can pay
         first = att[~p.has_smuggler[att] & (p.savings_usd[att] >= cfg.purchase.smuggler_fee_usd)]
-        hire = first[self.streams.uniform("smuggler", day, first) < cfg.purchase.smuggler_take_prob]
+        hire = first[self.streams.uniform(SMUGGLER, day, first) < cfg.purchase.smuggler_take_prob]
         p.pay(hire, cfg.purchase.smuggler_fee_usd)
         p.has_smuggler[hire] = True
         self.recorder.add("paid_smugglers_usd", float(hire.size * cfg.purchase.smuggler_fee_usd))
@@ -602,8 +630,8 @@ class MigrationModel(mesa.Model):
         p_inside = np.minimum(1.0, w.seg_interior * pol.interior_catch_mult)
         cold = w.cold_on(day) * (not pol.shelter)
         died, stopped, caught_in, kept, through = resolve_crossings(
-            seg, self.streams.uniform("cross.death", day, att), self.streams.uniform("cross.line", day, att),
-            self.streams.uniform("cross.inside", day, att),
+            seg, self.streams.uniform(CROSS_DEATH, day, att), self.streams.uniform(CROSS_LINE, day, att),
+            self.streams.uniform(CROSS_INSIDE, day, att),
             b.death_prob_per_attempt * (1.0 + b.cold_death_mult * cold), p_stop, p_inside, pol.pushback,
             np.where(p.has_smuggler[att], cfg.purchase.smuggler_detect_mult, 1.0).astype(np.float32))
         turned = stopped | (caught_in & ~kept)
@@ -624,9 +652,9 @@ class MigrationModel(mesa.Model):
         p.move(into_eu, State.AT_BORDER, State.IN_EU, day)
         back = att[turned]
         p.pushbacks[back] += 1
-        switch = back[self.streams.uniform("switch", day, back) < b.switch_prob_after_pushback]
+        switch = back[self.streams.uniform(SWITCH, day, back) < b.switch_prob_after_pushback]
         p.day_due[back] = day + 1
-        self._choose_segment(switch, "segment.rechoice")
+        self._choose_segment(switch, SEGMENT_RECHOICE)
 
         # what the network hears: per origin, and per segment
         succ = np.bincount(p.origin[att[through]], minlength=w.n_origins) + cfg.intention.caught_success_weight * np.bincount(

@@ -19,7 +19,7 @@ from enum import IntEnum
 import numpy as np
 
 from sim.model.config import Config
-from sim.model.rng import Streams
+from sim.model.rng import POPULATION_INIT, Streams
 from sim.model.world import World
 
 
@@ -77,7 +77,7 @@ class Population:
     def __init__(self, cfg: Config, world: World, streams: Streams) -> None:
         n = cfg.population.size
         self.n = n
-        g = streams.generator("population.init")
+        g = streams.generator(POPULATION_INIT)
         counts = np.floor(world.origin_share * n).astype(np.int64)
         rest = n - counts.sum()
         counts[np.argsort(-(world.origin_share * n - counts), kind="stable")[:rest]] += 1

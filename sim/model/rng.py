@@ -27,7 +27,58 @@ M1 = np.uint64(0xBF58476D1CE4E5B9)
 M2 = np.uint64(0x94D049BB133111EB)
 _S27, _S30, _S40 = (np.uint64(k) for k in (27, 30, 40))
 _TO_UNIT = np.float32(2.0**-24)
-FULL_STREAMS = frozenset({"intend"})
+
+
+# --------------------------------------------------------------------------------------
+# the named streams: every decision's stream, declared once (both engines draw from these)
+# --------------------------------------------------------------------------------------
+
+
+class Stream(str):
+    """A named random stream: it *is* its name (a ``str``, which keys every draw: renaming a
+    stream changes the results), with a sentence on what it decides. Declared once, below;
+    the phases and the compiled kernels name the object, never a string literal."""
+
+    decides: str
+
+    def __new__(cls, name: str, decides: str) -> Stream:
+        if name in STREAMS:
+            raise ValueError(f"random stream {name!r} is declared twice")
+        stream = super().__new__(cls, name)
+        stream.decides = decides
+        STREAMS[name] = stream
+        return stream
+
+
+STREAMS: dict[str, Stream] = {}  # every declared stream, by name
+
+POPULATION_INIT = Stream("population.init", "each person's origin, savings and other attributes when the run starts")
+AIRLINE_SEATS = Stream("airline.seats", "the stochastic rounding of today's corridor seats to the sample")
+REPATRIATION_SEATS = Stream("repatriation.seats", "the stochastic rounding of today's repatriation seats to the sample")
+INTEND = Stream("intend", "who at home starts to intend to leave today (the whole population draws)")
+LEAVE_AGAIN = Stream("leave_again", "who, back home, leaves again today")
+BUY = Stream("buy", "who, intending and able to pay, asks an agency for a package today")
+BUY_TIE = Stream("buy.tie", "the order of equal claims on an agency's packages")
+GIVE_UP = Stream("give_up", "who, intending, gives up today")
+VISA_TIE = Stream("visa.tie", "the order of equal claims on a visa channel's visas")
+SEAT_TIE = Stream("seat.tie", "the order of equal claims on a flight's seats")
+SEAT_ROUTE_ORDER = Stream("seat.route_order", "the order in which today's routes fill their seats")
+HUB_CHOICE = Stream("hub.choice", "the hub of ticketed people who cannot fly direct (flights stopped, banned or full)")
+HUB_RECHOICE = Stream("hub.rechoice", "another hub for those in transit at a hub that no longer carries them")
+RETURN_WILLING = Stream("return.willing", "who, stranded, is willing to go home today")
+RETURN_TIE = Stream("return.tie", "the order of equal claims on repatriation seats")
+RETURN_OWN = Stream("return.own", "who, willing and without a free seat, buys a ticket home")
+LEAVE_MINSK = Stream("leave_minsk", "who leaves Minsk for the border today")
+SEGMENT_CHOICE = Stream("segment.choice", "the border segment of those who leave Minsk")
+SEGMENT_RECHOICE = Stream("segment.rechoice", "the segment of those who switch after a pushback")
+ATTEMPT = Stream("attempt", "who at the border attempts a crossing today")
+SMUGGLER = Stream("smuggler", "who, attempting for the first time, hires a smuggler")
+CROSS_DEATH = Stream("cross.death", "who dies in an attempt")
+CROSS_LINE = Stream("cross.line", "who is stopped at the line")
+CROSS_INSIDE = Stream("cross.inside", "who, across, is caught inside")
+SWITCH = Stream("switch", "who, pushed back, switches segment")
+
+FULL_STREAMS = frozenset({INTEND})
 
 
 MASK64 = (1 << 64) - 1

@@ -22,6 +22,14 @@ from numba import njit
 
 from sim.engines.compiled.common import first_k, u01
 from sim.model.population import State, return_willingness, segment_weights
+from sim.model.rng import (
+    LEAVE_MINSK,
+    REPATRIATION_SEATS,
+    RETURN_OWN,
+    RETURN_TIE,
+    RETURN_WILLING,
+    SEGMENT_CHOICE,
+)
 
 
 def _like_numpy(x):
@@ -231,7 +239,7 @@ def go_home(model) -> None:
         return
     real = pol.repat_seats * pol.cooperation
     # no seats today (most days): _scaled gives 0 without a draw
-    seats = 0 if float(real) * model.scale == 0.0 else int(model._scaled(real, "repatriation.seats"))
+    seats = 0 if float(real) * model.scale == 0.0 else int(model._scaled(real, REPATRIATION_SEATS))
     fare = pol.repat_fare_usd if seats > 0 else 0.0
     here, days, pushbacks, cold, broke, risk, mult, eligible = _stranded(
         mk, ab, day, p.day_in_belarus, p.pushbacks, p.savings_usd, p.risk, p.nationality,
@@ -241,8 +249,8 @@ def go_home(model) -> None:
                               cold, c.cold_weight, broke, c.broke_weight, risk, c.stress_max, mult)
     keys = model.streams
     free_mk, free_ab, own_mk, own_ab, by_origin = _decide_returns(
-        here, mk.size, prob, broke, eligible, seats, keys.counter_key("return.willing", day),
-        keys.counter_key("return.tie", day), keys.counter_key("return.own", day),
+        here, mk.size, prob, broke, eligible, seats, keys.counter_key(RETURN_WILLING, day),
+        keys.counter_key(RETURN_TIE, day), keys.counter_key(RETURN_OWN, day),
         _like_numpy(c.own_ticket_share), p.day_in_belarus, p.origin, w.n_origins,
         p.savings_usd, p.spent_usd, bool(fare > 0), np.float32(fare), np.float32(c.own_ticket_usd),
         p.day_due, day)
@@ -278,8 +286,8 @@ def leave_minsk(model) -> None:
     if mk.size == 0:
         return
     chance = min(1.0, cfg.travel.minsk_to_border_per_day * model.world.policy.transport_mult)
-    go = _leave(mk, model.streams.counter_key("leave_minsk", day), _like_numpy(chance))
-    choose_segment(model, go, "segment.choice")
+    go = _leave(mk, model.streams.counter_key(LEAVE_MINSK, day), _like_numpy(chance))
+    choose_segment(model, go, SEGMENT_CHOICE)
     p.move(go, State.IN_MINSK, State.AT_BORDER, day)
 
 

@@ -8,6 +8,15 @@ from numba import njit
 from sim.engines.compiled.belarus import choose_segment
 from sim.engines.compiled.common import as_numpy_compares, u01
 from sim.model.population import State, stop_share
+from sim.model.rng import (
+    ATTEMPT,
+    CROSS_DEATH,
+    CROSS_INSIDE,
+    CROSS_LINE,
+    SEGMENT_RECHOICE,
+    SMUGGLER,
+    SWITCH,
+)
 
 # outcome codes of an attempt (kernel -> Python)
 DIED, STOPPED, CAUGHT_TURNED, CAUGHT_KEPT, THROUGH = 0, 1, 2, 3, 4
@@ -120,8 +129,8 @@ def resolve_border(model) -> None:
     ab = p.ids(State.AT_BORDER)
     att, n_hire = _attempts(
         ab, day, p.day_due, p.risk, p.has_smuggler, p.savings_usd, p.spent_usd,
-        as_numpy_compares(b.attempt_prob_per_day * pol.attempt_mult), streams.counter_key("attempt", day),
-        cfg.purchase.smuggler_fee_usd, as_numpy_compares(cfg.purchase.smuggler_take_prob), streams.counter_key("smuggler", day))
+        as_numpy_compares(b.attempt_prob_per_day * pol.attempt_mult), streams.counter_key(ATTEMPT, day),
+        cfg.purchase.smuggler_fee_usd, as_numpy_compares(cfg.purchase.smuggler_take_prob), streams.counter_key(SMUGGLER, day))
     rec.add("paid_smugglers_usd", float(n_hire * cfg.purchase.smuggler_fee_usd))
 
     S, O, K = w.n_segments, w.n_origins, w.n_nationalities
@@ -133,8 +142,8 @@ def resolve_border(model) -> None:
     cold = w.cold_on(day) * (not pol.shelter)
     by_seg, by_origin, kept_by_nat, died, into_eu, back, switch = _outcomes(
         att, p.segment, p.has_smuggler, p.origin, p.nationality, p.attempts, p.pushbacks, p.day_due, day,
-        streams.counter_key("cross.death", day), streams.counter_key("cross.line", day),
-        streams.counter_key("cross.inside", day), streams.counter_key("switch", day),
+        streams.counter_key(CROSS_DEATH, day), streams.counter_key(CROSS_LINE, day),
+        streams.counter_key(CROSS_INSIDE, day), streams.counter_key(SWITCH, day),
         as_numpy_compares(b.death_prob_per_attempt * (1.0 + b.cold_death_mult * cold)),
         np.asarray(p_stop, dtype=np.float64), np.asarray(p_inside, dtype=np.float64), pol.pushback,
         np.float32(cfg.purchase.smuggler_detect_mult), as_numpy_compares(b.switch_prob_after_pushback), S, O, K)
@@ -151,7 +160,7 @@ def resolve_border(model) -> None:
 
     p.move(died, State.AT_BORDER, State.DIED, day)
     p.move(into_eu, State.AT_BORDER, State.IN_EU, day)
-    choose_segment(model, switch, "segment.rechoice")
+    choose_segment(model, switch, SEGMENT_RECHOICE)
 
     # what the network hears: per origin, and per segment (as the numpy method, from the counts)
     through_o, kept_o, back_o, died_o = by_origin

@@ -27,6 +27,7 @@ from numba import njit
 
 from sim.engines.compiled.common import first_k, u01
 from sim.model.population import State
+from sim.model.rng import HUB_CHOICE, HUB_RECHOICE, SEAT_ROUTE_ORDER, SEAT_TIE
 
 
 @njit(cache=True, inline="always")
@@ -262,18 +263,18 @@ def fly(model) -> None:
         w.routes_in_service(day), w.route_flights_per_week, w.route_seats, w.route_share, pol.boarding_ok,
         w.direct, w.route_from_hub, len(w.hubs), day,
         cfg.travel.rebook_wait_days, cfg.travel.hub_stranded_days, usd32, cfg.purchase.hub_extra_days,
-        streams.counter_key("hub.choice", day))
+        streams.counter_key(HUB_CHOICE, day))
 
     # routes seat people in a random order (no one to seat: no order needed)
     if pool.size:
-        order = streams.generator("seat.route_order", day).permutation(w.n_routes)
+        order = streams.generator(SEAT_ROUTE_ORDER, day).permutation(w.n_routes)
     else:
         order = np.zeros(0, dtype=np.int64)
     seat_tk, seat_tr, sold, visited, n_rest, home, go_again = _seat_and_strand(
         pool, n_tk, order, model.seats_today, pol.boarding_ok, w.direct, w.route_from_hub, p.origin,
         p.nationality, p.hub, p.day_entered, p.day_due, p.day_in_belarus, p.returns, p.savings_usd,
         p.spent_usd, hub_w, share, hub_ok, day, cfg.travel.hub_stranded_days, usd32,
-        streams.counter_key("seat.tie", day), streams.counter_key("hub.rechoice", day))
+        streams.counter_key(SEAT_TIE, day), streams.counter_key(HUB_RECHOICE, day))
 
     # seats: moves, arrivals and fares route by route, in seating order (the fares are a float sum)
     p.move(seat_tk, State.TICKETED, State.IN_MINSK, day)

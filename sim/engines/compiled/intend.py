@@ -9,6 +9,7 @@ from numba import njit
 
 from sim.engines.compiled.common import TO_UNIT, u01
 from sim.model.population import State
+from sim.model.rng import INTEND, LEAVE_AGAIN
 
 
 @njit(cache=True)
@@ -116,7 +117,7 @@ def intend(model) -> None:
     offer = np.where(model.offer, 1.0, c.closed_offer_mult)
     signal = model.signal
     pre = c.base_rate_per_day * w.origin_push * offer * pol.intent_mult  # the chance's factors before exp
-    bits = model.streams.full_bits("intend", day)
+    bits = model.streams.full_bits(INTEND, day)
     limits, limits32, fits, share = _bounds(pre, np.exp(c.network_gain * np.maximum(signal, 0.0) + pol.info),
                                             p.origin_counts)
     if share < 0.15 and fits:
@@ -132,5 +133,5 @@ def intend(model) -> None:
     p.move(go, State.AT_HOME, State.INTENDING, day)
     back = p.ids(State.RETURNED)
     again = _leave_again(back, p.origin, model.offer, float(model.cfg.returns.leave_again_per_day),
-                         model.streams.counter_key("leave_again", day))
+                         model.streams.counter_key(LEAVE_AGAIN, day))
     p.move(again, State.RETURNED, State.INTENDING, day)

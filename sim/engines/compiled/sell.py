@@ -17,6 +17,7 @@ from numba import njit
 
 from sim.engines.compiled.common import first_k_by_group, u01
 from sim.model.population import State
+from sim.model.rng import BUY, BUY_TIE, GIVE_UP
 
 
 @njit(cache=True, inline="always")
@@ -172,8 +173,8 @@ def sell_packages(model) -> None:
         it, p.agency, p.has_agency, p.savings_usd, p.spent_usd, p.origin, p.day_entered, model.offer,
         price, float(cfg.purchase.reserve_usd), np.float32(cfg.purchase.buy_prob_per_day), cap,
         model.agency_credit, model.signal, float(c.give_up_per_day), float(c.discouraged_per_day),
-        streams.counter_key("buy", day), streams.counter_key("buy.tie", day),
-        streams.counter_key("give_up", day))
+        streams.counter_key(BUY, day), streams.counter_key(BUY_TIE, day),
+        streams.counter_key(GIVE_UP, day))
     p.move(got, State.INTENDING, State.WAITING_PACKAGE, day)
     model.recorder.add("packages_sold", got.size)
     model.recorder.add("paid_agencies_usd", float(paid.sum()))  # numpy's pairwise sum, as the numpy method

@@ -22,6 +22,7 @@ from numba import njit
 
 from sim.engines.compiled.common import TIE, u01
 from sim.model.population import State
+from sim.model.rng import VISA_TIE
 
 
 @njit(cache=True)
@@ -246,7 +247,7 @@ def apply_for_visas(model) -> None:
     refund = travel.refund_share * w.agency_price
     winners, n_won, stuck, rec.channel_queue = _apply(
         wp, p.nationality, p.day_entered, p.day_due, p.channel, p.savings_usd, p.spent_usd, serving,
-        cap, w.channel_preference, w.channel_days, model.streams.counter_key("visa.tie", day), day,
+        cap, w.channel_preference, w.channel_days, model.streams.counter_key(VISA_TIE, day), day,
         travel.package_cancel_days, np.float32(refund))
     model.channel_credit -= n_won
     p.move(winners, State.WAITING_PACKAGE, State.WAITING_VISA, day)
