@@ -39,7 +39,6 @@ TINY_WORLD: dict[str, Any] = {
     "airports": {"BGW": "Iraq", "DAM": "Syria", "IST": "Turkey", "MSQ": "Belarus"},
     "hubs": ["IST"],
     "minsk": "MSQ",
-    "home_airports": {"iraqi": "BGW", "syrian": "DAM"},
     "airlines": {
         "IA": {"name": "Iraqi Airways", "state": "Iraq"},
         "6Q": {"name": "Cham Wings", "state": "Syria"},

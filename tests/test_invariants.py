@@ -189,7 +189,7 @@ def test_packages_sold_never_exceed_agency_capacity(tiny_world, run) -> None:
         before = np.array([a.capacity for a in model.agencies])
         model.step()
         mult = model.world.policy.agency_cap_mult
-        cap_rows = before * mult[model.agency_origin] * scale  # today's capacity, in rows
+        cap_rows = before * mult[model.agency_book.origin] * scale  # today's capacity, in rows
         sold_rows = np.array([round(a.sold_today * scale) for a in model.agencies])
         cum_cap += cap_rows
         cum_sold += sold_rows

@@ -775,7 +775,6 @@ class ReferenceModel(MigrationModel):
             self.count(f"arrivals_{w.route_ids[r]}", len(served))
             self.count("paid_airlines_usd", float(len(served) * w.route_fare[r]))
             waiting = [q for q in waiting if q.migrant.state != State.IN_MINSK]
-        self.sold_today = sold
         for airline in self.airline_agents.values():
             airline.record_sales(sold / self.scale)
         for q in waiting:

@@ -298,7 +298,6 @@ class WorldConfig:
     airports: dict[str, str] = param({}, "airport code -> state it is in")
     hubs: list[str] = param([], "transit hub airport codes")
     minsk: str = param("MSQ", "airport code of Minsk")
-    home_airports: dict[str, str] = param({}, "repatriation destination per nationality (airport code)")
     airlines: dict[str, AirlineInfo] = param({}, "airline code -> its details")
     origins: list[Origin] = param([], "origins")
     routes: list[Route] = param([], "flight routes to Minsk")

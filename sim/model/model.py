@@ -153,7 +153,6 @@ class MigrationModel(mesa.Model):
         self.agency_book = AgencyBook(np.repeat(np.arange(w.n_origins), w.origin_agencies), w.agency_capacity,
                                       w.agency_price, cfg.agency)
         self.agencies = [TravelAgency(self, self.agency_book, a) for a in range(self.agency_book.origin.size)]
-        self.agency_origin = self.agency_book.origin
         self.guards = [BorderGuard(self, s, w.segment_ids[s], w.seg_cap[s], w.seg_adapt[s], w.seg_cap_max[s])
                        for s in range(w.n_segments)]
 
@@ -472,7 +471,6 @@ class MigrationModel(mesa.Model):
             p.hub[ids] = -1
             self.recorder.add(self.recorder.arrival_columns[r], ids.size)
             self.recorder.add("paid_airlines_usd", float(ids.size * w.route_fare[r]))
-        self.sold_today = sold
         self.route_book.record_sales(sold / self.scale)
 
         hub_w = self._hub_weights(carry)

@@ -52,7 +52,6 @@ class Policy:
         repat_fare_usd: the fare on today's repatriation flights (0 = free; the cheapest wins).
         repat_ok: (K,) bool, nationalities the repatriation flights take.
         cooperation: float, the origin state's cooperation on returns in [0, 1].
-        belarus_exit_control: float, share of people Belarus stops on its side of the line.
     """
 
     route_open: np.ndarray
@@ -76,7 +75,6 @@ class Policy:
     charters: list = field(default_factory=list)
     repat_fare_usd: float = float("inf")
     cooperation: float = 1.0
-    belarus_exit_control: float = 0.0
 
 
 class World:
@@ -180,7 +178,6 @@ class World:
         self.seg_travel = np.array([s.travel_days for s in w.segments], dtype=int)
         self.seg_bias = np.array([s.belarus_bias for s in w.segments], dtype=float)
 
-        self.home_airport = {nat[k]: ap[v] for k, v in w.home_airports.items()}
         self.cold = np.array(w.cold, dtype=float)
         self.policy = self.neutral_policy()
         self._policies: dict[tuple, Policy] = {}  # by the day's lever effects (reset_policy)
@@ -316,9 +313,6 @@ class World:
             need(h in w.airports, "hubs", f"unknown airport {h!r}; known: {', '.join(w.airports)}")
         for code, state in w.airports.items():
             need(state in w.states, f"airports.{code}", f"unknown state {state!r}; known: {', '.join(w.states)}")
-        for k, a in w.home_airports.items():
-            need(k in w.nationalities, f"home_airports.{k}", f"unknown nationality; known: {', '.join(w.nationalities)}")
-            need(a in w.airports, f"home_airports.{k}", f"unknown airport {a!r}")
         for code, al in w.airlines.items():
             need(al.state in w.states, f"airlines.{code}.state", f"unknown state {al.state!r}; known: {', '.join(w.states)}")
         unique([o.name for o in w.origins], "origins", "origin name")

@@ -283,7 +283,6 @@ def fly(model) -> None:
     for r in visited.tolist():
         rec.add(rec.arrival_columns[r], sold_by_route[r])
         rec.add("paid_airlines_usd", float(sold_by_route[r] * w.route_fare[r]))
-    model.sold_today = sold
     model.route_book.record_sales(sold / model.scale)
 
     # rebooked through a hub (_send_to_hub, TICKETED), or cancelled (_cancel)
