@@ -136,3 +136,44 @@ def test_streams_are_declared_once_and_say_what_they_decide():
     with pytest.raises(ValueError, match="declared twice"):
         rng.Stream("buy", "again")
     assert rng.STREAMS["buy"] is rng.BUY  # the failed declaration changed nothing
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """:func:`_imports` without those under ``if TYPE_CHECKING:`` (type hints only)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    hidden = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            hidden |= {id(n) for n in ast.walk(node)}
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in hidden:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("sim."):
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("sim.")}
+    return found
+
+
+def test_no_import_cycles_between_modules():
+    """No module imports, even inside a function, a module that imports it back (directly or
+    through others): each part can be read, tested and changed from the bottom up."""
+    mods = _modules()
+    graph = {name: {d for d in _runtime_imports(path) if d in mods and d != name} for name, path in mods.items()}
+    cycles = []
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for dep in sorted(graph[node]):
+            if state.get(dep) == 1:
+                cycles.append(" -> ".join(path[path.index(dep):] + [dep]))
+            elif dep not in state:
+                visit(dep, [*path, dep])
+        state[node] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert not cycles, "import cycles:\n" + "\n".join(cycles)

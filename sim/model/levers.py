@@ -196,7 +196,7 @@ class Lever(ABC):
     def effect(self, strength: float, day: int) -> Hashable:
         """What ``apply(policy, strength, day)`` does, as a value: the world builds one policy per
         distinct combination of the active levers' effects and reuses it on every day that repeats
-        it (:meth:`sim.model.world.World.reset_policy`). The strength, since most levers read nothing
+        it (:class:`DayPolicy`). The strength, since most levers read nothing
         else; a lever whose ``apply`` also reads the day overrides this."""
         return strength
 
@@ -542,6 +542,36 @@ class BelarusFacilitation(Lever):
         policy.segment_weight *= 1.0 + strength * (self.weights - 1.0)
         policy.attempt_mult *= 1.0 + strength * (p.attempt_mult - 1.0)
         policy.shelter = policy.shelter or (p.shelter and strength > 0)
+
+
+class DayPolicy:
+    """Today's policy from the levers pulled today: "nobody acts" (:meth:`World.neutral_policy`)
+    narrowed by each (lever, strength), in the order given.
+
+    Levers narrow a policy in place, so each one is built from a fresh neutral policy. It
+    depends only on what each pulled lever does (:meth:`Lever.effect`), so the policies built
+    are kept by those effects, and a day that repeats an earlier day's effects gets that day's
+    policy back, the same object: after the levers phase a policy is only read
+    (``publish_flights`` sets ``repat_seats`` from the charters, the same number for the same
+    charters); its arrays are made read-only, so a write would fail loudly.
+    """
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self._built: dict[tuple, Policy] = {}  # by the day's lever effects
+
+    def of(self, pulled: list[tuple[Lever, float]], day: int) -> Policy:
+        """The policy of a day on which ``pulled`` (lever, strength) act."""
+        key = tuple((lv, lv.effect(s, day)) for lv, s in pulled)
+        policy = self._built.get(key)
+        if policy is None:
+            policy = self._built[key] = self.world.neutral_policy()
+            for lv, s in pulled:
+                lv.apply(policy, s, day)
+            for value in vars(policy).values():  # shared by the days that repeat it: read only from here
+                if isinstance(value, np.ndarray):
+                    value.setflags(write=False)
+        return policy
 
 
 def build_levers(specs: dict[str, LeverSpec], world: World, actors: list[str],

@@ -34,7 +34,7 @@ from sim.model.institutions import (
     StateActor,
     TravelAgency,
 )
-from sim.model.levers import build_levers
+from sim.model.levers import DayPolicy, build_levers
 from sim.model.population import (
     IN_BELARUS,
     Population,
@@ -138,6 +138,7 @@ class MigrationModel(mesa.Model):
         # (AND, multiply, add), and a fixed order makes the floating-point result exact too
         levers = sorted(build_levers(cfg.levers, self.world, actors, list(METRICS)), key=lambda lv: lv.name)
         self.levers = levers
+        self.day_policy = DayPolicy(self.world)  # today's policy from the levers pulled today
         self.people = Population(cfg, self.world, self.streams)
         if self.fast_phases:
             self.people.members_kernel = compiled.members_kernel()
@@ -211,10 +212,10 @@ class MigrationModel(mesa.Model):
     # ---- 1. levers -----------------------------------------------------------------------
     def pull_levers(self) -> None:
         """Each state and airline pulls its levers active today; today's policy is "nobody acts"
-        narrowed by each of them in turn (World.reset_policy)."""
+        narrowed by each of them in turn (sim.model.levers.DayPolicy)."""
         day, metric = self.day, self.recorder.yesterday
         pulled = [pull for actor in self.lever_owners for pull in actor.pull_levers(day, metric)]
-        self.world.reset_policy(pulled, day)
+        self.world.policy = self.day_policy.of(pulled, day)
 
     # ---- 2. states -------------------------------------------------------------------------
     def states_decide(self) -> None:

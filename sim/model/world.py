@@ -14,16 +14,11 @@ airline, nationality and state a row names must exist). It holds two kinds of ar
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.model.config import Config, ConfigError, WorldConfig
-
-if TYPE_CHECKING:
-    from sim.model.levers import Lever
 
 
 @dataclass
@@ -179,8 +174,7 @@ class World:
         self.seg_bias = np.array([s.belarus_bias for s in w.segments], dtype=float)
 
         self.cold = np.array(w.cold, dtype=float)
-        self.policy = self.neutral_policy()
-        self._policies: dict[tuple, Policy] = {}  # by the day's lever effects (reset_policy)
+        self.policy = self.neutral_policy()  # today's, set each day by sim.model.levers.DayPolicy
 
     # ---- sizes -------------------------------------------------------------------------
     @property
@@ -239,29 +233,6 @@ class World:
             segment_weight=np.ones(S),
             repat_ok=np.zeros(K, bool),
         )
-
-    def reset_policy(self, pulled: Sequence[tuple[Lever, float]], day: int) -> Policy:
-        """Set today's policy: "nobody acts" narrowed by each (lever, strength) pulled today, in order.
-
-        Levers narrow a policy in place, so each one is built from a fresh neutral policy. It
-        depends only on what each pulled lever does (:meth:`sim.model.levers.Lever.effect`), so the
-        world keeps the policies it has built by those effects and a day that repeats an earlier
-        day's effects gets that day's policy back, the same object: after the levers phase a
-        policy is only read (``publish_flights`` sets ``repat_seats`` from the charters, the same
-        number for the same charters); its arrays are made read-only, so a write would fail loudly.
-        """
-        key = tuple((lv, lv.effect(s, day)) for lv, s in pulled)
-        built = self._policies
-        policy = built.get(key)
-        if policy is None:
-            policy = built[key] = self.neutral_policy()
-            for lv, s in pulled:
-                lv.apply(policy, s, day)
-            for value in vars(policy).values():  # shared by the days that repeat it: read only from here
-                if isinstance(value, np.ndarray):
-                    value.setflags(write=False)
-        self.policy = policy
-        return policy
 
     def routes_in_service(self, day: int) -> np.ndarray:
         """(R,) bool: scheduled service covers ``day`` and no lever closed the route."""
