@@ -60,25 +60,35 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-# ---- the report's exploits, through the real command ---------------------------------------------
-def test_a_scenario_naming_a_callback_that_copies_a_file_is_refused_before_it_runs(tmp_path, user_configs):
-    secret = write(tmp_path / "secret.txt", "not for you")
-    stolen = tmp_path / "stolen.txt"
-    evil = write(user_configs / "scenario" / "evil.yaml", f"""# @package _global_
+def evil_scenario(path: Path, target: str, args: list) -> Path:
+    """A scenario file that names a Hydra callback calling ``target(*args)`` (the report's form)."""
+    return write(path, f"""# @package _global_
 defaults:
   - baseline_2021
 hydra:
   callbacks:
     x:
-      _target_: shutil.copyfile
-      _args_: [{secret}, {stolen}]
+      _target_: {target}
+      _args_: [{", ".join(map(str, args))}]
 """)
+
+
+def run_in_empty_folder(tmp_path: Path, args: list[str]) -> subprocess.CompletedProcess:
+    """The command in a new, empty working folder (where a run would leave its folders)."""
     work = tmp_path / "work"
     work.mkdir()
-    r = corridor(["--config-dir", str(user_configs), "scenario=evil", *SMALL], work)
+    return corridor(args, work)
+
+
+# ---- the report's exploits, through the real command ---------------------------------------------
+def test_a_scenario_naming_a_callback_that_copies_a_file_is_refused_before_it_runs(tmp_path, user_configs):
+    secret = write(tmp_path / "secret.txt", "not for you")
+    stolen = tmp_path / "stolen.txt"
+    evil = evil_scenario(user_configs / "scenario" / "evil.yaml", "shutil.copyfile", [secret, stolen])
+    r = run_in_empty_folder(tmp_path, ["--config-dir", str(user_configs), "scenario=evil", *SMALL])
     refused(r, str(evil), "hydra.callbacks.x", "shutil.copyfile")
     assert not stolen.exists()
-    nothing_written(work, set())
+    nothing_written(tmp_path / "work", set())
 
 
 def test_the_same_file_inside_the_projects_own_scenario_folder_is_refused_too(tmp_path):
@@ -87,21 +97,11 @@ def test_the_same_file_inside_the_projects_own_scenario_folder_is_refused_too(tm
     shutil.copytree(CONFIG_DIR, configs)
     pth = tmp_path / "site" / "evil.pth"
     pth.parent.mkdir()
-    evil = write(configs / "scenario" / "evil.yaml", f"""# @package _global_
-defaults:
-  - baseline_2021
-hydra:
-  callbacks:
-    x:
-      _target_: pathlib.Path.write_text
-      _args_: [{pth}, "import os"]
-""")
-    work = tmp_path / "work"
-    work.mkdir()
-    r = corridor(["--config-path", str(configs), "scenario=evil", *SMALL], work)
+    evil = evil_scenario(configs / "scenario" / "evil.yaml", "pathlib.Path.write_text", [pth, '"import os"'])
+    r = run_in_empty_folder(tmp_path, ["--config-path", str(configs), "scenario=evil", *SMALL])
     refused(r, str(evil), "hydra.callbacks.x", "pathlib.Path.write_text")
     assert not pth.exists()
-    nothing_written(work, set())
+    nothing_written(tmp_path / "work", set())
 
 
 @pytest.mark.parametrize(
@@ -138,27 +138,18 @@ handlers:
 root:
   handlers: [h]
 """)
-    work = tmp_path / "work"
-    work.mkdir()
-    r = corridor(["--config-dir", str(user_configs), "hydra/job_logging=bad", *SMALL], work)
+    r = run_in_empty_folder(tmp_path, ["--config-dir", str(user_configs), "hydra/job_logging=bad", *SMALL])
     refused(r, "hydra/job_logging=bad", "'()'")
     assert not marker.exists() and bad.exists()
-    nothing_written(work, set())
+    nothing_written(tmp_path / "work", set())
 
 
 def test_a_sweep_over_scenarios_checks_every_scenario_it_would_load(tmp_path, user_configs):
-    write(user_configs / "scenario" / "evil.yaml", """# @package _global_
-defaults:
-  - baseline_2021
-hydra:
-  callbacks:
-    x: {_target_: os.system, _args_: [id]}
-""")
-    work = tmp_path / "work"
-    work.mkdir()
-    r = corridor(["-m", "--config-dir", str(user_configs), "scenario=baseline_2021,evil", "run.seed=1,2", *SMALL], work)
-    refused(r, "evil.yaml", "hydra.callbacks.x")
-    nothing_written(work, set())
+    evil_scenario(user_configs / "scenario" / "evil.yaml", "os.system", ["id"])
+    r = run_in_empty_folder(tmp_path, ["-m", "--config-dir", str(user_configs), "scenario=baseline_2021,evil",
+                                       "run.seed=1,2", *SMALL])
+    refused(r, "evil.yaml", "hydra.callbacks.x", "os.system")
+    nothing_written(tmp_path / "work", set())
 
 
 # ---- the rules, directly -------------------------------------------------------------------------
