@@ -49,7 +49,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim.model.allocate import allocate_by_group, allocate_fifo
+from sim.model.allocate import allocate_by_group, allocate_fifo, token_bucket
 from sim.model.config import Config
 from sim.model.model import MigrationModel
 from sim.model.population import N_STATES, State, segment_weights, stop_share
@@ -60,6 +60,8 @@ from sim.model.rng import (
     SEGMENT_RECHOICE,
     Streams,
 )
+from sim.model.rules.fly import hub_weights
+from sim.model.rules.sell import package_on_sale
 
 # ----------------------------------------------------------------------------------------
 # one person's formulas (each restates a kernel of sim/model/population.py for scalars)
@@ -248,7 +250,7 @@ class Migrant(mesa.Agent):
     def cancel_trip(self) -> None:
         """The agency cancels before departure: part of the package price back; home.
 
-        Mirrors :meth:`MigrationModel._cancel`.
+        Mirrors :func:`sim.model.rules.sell.cancel`.
         """
         m = self.model
         refund = m.cfg.travel.refund_share * m.world.agency_price
@@ -261,7 +263,7 @@ class Migrant(mesa.Agent):
     def choose_segment(self, decision: str) -> None:
         """Pick a border segment by its attractiveness today; travel there if it is a new one.
 
-        Mirrors :meth:`MigrationModel._choose_segment` (weights: :func:`segment_weights`).
+        Mirrors :func:`sim.model.rules.belarus.choose_segment` (weights: :func:`segment_weights`).
         """
         m = self.model
         seg = pick_by_weight(m.segment_weights_today, m.draw(decision))
@@ -269,7 +271,7 @@ class Migrant(mesa.Agent):
         self.segment = seg
         self.day_due = m.day + (int(m.world.seg_travel[seg]) if changed else 1)
 
-    # ---- 4. agencies (mirrors MigrationModel.sell_packages) --------------------------------
+    # ---- 4. agencies (mirrors sim.model.rules: sell_packages) --------------------------------
     def ask_for_package(self) -> Request | None:
         """Intending: ask the agency for a package if one is on sale and I can pay for it and
         keep my reserve (chance ``buy_prob_per_day`` a day); otherwise I may give up
@@ -291,7 +293,7 @@ class Migrant(mesa.Agent):
         self.pay(price_usd)
         self.move_to(State.WAITING_PACKAGE)
 
-    # ---- 5. migrants: intention (mirrors MigrationModel.intend) ----------------------------
+    # ---- 5. migrants: intention (mirrors sim.model.rules: intend) ----------------------------
     def consider_leaving(self) -> None:
         """At home: start to intend with today's chance (:func:`intention_chance`)."""
         m, o = self.model, self.origin
@@ -308,7 +310,7 @@ class Migrant(mesa.Agent):
         if m.draw("leave_again") < m.cfg.returns.leave_again_per_day * m.offer_today[self.origin]:
             self.move_to(State.INTENDING)
 
-    # ---- 5. migrants: visas (mirrors MigrationModel.apply_for_visas, collect_visas) ---------
+    # ---- 5. migrants: visas (mirrors sim.model.rules.visas) ---------
     def check_application(self) -> None:
         """Waiting for a visa: if my channel closed or stopped serving my nationality, my
         application lapses and I wait for the agency to apply again."""
@@ -343,7 +345,7 @@ class Migrant(mesa.Agent):
             m.count(f"visas_{m.world.channel_ids[self.channel]}")
             self.move_to(State.TICKETED)
 
-    # ---- 5. migrants: flights (mirrors MigrationModel.fly, _send_to_hub) -------------------
+    # ---- 5. migrants: flights (mirrors sim.model.rules.fly) -------------------
     def ask_for_direct_seat(self) -> Request | None:
         """Ticketed: ask for a seat on a direct flight from my airports while one will carry my
         nationality and I have waited less than ``rebook_wait_days``; else the agency rebooks
@@ -468,7 +470,7 @@ class Migrant(mesa.Agent):
             self.choose_segment(SEGMENT_CHOICE)
             self.move_to(State.AT_BORDER)
 
-    # ---- 6. guards (mirrors MigrationModel.resolve_border) ---------------------------------
+    # ---- 6. guards (mirrors sim.model.rules: resolve_border) ---------------------------------
     def detection_mult(self) -> float:
         """How much my chance of being detected is multiplied (``smuggler_detect_mult`` with a
         smuggler, else 1)."""
@@ -630,7 +632,9 @@ class ReferenceModel(MigrationModel):
     def __init__(self, config: Config | dict | None = None, rng: int | None = None,
                  **overrides: Any) -> None:
         super().__init__(config, rng, **overrides)
-        self.fast_phases = {}  # its people are agents: every phase is its own (run.engine is moot)
+        # its people are agents: each migrant phase is its own method of the same name
+        # (run.engine is moot); levers, states and airlines are the model's
+        self.phases = [(name, getattr(type(self), name, run)) for name, run in self.phases]
         pop = self.people
         cols = [getattr(pop, c).tolist() for c in
                 ("origin", "nationality", "agency", "has_agency", "savings_usd", "risk", "net_weight")]
@@ -675,8 +679,8 @@ class ReferenceModel(MigrationModel):
         n_ag = len(self.agencies)
         price = np.array([a.price_usd for a in self.agencies])
         cap = np.array([a.capacity_today(pol.agency_cap_mult[a.origin]) for a in self.agencies])
-        cap = self._credit(self.agency_credit, cap * self.scale)
-        self.offer = self._package_on_sale()
+        cap = token_bucket(self.agency_credit, cap * self.scale)
+        self.offer = package_on_sale(self)
         self.price_today, self.offer_today = price.tolist(), self.offer.tolist()
         self.signal_today = self.signal.tolist()
 
@@ -721,7 +725,7 @@ class ReferenceModel(MigrationModel):
         self.run_stage("visa_lapse")
 
         cap = w.channel_cap * self.channel_level * pol.channel_cap_mult * serving.any(axis=1)
-        cap = self._credit(self.channel_credit, cap * self.scale)
+        cap = token_bucket(self.channel_credit, cap * self.scale)
         self.recorder.channel_capacity = cap.astype(float)
         wants = self.run_stage("visa")
         nat = np.array([q.migrant.nationality for q in wants], dtype=np.int64)
@@ -757,7 +761,7 @@ class ReferenceModel(MigrationModel):
                                      for k in range(K)] for o in range(w.n_origins)]
         self.hub_routes_today = [[frozenset(r for r in range(R) if w.route_from_hub[r] == h and pol.boarding_ok[r, k])
                                   for k in range(K)] for h in range(len(w.hubs))]
-        self.hub_weights_today = self._hub_weights(carry).tolist()
+        self.hub_weights_today = hub_weights(self, carry).tolist()
 
         wants = self.run_stage("fly")
         sold = np.zeros(R, dtype=np.int64)
@@ -792,7 +796,7 @@ class ReferenceModel(MigrationModel):
         self.run_stage("arrive_home")
         if not (self.people.members[State.IN_MINSK] or self.people.members[State.AT_BORDER]):
             return
-        seats = int(self._scaled(pol.repat_seats * pol.cooperation, REPATRIATION_SEATS))
+        seats = int(self.scaled(pol.repat_seats * pol.cooperation, REPATRIATION_SEATS))
         self.free_seats_today = seats
         self.repat_fare_today = pol.repat_fare_usd if seats > 0 else 0.0
         self.repat_ok_today = pol.repat_ok.tolist()
@@ -820,7 +824,7 @@ class ReferenceModel(MigrationModel):
         self.run_stage("minsk")
 
     def _segment_weights(self) -> np.ndarray:
-        """(S,) today's attractiveness of each segment (as :meth:`MigrationModel._choose_segment`)."""
+        """(S,) today's attractiveness of each segment (as :func:`sim.model.rules.belarus.choose_segment`)."""
         w = self.world
         k = self.cfg.border.prior_weight_per_day * self.scale
         perceived = (self.seg_success_ema + k * self.seg_prior) / (self.seg_attempts_ema + k)

@@ -95,3 +95,16 @@ def stochastic_round(x: np.ndarray | float, u: np.ndarray | float) -> np.ndarray
     """Round ``x`` to an integer, up with probability equal to its fractional part."""
     x = np.asarray(x, dtype=float)
     return (np.floor(x) + (np.asarray(u) < (x - np.floor(x)))).astype(np.int64)
+
+
+def token_bucket(credit: np.ndarray, per_day: np.ndarray) -> np.ndarray:
+    """Add today's capacity to a token bucket (capped at a week's) and return whole units.
+
+    Formula: ``credit = min(credit + c, 7 c + 1)``; available today = ``floor(credit)``; the
+    caller subtracts what it used. Closed (c = 0) empties the bucket. Unused capacity so
+    carries over for up to a week, and a small capacity (a fraction of a person a day in a
+    sampled run) is neither lost nor rounded away. ``credit`` changes in place.
+    """
+    np.minimum(credit + per_day, 7.0 * per_day + 1.0, out=credit)
+    credit[per_day <= 0] = 0.0
+    return np.floor(credit).astype(np.int64)

@@ -151,6 +151,18 @@ def splitmix_uniform(key: np.uint64, ids: np.ndarray) -> np.ndarray:
     return _splitmix_from(counter_offset(key), ids)
 
 
+def draw(key: np.uint64, ids: np.ndarray) -> np.ndarray:
+    """Persons ``ids``' U[0, 1) float32 numbers on the stream whose :meth:`Streams.counter_key` is
+    ``key``: ``streams.uniform(name, day, ids)`` is ``draw(streams.counter_key(name, day), ids)``.
+
+    What a kernel is given instead of the streams (the compiled twin is
+    :func:`sim.engines.compiled.common.u01`, one person at a time).
+    """
+    if ids.size == 0:
+        return np.zeros(0, dtype=np.float32)
+    return _splitmix_from(key, ids)
+
+
 def _splitmix_from(offset: np.uint64, ids: np.ndarray) -> np.ndarray:
     """:func:`splitmix_uniform` given ``offset = key + gamma`` (:func:`counter_offset`)."""
     z = ids.astype(np.uint64)  # a copy: every step below is in place (wrapping 64-bit arithmetic)

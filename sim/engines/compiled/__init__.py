@@ -29,6 +29,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 # phase -> the module of sim.engines.compiled that holds its compiled form
@@ -57,6 +58,36 @@ def members_kernel() -> Callable:
     return members_in
 
 
+def kernels() -> SimpleNamespace:
+    """The compiled kernels, by name: for each module of :data:`sim.model.rules.KERNEL_MODULES`,
+    the names in its ``KERNELS`` taken from this package's module of the same name.
+
+    Raises:
+        ConfigError: numba is not installed.
+        AttributeError: a kernel has no compiled twin (names the module and the kernel).
+    """
+    _require_numba()
+    from sim.model.rules import KERNEL_MODULES
+
+    found = {}
+    for rules in KERNEL_MODULES:
+        group = rules.__name__.rsplit(".", 1)[1]
+        module = importlib.import_module(f"{__name__}.{group}")
+        for name in rules.KERNELS:
+            if not hasattr(module, name):
+                raise AttributeError(f"{rules.__name__} kernel {name!r} has no compiled twin in {module.__name__}")
+            found[name] = getattr(module, name)
+    return SimpleNamespace(**found)
+
+
+def _require_numba() -> None:
+    if not available():
+        from sim.model.config import ConfigError
+
+        raise ConfigError("run.engine: 'numba' but numba is not installed here; allowed: numpy "
+                          "(or install numba: `pip install -e .` depends on it)")
+
+
 def phases(engine: str) -> dict[str, Callable[[Any], None]]:
     """The compiled phases for ``run.engine`` (an empty dict for numpy: every phase in numpy).
 
@@ -65,9 +96,10 @@ def phases(engine: str) -> dict[str, Callable[[Any], None]]:
     """
     if engine == "numpy":
         return {}
-    if not available():
-        from sim.model.config import ConfigError
-
-        raise ConfigError("run.engine: 'numba' but numba is not installed here; allowed: numpy "
-                          "(or install numba: `pip install -e .` depends on it)")
-    return {phase: getattr(importlib.import_module(f"{__name__}.{module}"), phase) for phase, module in PHASES.items()}
+    _require_numba()
+    found = {}
+    for phase, module in PHASES.items():  # (while moving to kernels: the phases still here)
+        fn = getattr(importlib.import_module(f"{__name__}.{module}"), phase, None)
+        if fn is not None:
+            found[phase] = fn
+    return found
