@@ -177,3 +177,31 @@ def test_no_import_cycles_between_modules():
         if name not in state:
             visit(name, [name])
     assert not cycles, "import cycles:\n" + "\n".join(cycles)
+
+
+# what a function may import where it is used instead of at the top of its module, and why
+DEFERRED = {
+    "matplotlib": "the backend is chosen (Agg) at the first figure; a run without figures never loads it",
+    "SALib": "only the sensitivity experiment needs it; its morris and sobol modules share names",
+    "pyarrow": "only the Parquet writer of a sweep's gather needs it",
+    "joblib": "only ensembles and the calibration report fan out to processes",
+    "numba": "numba is optional: the compiled engine loads only with run.engine=numba",
+    "sim.engines.compiled.common": "numba is optional (see numba)",
+    "sim.running.figures": "figures pull in matplotlib (see matplotlib)",
+}
+
+
+def test_imports_sit_at_the_top_of_their_module_unless_deferred_for_a_reason():
+    """A function imports only what :data:`DEFERRED` names (each with its reason); everything
+    else is imported at the top, where a reader sees what a module depends on."""
+    found = []
+    for name, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Import | ast.ImportFrom):
+                    mods = [sub.module or ""] if isinstance(sub, ast.ImportFrom) else [a.name for a in sub.names]
+                    found += [f"{name}.{node.name}: {m}" for m in mods
+                              if not any(m == d or m.startswith(d + ".") for d in DEFERRED)]
+    assert not found, f"import these at the top of the module (or add a reason to DEFERRED): {found}"

@@ -7,6 +7,8 @@ equal. The kernels the compiled phases share are checked against their numpy twi
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,6 +19,7 @@ from sim.engines import compiled
 from sim.model.allocate import allocate_by_group, allocate_fifo
 from sim.model.model import MigrationModel
 from sim.model.rng import Streams
+from sim.model.rules import PHASES, numpy_kernels
 from sim.running.compose import compose
 
 pytestmark = pytest.mark.skipif(not compiled.available(), reason="numba is not installed")
@@ -50,13 +53,25 @@ def assert_same_run(a: MigrationModel, b: MigrationModel) -> None:
             assert col.dtype == other.dtype and np.array_equal(col, other), f"people.{name} differs"
 
 
-def test_every_phase_marked_compiled_has_a_kernel_and_every_kernel_a_phase() -> None:
-    """The phases the model marks ``@compiled_variant`` are exactly those the compiled engine
-    provides, and the numba engine loads a kernel for each (a phase added to one side only fails)."""
-    marked = {name for name, f in vars(MigrationModel).items() if getattr(f, "compiled_variant", False)}
-    assert marked and marked == set(compiled.PHASES)
-    loaded = MigrationModel(compose(["population.size=100", "run.engine=numba"])).fast_phases
-    assert set(loaded) == marked and all(callable(k) for k in loaded.values())
+def test_every_kernel_has_a_compiled_twin_with_the_same_parameters() -> None:
+    """Each kernel a rules module lists (``KERNELS``) exists in the compiled module of the same
+    name with the same parameters, and the numba engine's model uses those twins: a kernel added
+    or changed on one side only fails here."""
+    numpy_side = numpy_kernels()
+    model = MigrationModel(compose(["population.size=100", "run.engine=numba"]))
+    assert vars(numpy_side) and set(vars(model.kernels)) == set(vars(numpy_side))
+    for name, kernel in vars(numpy_side).items():
+        twin = getattr(model.kernels, name)
+        assert twin is not kernel and twin.__module__.startswith("sim.engines.compiled.")
+        params = list(inspect.signature(getattr(twin, "py_func", twin)).parameters)
+        assert params == list(inspect.signature(kernel).parameters), name
+
+
+def test_no_phase_runs_whole_in_the_compiled_engine() -> None:
+    """The compiled engine provides kernels only: every phase of the day is the same function
+    for both engines (its bookkeeping written once, in sim/model/rules/)."""
+    model = MigrationModel(compose(["population.size=100", "run.engine=numba"]))
+    assert [run for _, run in model.phases] == [phase.run for phase in PHASES]
 
 
 @pytest.mark.parametrize("overrides", CONFIGS, ids=lambda o: " ".join(o))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from sim.model.population import N_STATES, STATE_NAMES, State
 
@@ -171,7 +172,6 @@ class Recorder:
 
     def frame(self):
         """The daily table as a pandas DataFrame (one row per day)."""
-        import pandas as pd
 
         return pd.DataFrame(self.rows)
 

@@ -6,6 +6,8 @@ arithmetic that turns them into the docs' statements lives here, where tests can
 
 from __future__ import annotations
 
+import numpy as np
+
 
 def cost_model(rows: list[dict]) -> str:
     """The vectorised model's day as a fixed cost plus a cost per person, and what 100× asks of it.
@@ -19,7 +21,6 @@ def cost_model(rows: list[dict]) -> str:
     ref = {r["n"]: r for r in rows if r["kind"] == "reference"}
     if len(vec) < 2:
         return ""
-    import numpy as np
 
     n = np.array([r["n"] for r in vec], dtype=float)
     t = np.array([r["run_s"] / r["days"] for r in vec])

@@ -35,7 +35,11 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from sim.model.config import Config, ConfigError, load_config
+from sim.model.model import check_config
 from sim.running.compose import CONFIG_DIR, install_config_cache
+from sim.running.preflight import run_preflight
+from sim.running.run import ResultsExistError, check_out_dir, format_summary, run_checked
+from sim.studies.sweep import freeze_long_lived, job_data, run_sweep_job
 
 # Hydra composes every job of a sweep anew, parsing each YAML file again: parse them once per
 # process (the main one and every worker: unpickling a job's task function imports this module)
@@ -77,7 +81,6 @@ def run_job(composed: DictConfig) -> dict[str, Any]:
     """
     global _job_started
     _job_started = True
-    from sim.studies.sweep import freeze_long_lived, job_data, run_sweep_job
 
     hc = HydraConfig.get()
     if hc.mode == RunMode.MULTIRUN:
@@ -89,7 +92,6 @@ def run_job(composed: DictConfig) -> dict[str, Any]:
             )
         finally:
             freeze_long_lived()
-    from sim.running.run import ResultsExistError
 
     try:
         data = job_data(composed, hc)  # also sets a sensitivity design row (docs/sweeps.md)
@@ -104,8 +106,6 @@ def _run(cfg: Config, out: Path | None, quiet: bool, probe: bool = True) -> dict
     """Check ``cfg`` (from :func:`load_config`) completely, run it into ``out`` (default: from
     ``output.dir`` or Hydra's job folder) and return the summary. Raises ConfigError or
     ResultsExistError."""
-    from sim.model.model import check_config
-    from sim.running.run import check_out_dir, format_summary, run_checked
 
     if probe:
         check_config(cfg)
@@ -137,7 +137,6 @@ def main() -> None:
     are errors in the command, so they exit with 2 here, like every other configuration error.
     """
     global _checked
-    from sim.running.preflight import run_preflight
 
     checked = run_preflight("corridor")
     _checked = checked.checked

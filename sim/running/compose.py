@@ -17,6 +17,12 @@ import pickle
 import stat
 from typing import Any
 
+from hydra import compose as hydra_compose
+from hydra import initialize_config_dir
+from hydra.errors import HydraException
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
 from sim.model.config import Config, ConfigError, load_config
 from sim.running.paths import CONFIG_DIR  # configs/ of the checkout, or the copy a wheel ships
 
@@ -42,7 +48,6 @@ def install_config_cache() -> bool:
     The hook is ``OmegaConf.load`` and not Hydra's config sources because Hydra's plugin scan
     re-executes its own modules (a patched class would be replaced).
     """
-    from omegaconf import OmegaConf
 
     load = OmegaConf.__dict__["load"]
     original = load.__func__ if isinstance(load, staticmethod) else load
@@ -85,11 +90,6 @@ def _file_key(file_: Any) -> tuple[Any, ...] | None:
 
 def compose_dict(overrides: list[str] | None = None, config_name: str = "config") -> dict:
     """The composed config as a plain dict (Hydra's own keys removed)."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from hydra.errors import HydraException
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
 
     install_config_cache()
     try:

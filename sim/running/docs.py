@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import typing
 from pathlib import Path
+
+from sim.model.config import Config, to_dict
 
 
 def replace_section(path: Path, begin: str, end: str, text: str) -> bool:
@@ -39,10 +43,7 @@ def params_yaml() -> str:
     The schema is the one source of truth; ``scripts/write_param_config.py`` writes this text,
     and ``tests/test_docs.py`` fails when the file and the schema disagree.
     """
-    import dataclasses
-    import typing
 
-    from sim.model.config import Config, to_dict
 
     hints = typing.get_type_hints(Config)
     lines = [

@@ -39,7 +39,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.model.config import ConfigError
+from hydra._internal.hydra import Hydra
+from hydra._internal.utils import create_automatic_config_search_path, get_args_parser
+from hydra.core.config_search_path import SearchPathQuery
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
+from hydra.types import RunMode
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from sim.model.config import ConfigError, load_config
+from sim.model.model import check_config
+from sim.running.compose import CONFIG_DIR
+from sim.running.run import ResultsExistError, check_out_dir
+from sim.studies.sweep import job_data
 
 # the classes Hydra may instantiate: the project's callbacks, Hydra's own sweeper and launcher,
 # and the launcher plugins the project installs and documents (docs/sweeps.md)
@@ -94,10 +108,6 @@ class _Composer:
     """Hydra's composition for one command line: its search path, config name and overrides."""
 
     def __init__(self, args: Any, config_dir: Path) -> None:
-        from hydra._internal.hydra import Hydra
-        from hydra._internal.utils import create_automatic_config_search_path
-        from hydra.core.global_hydra import GlobalHydra
-        from hydra.core.override_parser.overrides_parser import OverridesParser
 
         self.config_name = args.config_name or "config"
         config_path = args.config_path or str(config_dir)
@@ -105,7 +115,6 @@ class _Composer:
             config_path = os.path.abspath(config_path)
         search_path = create_automatic_config_search_path(None, None, config_path)
         if args.config_dir is not None:
-            from hydra.core.config_search_path import SearchPathQuery
 
             extra = os.path.abspath(args.config_dir)
             if not os.path.isdir(extra):
@@ -158,7 +167,6 @@ def _group_variants(comp: _Composer, run_mode: Any) -> list[list[str]]:
     value (``run.seed=1,2``) does not. One list of overrides per value of each group sweep
     (the other sweeps at their first value) covers every file any job loads.
     """
-    from hydra.types import RunMode
 
     if run_mode != RunMode.MULTIRUN:
         return [comp.overrides]
@@ -250,7 +258,6 @@ def forbidden(config: dict) -> list[tuple[str, str]]:
 
 def _origin(path: str, comp: _Composer, sources: list[tuple[str, str, Any, str]]) -> str:
     """Where a key of the composed config was set: a command-line override or a file."""
-    from omegaconf import OmegaConf
 
     root = path.split("[", 1)[0]
     for text, o in zip(comp.overrides, comp.parsed, strict=True):
@@ -269,7 +276,6 @@ def _origin(path: str, comp: _Composer, sources: list[tuple[str, str, Any, str]]
 
 def check_code_free(comp: _Composer, overrides: list[str], run_mode: Any) -> Any:
     """Compose one job and refuse whatever it would run that the project did not choose."""
-    from omegaconf import OmegaConf
 
     cfg = comp.compose(overrides, run_mode)
     sources = comp.sources(overrides, run_mode)
@@ -333,11 +339,6 @@ def preflight(argv: list[str], config_dir: Path) -> Preflight:
     Returns the arguments to hand to Hydra. Raises :class:`PreflightError` (or another
     :class:`ConfigError`) with a message for the user.
     """
-    from hydra._internal.utils import get_args_parser
-    from hydra.errors import HydraException
-    from hydra.types import RunMode
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
 
     try:
         args = get_args_parser().parse_args(argv)
@@ -377,9 +378,6 @@ def preflight(argv: list[str], config_dir: Path) -> Preflight:
         check_writable(folder)
         return result
 
-    from sim.model.model import check_config
-    from sim.running.run import check_out_dir
-    from sim.studies.sweep import job_data
 
     job = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])  # Hydra's keys are resolved by Hydra
     check_config(_load(job_data(job)))
@@ -393,7 +391,6 @@ def preflight(argv: list[str], config_dir: Path) -> Preflight:
 
 
 def _load(data: dict) -> Any:
-    from sim.model.config import load_config
 
     return load_config(data)
 
@@ -407,8 +404,6 @@ def _one_line(e: BaseException) -> str:
 
 def run_preflight(prog: str, argv: list[str] | None = None) -> Preflight:
     """:func:`preflight` for a console command: a refusal is printed and exits 2."""
-    from sim.running.compose import CONFIG_DIR
-    from sim.running.run import ResultsExistError
 
     try:
         return preflight(list(sys.argv[1:] if argv is None else argv), CONFIG_DIR)

@@ -43,7 +43,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+import yaml
+from tqdm.auto import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+
 from sim.model.config import Config, load_config, to_dict
+from sim.model.model import MigrationModel
+from sim.model.recorder import summarize
+from sim.running.compose import compose
 
 if TYPE_CHECKING:  # pandas is imported with the model, when a run starts
     import pandas as pd
@@ -84,7 +92,6 @@ def default_config(overrides: list[str] | None = None) -> Config:
     Composing the YAML files needs Hydra's compose API, which is imported only when this is
     called; :func:`run` itself never needs Hydra.
     """
-    from sim.running.compose import compose
 
     return compose(overrides)
 
@@ -118,11 +125,7 @@ def run_checked(
 ) -> RunResult:
     """:func:`run` for a config that :func:`sim.model.config.load_config` returned, not checked again
     (the command line and sweeps check each config once, before the run)."""
-    from tqdm.auto import tqdm
-    from tqdm.contrib.logging import logging_redirect_tqdm
 
-    from sim.model.model import MigrationModel
-    from sim.model.recorder import summarize
 
     out = Path(out_dir).resolve() if out_dir is not None else None
     if out is not None:
@@ -314,7 +317,6 @@ def write_results(
 def config_yaml(cfg: Config) -> str:
     """The resolved config as YAML (``config.yaml``): ``yaml.safe_dump``'s text, written by
     libyaml's emitter when PyYAML has it (the same text, ~4x faster than the Python one)."""
-    import yaml
 
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     return yaml.dump(to_dict(cfg), Dumper=dumper, sort_keys=False, allow_unicode=True)
@@ -393,10 +395,7 @@ REGRESSION_OVERRIDES = ["population.size=20000"]
 def regression_table() -> Any:
     """The default scenario at 20,000 people, its integer columns summed by month (a pandas
     DataFrame indexed by month)."""
-    import pandas as pd
 
-    from sim.model.model import MigrationModel
-    from sim.running.compose import compose
 
     model = MigrationModel(compose(REGRESSION_OVERRIDES))
     model.run()

@@ -72,9 +72,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
+import yaml
+from scipy.linalg import solve_triangular
 
-from sim.model.config import ConfigError, check_number
+from sim.model.config import ConfigError, check_number, load_config, set_dotted
+from sim.running.compose import compose_dict
 from sim.running.paths import CONFIG_DIR, PROJECT_DIR, RESULTS_DIR
+from sim.studies.gather import collect
+from sim.studies.sweep import DESIGN_FILE, DESIGN_SECTION
+from sim.studies.targets import INPUTS, compare, distance, load_targets
 
 ROOT = PROJECT_DIR  # the checkout, or the working directory of an installed wheel (sim/running/paths.py)
 SPEC_DIR = CONFIG_DIR / "calibration"
@@ -184,7 +191,6 @@ def load_spec(path: Path | str = DEFAULT_SPEC, **changes: Any) -> Spec:
     Raises:
         ConfigError: naming the file, the key, the value and what is allowed.
     """
-    import yaml
 
     path = Path(path)
     try:
@@ -271,8 +277,6 @@ def _prior(path: Path, key: str, v: Any) -> Prior:
 
 def check_parameters(spec: Spec, where: str = "calibration") -> None:
     """Set each parameter to its prior's ends in the composed config and check it (model built)."""
-    from sim.model.config import load_config, set_dotted
-    from sim.running.compose import compose_dict
 
     base = compose_dict(list(spec.overrides))
     for end in ("low", "high"):
@@ -347,7 +351,6 @@ def new_weights(z_new: np.ndarray, z: np.ndarray, w: np.ndarray, bounds: np.ndar
     Absolute (normalising constants included), so they sit on the same scale as the first
     generation's weights of 1 (drawn from the prior itself) and as any earlier generation's.
     """
-    from scipy.linalg import solve_triangular
 
     k = z.shape[1]
     chol = np.linalg.cholesky(kernel_cov(z, w, bounds))
@@ -471,7 +474,6 @@ def write_design(folder: Path, spec: Spec, values: np.ndarray, seeds: list[int])
 
     An existing design must be the same (a resumed generation); otherwise it is an error.
     """
-    from sim.studies.sweep import DESIGN_FILE
 
     path = folder / DESIGN_FILE
     rows = [[repr(float(v)) for v in row] + [str(s)] for row, s in zip(values, seeds, strict=True)]
@@ -495,7 +497,6 @@ def rounded(value: float, digits: int) -> str:
 
 def sweep_command(folder: Path, spec: Spec, rows: int, launcher: list[str], size: int | None = None) -> list[str]:
     """The ``corridor -m`` command that runs every row of ``folder``'s design."""
-    from sim.studies.sweep import DESIGN_SECTION
 
     return [
         sys.executable, "-m", "sim", "-m",
@@ -533,11 +534,7 @@ def run_batch(
 
 def batch_tables(folder: Path, rows: int) -> list[tuple[Any, float] | None]:
     """Each design row's (daily table, scale), or None where the run failed or is missing."""
-    import pandas as pd
-    import yaml
 
-    from sim.studies.gather import collect
-    from sim.studies.sweep import DESIGN_SECTION
 
     out: list[tuple[Any, float] | None] = [None] * rows
     for rec in collect(folder):
@@ -555,7 +552,6 @@ def batch_tables(folder: Path, rows: int) -> list[tuple[Any, float] | None]:
 
 def fitted_targets(spec: Spec) -> list[Any]:
     """The targets a calibration fits: all, or those whose period ends before ``fit_before``."""
-    from sim.studies.targets import load_targets
 
     ts = load_targets()
     return [t for t in ts if spec.fit_before is None or t.end < spec.fit_before]
@@ -563,7 +559,6 @@ def fitted_targets(spec: Spec) -> list[Any]:
 
 def batch_distances(folder: Path, rows: int, targets: list[Any]) -> np.ndarray:
     """Distance of each design row's run to the targets (inf for a failed run)."""
-    from sim.studies.targets import compare, distance
 
     d = np.full(rows, np.inf)
     for i, got in enumerate(batch_tables(folder, rows)):
@@ -601,7 +596,6 @@ def save_generation(path: Path, spec: Spec, g: Generation, seconds: float) -> No
 
 
 def load_generation(path: Path, spec: Spec) -> Generation:
-    import pandas as pd
 
     df = pd.read_csv(path)
     meta = json.loads((path.parent / "generation.json").read_text(encoding="utf-8"))
@@ -658,7 +652,6 @@ class Calibration:
 
 def read_calibration(root: Path | str) -> Calibration:
     """A calibration folder's results (after :func:`calibrate` finished)."""
-    import pandas as pd
 
     root = Path(root)
     for f in ("spec.json", "posterior.csv", "best.json", "generations.csv"):
@@ -683,7 +676,6 @@ def calibrate(spec: Spec, root: Path, launcher: list[str], log: Any = print) -> 
     """Run (or resume) the ABC-SMC calibration of ``spec`` in ``root``; return its results."""
     root = Path(os.path.abspath(root))
     check_folder(root, spec)
-    from sim.studies.targets import INPUTS
 
     targets = [t for t in fitted_targets(spec) if t.metric not in INPUTS]
     if not targets:
@@ -760,7 +752,6 @@ def refine(
                    [[*map(repr, map(float, v)), s, repr(float(x))] for v, s, x in zip(rows, seeds, d, strict=True)])
         (folder / "generation.json").write_text(
             json.dumps({"runs": len(rows), "seconds": round(time.perf_counter() - t0, 1)}) + "\n", encoding="utf-8")
-    import pandas as pd
 
     df = pd.read_csv(folder / "particles.csv")
     df["candidate"] = np.repeat(np.arange(len(top)), spec.refine_seeds)
@@ -785,7 +776,6 @@ def refine(
 
 def posterior_summary(cal: Calibration) -> Any:
     """Per parameter: prior range, weighted posterior median and 90 % interval, best set."""
-    import pandas as pd
 
     w = cal.posterior["weight"].to_numpy(float)
     rows = []

@@ -21,14 +21,27 @@ import datetime as dt
 import json
 import shutil
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from sim.model.config import Config, set_dotted
+from sim.running.compose import compose_dict
+from sim.running.docs import replace_section
 from sim.running.paths import DOCS_DIR, PROJECT_DIR
 from sim.studies.calibration import Calibration, posterior_summary
+from sim.studies.ensemble import default_jobs, simulate
+from sim.studies.targets import (
+    INPUTS,
+    OBSERVATION,
+    STOCK_ESTIMATES,
+    compare,
+    distances,
+    load_targets,
+)
 
 ROOT = PROJECT_DIR  # the checkout, or the working directory of an installed wheel (sim/running/paths.py)
 # docs/ of the checkout; None for an installed wheel (no docs to update, nothing written into it)
@@ -50,8 +63,6 @@ COLORS = {"seeds": "#1f77b4", "posterior": "#ff7f0e", "oos": "#2ca02c"}
 
 def config_with(values: dict[str, float], size: int | None, overrides: list[str]) -> dict[str, Any]:
     """The default config (with overrides) with parameter values set by their dotted keys."""
-    from sim.model.config import set_dotted
-    from sim.running.compose import compose_dict
 
     data = compose_dict(list(overrides))
     for k, v in values.items():
@@ -62,7 +73,6 @@ def config_with(values: dict[str, float], size: int | None, overrides: list[str]
 
 
 def _one(config: dict[str, Any], seed: int) -> tuple[pd.DataFrame, float]:
-    from sim.studies.ensemble import simulate
 
     daily, _, per_row = simulate(config, seed)
     return daily, 1.0 / per_row
@@ -72,7 +82,6 @@ def run_sets(jobs: list[tuple[dict[str, Any], int]], n_jobs: int | None = None) 
     """Run (config, seed) jobs on the local cores; results in job order (any ``n_jobs``)."""
     from joblib import Parallel, delayed
 
-    from sim.studies.ensemble import default_jobs
 
     n = default_jobs() if n_jobs is None else n_jobs
     return list(Parallel(n_jobs=n, backend="loky", batch_size=1)(delayed(_one)(c, s) for c, s in jobs))
@@ -89,7 +98,6 @@ def seed_list(n: int, base: int = 20211118) -> list[int]:
 
 def target_values(runs: list[tuple[pd.DataFrame, float]]) -> tuple[pd.DataFrame, np.ndarray]:
     """The compare table of the first run (record columns) and (runs, targets) model values."""
-    from sim.studies.targets import compare
 
     tables = [compare(d, None, s) for d, s in runs]
     return tables[0].drop(columns=["model", "within"]), np.array([t["model"].to_numpy(float) for t in tables])
@@ -98,12 +106,10 @@ def target_values(runs: list[tuple[pd.DataFrame, float]]) -> tuple[pd.DataFrame,
 def band_table(base: pd.DataFrame, values: dict[str, np.ndarray], fit_before: dt.date | None) -> pd.DataFrame:
     """One row per target: the record, and per group the median, 5th and 95th percentiles,
     the distance of the median (in tolerances) and whether the median is within the band."""
-    from sim.studies.targets import distances
 
     out = base[["metric", "period", "record", "low", "high", "band_low", "band_high", "kind"]].copy()
     ends = [dt.date.fromisoformat(p.split("..")[1]) for p in out["period"]]
     out["held_out"] = [fit_before is not None and e >= fit_before for e in ends]
-    import warnings
 
     for g, v in values.items():
         with warnings.catch_warnings():  # a share of nobody in every run (tiny runs) is NaN: shown as "—"
@@ -229,7 +235,6 @@ def plot_series(runs: dict[str, list[tuple[pd.DataFrame, float]]], path: Path) -
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sim.studies.targets import load_targets
 
     targets = load_targets()
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
@@ -305,7 +310,6 @@ SPEC_BEGIN, SPEC_END = "<!-- calibration-spec:begin -->", "<!-- calibration-spec
 
 def spec_markdown(spec: Any) -> str:
     """The free parameters and the observation model of every target, as Markdown tables."""
-    from sim.studies.targets import INPUTS, OBSERVATION, STOCK_ESTIMATES, load_targets
 
     lines = ["### Free parameters (configs/calibration/default.yaml)", "",
              "| parameter | prior (uniform on this scale) | unit | why the record does not pin it down |",
@@ -335,7 +339,6 @@ def spec_markdown(spec: Any) -> str:
 
 def update_spec_docs(spec: Any, doc: Path = DOC) -> bool:
     """Write :func:`spec_markdown` between the markers of docs/calibration.md; True if changed."""
-    from sim.running.docs import replace_section
 
     return replace_section(doc, SPEC_BEGIN, SPEC_END, spec_markdown(spec))
 
@@ -474,7 +477,6 @@ def write_report(
     out = full.root.parent / "report"
     out.mkdir(parents=True, exist_ok=True)
     groups = list(runs)
-    from sim.model.config import Config
 
     previous = {k: getattr(getattr(Config(), k.split(".")[0]), k.split(".")[1]) for k in full.spec.names
                 if not k.startswith("world.")}
@@ -495,7 +497,6 @@ def write_report(
         FIGURES.mkdir(parents=True, exist_ok=True)
         for f in figs:
             shutil.copy(f, FIGURES / f.name)
-        from sim.running.docs import replace_section
 
         replace_section(DOC, BEGIN, END, md)
         paths.append(DOC)

@@ -53,8 +53,24 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.experimental.callback import Callback
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
+
+from sim.studies.gather import gather
+from sim.studies.sensitivity import analyze, folder_spec, spec_from, write_design, write_report
+from sim.studies.sweep import (
+    DESIGN_SECTION,
+    SweepBusy,
+    SweepState,
+    claim_sweep,
+    enter_job,
+    leave_job,
+    plan_jobs,
+    release_sweep,
+)
 
 log = logging.getLogger("corridor.sweep")
 
@@ -72,7 +88,6 @@ def jobs_started() -> int:
     """Jobs that started in the last multirun of this process (0 if none)."""
     if not last_sweep.get("root"):
         return 0
-    from sim.studies.sweep import SweepState
 
     return SweepState(last_sweep["root"]).count_events()["start"]
 
@@ -191,8 +206,6 @@ def representative_jobs(batch: list[list[str]], is_group: Any) -> list[list[str]
 
 def _install_group_validation() -> None:
     """Make Hydra's basic sweeper compose one job per combination of group choices, not all."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.plugins.sweeper import Sweeper
 
     if getattr(BasicSweeper, "_corridor_validation", False):
         return
@@ -241,7 +254,6 @@ class SweepCallback(Callback):
         return state
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        from sim.studies.sweep import SweepBusy, SweepState, claim_sweep, plan_jobs
 
         last_sweep.clear()
         root = sweep_root_of(config)
@@ -278,7 +290,6 @@ class SweepCallback(Callback):
         (:func:`sim.studies.sweep.enter_job`)."""
         if self._owner is None:  # a single run, or a launcher that skipped the multirun start
             return
-        from sim.studies.sweep import enter_job
 
         job = OmegaConf.select(config, "hydra.job.num", default=None)
         enter_job(self._owner, None if job is None else str(job), watchdog=self.watchdog)
@@ -291,10 +302,8 @@ class SweepCallback(Callback):
         ends, and launchers pickle them back to it; nothing reads these configs after the job
         (the job's own folder has them), so thousands of jobs would only fill the memory.
         """
-        from hydra.types import RunMode
 
         if self._owner is not None:
-            from sim.studies.sweep import leave_job
 
             leave_job()
         if OmegaConf.select(config, "hydra.mode") == RunMode.MULTIRUN:
@@ -302,7 +311,6 @@ class SweepCallback(Callback):
             job_return.hydra_cfg = None
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from sim.studies.sweep import release_sweep
 
         root = self._root or sweep_root_of(config)
         try:
@@ -311,13 +319,11 @@ class SweepCallback(Callback):
             release_sweep(root)  # after gathering: the folder is free for the next sweep
 
     def _end(self, root: Path) -> None:
-        from sim.studies.sweep import SweepState
 
         counts = self._monitor.stop() if self._monitor else SweepState(root).count_events()
         last_sweep.update(counts, root=str(root))
         if not self.gather:
             return
-        from sim.studies.gather import gather
 
         g = gather(root, daily=self.daily)
         last_sweep["failed"] = g.counts.get("failed", 0)
@@ -341,18 +347,15 @@ class SensitivityCallback(Callback):
     """
 
     def __init__(self, **settings: Any) -> None:
-        from sim.studies.sensitivity import spec_from
 
         self.spec = spec_from(settings)
 
     def _active(self, config: DictConfig) -> bool:
-        from sim.studies.sweep import DESIGN_SECTION
 
         task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
         return any(str(o).lstrip("+").startswith(f"{DESIGN_SECTION}.row=") for o in task)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        from sim.studies.sensitivity import folder_spec, write_design
 
         if not self._active(config):
             log.warning(
@@ -365,7 +368,6 @@ class SensitivityCallback(Callback):
             write_design(root, self.spec)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from sim.studies.sensitivity import analyze, folder_spec, write_report
 
         root = sweep_root_of(config)
         spec = folder_spec(root)

@@ -30,6 +30,7 @@ through :mod:`sim.running.compose`. :func:`run_configs` takes ready configs and 
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 import traceback
@@ -39,8 +40,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from tqdm.auto import tqdm
 
-from sim.model.config import Config, ConfigError, load_config, to_dict
+from sim.model.config import Config, ConfigError, load_config, set_dotted, to_dict
+from sim.model.model import MigrationModel, check_config
+from sim.model.recorder import summarize
+from sim.running.compose import compose
 from sim.running.paths import CONFIG_DIR
 
 SCENARIO_DIR = CONFIG_DIR / "scenario"
@@ -283,8 +288,6 @@ def prepare(
         ConfigError: an unknown scenario (naming the known ones), or a config that does not
             compose or check (naming the scenario and the key).
     """
-    from sim.model.model import check_config
-    from sim.running.compose import compose
 
     names = check_scenario_names(scenarios, scenario_dir)
     extra = list(overrides) + ([f"population.size={int(size)}"] if size is not None else [])
@@ -304,7 +307,6 @@ def prepare(
 
 def simulate(config: dict[str, Any], seed: int) -> tuple[pd.DataFrame, list[str], float]:
     """Build and run one model; return (full daily table, segment ids, real people per row)."""
-    from sim.model.model import MigrationModel
 
     model = MigrationModel(config, rng=seed)
     model.run()
@@ -349,7 +351,6 @@ def lever_activity(daily: pd.DataFrame) -> dict[str, dict[str, Any]]:
 def run_job(config: dict[str, Any], job: Job) -> RunOutput | RunFailure:
     """One job, in a worker: run, keep what the report needs; an exception becomes a
     :class:`RunFailure` (with its traceback) instead of stopping the ensemble."""
-    from sim.model.recorder import summarize
 
     t0 = time.perf_counter()
     try:
@@ -386,9 +387,7 @@ def run_job(config: dict[str, Any], job: Job) -> RunOutput | RunFailure:
 
 def with_params(config: dict[str, Any], params: dict[str, float]) -> dict[str, Any]:
     """A copy of a plain config with parameter values set by dotted key (``world.segments.poland.x``)."""
-    import copy
 
-    from sim.model.config import set_dotted
 
     out = copy.deepcopy(config)
     for k, v in params.items():
@@ -427,7 +426,6 @@ def run_configs(
             the parameters' uncertainty. Every config with every draw is checked first.
     """
     from joblib import Parallel, delayed
-    from tqdm.auto import tqdm
 
     seed_list = check_seeds(seeds)
     checked = {

@@ -35,6 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+import yaml
+
 from sim.studies.sweep import JOB_FILE, STATE_DIR, SweepState, read_json, results_hash
 
 STATUS_ORDER = {"complete": 0, "failed": 1, "incomplete": 2, "pending": 3}
@@ -85,7 +88,6 @@ def _hydra_overrides(d: Path) -> list[str] | None:
     p = d / ".hydra" / "overrides.yaml"
     if not p.is_file():
         return None
-    import yaml
 
     try:
         return [str(o) for o in (yaml.safe_load(p.read_text(encoding="utf-8")) or [])]
@@ -157,7 +159,6 @@ def collect(root: Path | str) -> list[dict[str, Any]]:
 
 
 def _numeric_or_text(col: Any) -> Any:
-    import pandas as pd
 
     present = col.dropna()
     if len(present) == 0:
@@ -170,7 +171,6 @@ def _numeric_or_text(col: Any) -> Any:
 
 def runs_table(records: list[dict[str, Any]]) -> Any:
     """The runs table (a pandas DataFrame) from :func:`collect`'s records."""
-    import pandas as pd
 
     rows = []
     override_keys: list[str] = []

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,10 +41,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from scipy import stats
 
 from sim.model.config import Config, to_dict
 from sim.model.recorder import METRICS
 from sim.running.figures import DPI, WIDTH_IN, date_axis, thousands
+from sim.running.run import git_revision
 from sim.studies.ensemble import BASELINE, EnsembleResult, scenario_question
 
 LEVEL = 0.90  # the intervals' coverage
@@ -121,7 +124,6 @@ def run_metrics(ens: EnsembleResult) -> pd.DataFrame:
 
 
 def _t_interval(diffs: np.ndarray) -> tuple[float, float]:
-    from scipy import stats
 
     n = diffs.size
     if n < 2:
@@ -935,9 +937,7 @@ def write_report(
     Returns:
         the paths written.
     """
-    import time
 
-    from sim.running.run import git_revision
 
     t0 = time.perf_counter()
     out = Path(out_dir)

@@ -31,19 +31,29 @@ largest mu* of that output).
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import subprocess
 import sys
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 
+from sim.model.config import ConfigError, check_number
+from sim.running.compose import CONFIG_DIR
 from sim.running.paths import PROJECT_DIR
 from sim.running.preflight import run_preflight
+from sim.studies.gather import collect, runs_table
 from sim.studies.sweep import DESIGN_FILE, DESIGN_SECTION
+from sim.studies.sweep import read_design as read_rows
 
 ROOT = PROJECT_DIR  # the checkout, or the working directory of an installed wheel (sim/running/paths.py)
 METHODS = ("sobol", "morris")
@@ -68,9 +78,7 @@ class Spec:
     def __post_init__(self) -> None:
         """Check the spec; every number through the schema's rule (:func:`sim.model.config.check_number`:
         finite, of its type, in range). Raises ConfigError (a ValueError) naming the key."""
-        from collections.abc import Mapping, Sequence
 
-        from sim.model.config import ConfigError, check_number
 
         where = SPEC_KEY
         if self.method not in METHODS:
@@ -139,7 +147,6 @@ class Spec:
 def spec_from(data: Any) -> Spec:
     """A :class:`Spec` from the callback's settings (a dict or an OmegaConf node)."""
     if not isinstance(data, dict):
-        from omegaconf import OmegaConf
 
         data = OmegaConf.to_container(data, resolve=True)
     data = {k: v for k, v in dict(data).items() if k in Spec.__dataclass_fields__}
@@ -153,10 +160,7 @@ def load_spec(overrides: list[str] | None = None) -> Spec:
     Raises:
         ConfigError: naming the file, the key, the value and what is allowed.
     """
-    from hydra import compose, initialize_config_dir
 
-    from sim.model.config import ConfigError
-    from sim.running.compose import CONFIG_DIR
 
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose(
@@ -198,7 +202,6 @@ def write_design(root: Path | str, spec: Spec) -> Path:
     Raises:
         ValueError: the folder already holds a design of another spec (its runs would not match).
     """
-    import csv
 
     design, problem = design_paths(Path(root))
     want = asdict(spec) | {"rows": spec.rows}
@@ -233,7 +236,6 @@ def folder_spec(root: Path | str) -> Spec | None:
 
 
 def read_design(root: Path | str) -> np.ndarray:
-    from sim.studies.sweep import read_design as read_rows
 
     design, _ = design_paths(Path(root))
     _, rows = read_rows(design)
@@ -269,7 +271,6 @@ class Analysis:
 
 def outputs_by_row(root: Path | str, spec: Spec) -> np.ndarray:
     """(rows, outputs) array of the summary outputs per design row; NaN where no complete run."""
-    from sim.studies.gather import collect, runs_table
 
     df = runs_table(collect(root))
     Y = np.full((spec.rows, len(spec.outputs)), np.nan)
@@ -331,9 +332,7 @@ def _analyze_one(spec: Spec, X: np.ndarray, y: np.ndarray, n: int) -> dict[str, 
 
 def analyze(root: Path | str, spec: Spec) -> Analysis:
     """Indices at every prefix size of the complete part of the design, and the verdict."""
-    import warnings
 
-    import pandas as pd
 
     X = read_design(root)
     Y = outputs_by_row(root, spec)
@@ -648,7 +647,6 @@ def main(argv: list[str] | None = None) -> int:
         spec_over.append(f"{cb}.method={args.method}")
     if args.n:
         spec_over.append(f"{cb}.n={args.n}")
-    from sim.model.config import ConfigError
 
     try:
         spec = load_spec(spec_over)

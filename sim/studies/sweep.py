@@ -55,6 +55,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 import time
 import traceback
 import typing
@@ -62,7 +63,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import yaml
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
+
 from sim.model.config import Config, ConfigError, check_number, load_config, set_dotted, to_dict
+from sim.running.run import RESULT_FILES
 
 log = logging.getLogger("corridor.sweep")
 
@@ -129,7 +136,6 @@ def job_data(composed: Any, hc: Any = None) -> dict:
     sensitivity sweep): the row's parameter values are set first (:func:`apply_design_row`),
     from ``sensitivity.design`` or, in a sweep, the sweep folder's ``sensitivity/design.csv``.
     """
-    from omegaconf import OmegaConf
 
     data = (
         OmegaConf.to_container(composed, resolve=True)
@@ -324,7 +330,6 @@ def results_hash(folder: Path) -> str | None:
     cfg_file = folder / "config.yaml"
     if not cfg_file.is_file():
         return None
-    import yaml
 
     try:
         return config_hash(yaml.safe_load(cfg_file.read_text(encoding="utf-8")))
@@ -333,7 +338,6 @@ def results_hash(folder: Path) -> str | None:
 
 
 def holds_results(folder: Path) -> bool:
-    from sim.running.run import RESULT_FILES
 
     return folder.is_dir() and any((folder / n).exists() for n in RESULT_FILES)
 
@@ -624,7 +628,6 @@ def watch_owner(owner: dict[str, Any]) -> None:
             return
     _watch["owner"] = owner
     if _watch["thread"] is None or not _watch["thread"].is_alive():
-        import threading
 
         _watch["thread"] = threading.Thread(
             target=_watch_loop, name="corridor-sweep-watchdog", daemon=True
@@ -718,7 +721,6 @@ def run_sweep_job(composed: Any, hc: Any, run_one: RunOne) -> dict[str, Any]:
         the run's summary (read back from ``summary.json`` when skipped), or
         ``{"status": "failed", "error": ...}``.
     """
-    from omegaconf import OmegaConf
 
     design_error: ConfigError | None = None
     try:
@@ -850,9 +852,6 @@ def plan_jobs(config: Any) -> list[list[str]] | None:
     ``config`` is the multirun's config (with ``hydra``). Returns None for another sweeper
     (an optimiser decides its jobs as it goes).
     """
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from omegaconf import OmegaConf
 
     target = str(OmegaConf.select(config, "hydra.sweeper._target_", default=""))
     if not target.endswith("BasicSweeper"):

@@ -15,9 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sim.model.config import ConfigError, check_number
+from sim.model.model import MigrationModel
+from sim.running.compose import compose
 from sim.running.paths import OBSERVED_DIR
 
 DATA_DIR = OBSERVED_DIR  # data/observed/ of the checkout, or the copy a wheel ships
@@ -214,7 +217,6 @@ def compare_seeds(runs: list[tuple[pd.DataFrame, float]], targets: list[Target] 
     ``model`` is the mean across seeds (the verdict uses it), ``model_p5``/``model_p95`` the
     5th and 95th percentiles, ``seeds`` how many runs.
     """
-    import numpy as np
 
     tables = [compare(d, targets, scale) for d, scale in runs]
     out = tables[0].copy()
@@ -232,8 +234,6 @@ DEFAULT_SEEDS = [20211118 + i for i in range(8)]
 
 def run_default_seeds(seeds: list[int] = DEFAULT_SEEDS, overrides: list[str] | None = None) -> pd.DataFrame:
     """The default scenario at full scale for each seed, compared with the record."""
-    from sim.model.model import MigrationModel
-    from sim.running.compose import compose
 
     runs = []
     cfg = compose(list(overrides or []))
@@ -263,7 +263,6 @@ def distances(table: pd.DataFrame) -> pd.Series:
     sample) does not outweigh every other target. A value the run leaves undefined (a share of
     nobody: no one caught in Lithuania) is as far as that: ``MAX_DISTANCE``.
     """
-    import numpy as np
 
     m = np.maximum(table["model"].to_numpy(float), 1e-9)
     low = np.maximum(table["low"].to_numpy(float), 1e-9)
@@ -277,7 +276,6 @@ def distances(table: pd.DataFrame) -> pd.Series:
 
 def distance(table: pd.DataFrame) -> float:
     """One number for a run: the root mean square of :func:`distances` over the targets."""
-    import numpy as np
 
     d = distances(table).to_numpy(float)
     return float(np.sqrt(np.mean(d**2))) if len(d) else float("nan")

@@ -32,6 +32,9 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
+from sim.model.config import ConfigError
+from sim.model.rules import KERNEL_MODULES
+
 # phase -> the module of sim.engines.compiled that holds its compiled form
 PHASES = {
     "intend": "intend",
@@ -67,8 +70,6 @@ def kernels() -> SimpleNamespace:
         AttributeError: a kernel has no compiled twin (names the module and the kernel).
     """
     _require_numba()
-    from sim.model.rules import KERNEL_MODULES
-
     found = {}
     for rules in KERNEL_MODULES:
         group = rules.__name__.rsplit(".", 1)[1]
@@ -82,8 +83,6 @@ def kernels() -> SimpleNamespace:
 
 def _require_numba() -> None:
     if not available():
-        from sim.model.config import ConfigError
-
         raise ConfigError("run.engine: 'numba' but numba is not installed here; allowed: numpy "
                           "(or install numba: `pip install -e .` depends on it)")
 
