@@ -1,18 +1,15 @@
-"""Visas, compiled: applications at the channels and collection of the visas issued.
+"""Visas, compiled: the twins of the kernels of :mod:`sim.model.rules.visas`.
 
-The twins of :meth:`sim.model.model.MigrationModel.apply_for_visas` (with its helpers ``_credit``
-and ``_cancel``) and :meth:`sim.model.model.MigrationModel.collect_visas`, with the same numbers:
+The rules and the phases' bookkeeping (moves, counters, token buckets, cancellations) live in
+:mod:`sim.model.rules.visas`; these functions have the same names, parameters and results as
+its numpy kernels, bit for bit:
 
-- which channels serve whom and their capacities (``_credit``'s token buckets) are the same
-  numpy calls on (C,) and (C, K) arrays as in the numpy method;
-- one kernel does the people waiting for a package: the winners of each channel, in
-  ``channel_preference`` order, are the first ``cap[c]`` of those still free whose
-  nationality it serves, by (day entered, ``visa.tie`` draw, position) as ``allocate_fifo``
-  picks them — found without a pass and a selection per channel (see :func:`_apply`); then
-  the ones waiting too long are cancelled;
-- the moves (:meth:`Population.move`) and the recorder's counters are written in the numpy
-  method's order, and the one float counter (``paid_agencies_usd``) gets the same single
-  ``-float(refund * n)`` as ``_cancel`` adds (-0.0 when nobody is cancelled, as there).
+- :func:`lapsed_applications`: the applications at channels no longer serving them;
+- :func:`apply_at_channels`: the winners of each channel, in ``preference`` order, are the
+  first ``cap[c]`` of those still free whose nationality it serves, by (day entered,
+  ``visa.tie`` draw, position) as ``allocate_fifo`` picks them — found without a pass and a
+  selection per channel; and the ones waiting too long;
+- :func:`visas_due`: the visas due today, counted per channel.
 """
 
 from __future__ import annotations
@@ -21,15 +18,13 @@ import numpy as np
 from numba import njit
 
 from sim.engines.compiled.common import TIE, u01
-from sim.model.population import State
-from sim.model.rng import VISA_TIE
 
 
 @njit(cache=True)
-def _lapsed(wv: np.ndarray, channel: np.ndarray, nationality: np.ndarray, serving: np.ndarray) -> np.ndarray:
+def lapsed_applications(wv: np.ndarray, channel: np.ndarray, nationality: np.ndarray,
+                        serving: np.ndarray) -> np.ndarray:
     """Rows of ``wv`` whose channel no longer serves their nationality (ascending); their
-    channel is reset to -1. ``wv[~serving[channel[wv], nationality[wv]]]`` and
-    ``channel[lapsed] = -1`` of ``apply_for_visas``."""
+    channel is set to -1: ``wv[~serving[channel[wv], nationality[wv]]]``."""
     out = np.empty(wv.shape[0], dtype=np.int64)
     n = 0
     for i in wv:
@@ -109,16 +104,17 @@ def _earliest(group: np.ndarray, room: np.ndarray, waited: np.ndarray, per_day: 
 
 
 @njit(cache=True)
-def _apply(wp: np.ndarray, nationality: np.ndarray, day_entered: np.ndarray, day_due: np.ndarray,
-           channel: np.ndarray, savings_usd: np.ndarray, spent_usd: np.ndarray, serving: np.ndarray,
-           cap: np.ndarray, preference: np.ndarray, channel_days: np.ndarray, key: np.uint64,
-           day: int, cancel_days: int, refund: np.float32):
-    """The people loop of ``apply_for_visas``: allocation per channel, then cancellations.
+def apply_at_channels(wp: np.ndarray, nationality: np.ndarray, day_entered: np.ndarray, day_due: np.ndarray,
+                      channel: np.ndarray, serving: np.ndarray, cap: np.ndarray, preference: np.ndarray,
+                      channel_days: np.ndarray, key: np.uint64, day: int, cancel_days: int):
+    """Who of ``wp`` gets a visa application today, and who waited too long.
 
-    The numpy rule: for each channel ``c`` in ``preference`` with ``cap[c] > 0``, the
-    candidates are the rows of ``wp`` not yet placed whose nationality ``c`` serves, and the
-    first ``cap[c]`` of them by (day entered, ``visa.tie`` draw, position) win
-    (``allocate_fifo``); winners get ``channel = c`` and ``day_due = day + channel_days[c]``.
+    The rule (:func:`sim.model.rules.visas.apply_at_channels`): for each channel ``c`` in
+    ``preference`` with ``cap[c] > 0``, the candidates are the rows of ``wp`` not yet placed
+    whose nationality ``c`` serves, and the first ``cap[c]`` of them by (day entered,
+    ``visa.tie`` draw, position) win (``allocate_fifo``); winners get ``channel = c`` and
+    ``day_due = day + channel_days[c]``. Those placed nowhere with ``day - day_entered >
+    cancel_days`` are stuck.
 
     The same winners without a pass per channel: a channel always takes the earliest of its
     candidates, so what it takes of a nationality is the earliest of that nationality still
@@ -128,13 +124,13 @@ def _apply(wp: np.ndarray, nationality: np.ndarray, day_entered: np.ndarray, day
     channel then merges the heads of the lists of the nationalities it serves. Positions in
     ``wp`` order candidates as their positions among a channel's candidates do.
 
-    Those placed nowhere who entered more than ``cancel_days`` ago are cancelled: ``refund``
-    goes back from spent to savings (float32, as ``_cancel``).
-
     Returns:
         (winners, n_won, stuck, queue): the winners' rows (ascending), how many each channel
-        placed (C,), the cancelled rows (ascending), and the people each channel could serve
+        placed (C,), the stuck rows (ascending), and the people each channel could serve
         (C,) float: ``serving @ np.bincount(nationality[wp])``.
+
+    Raises:
+        ValueError: a ``day_entered`` of ``wp`` outside [0, day].
     """
     n = wp.shape[0]
     C, K = serving.shape
@@ -189,7 +185,7 @@ def _apply(wp: np.ndarray, nationality: np.ndarray, day_entered: np.ndarray, day
             n_won[c] += 1
     placed = np.sort(placed[:a])  # positions, so the winners' rows come ascending
     winners = wp[placed]
-    # the old ones not placed today are cancelled (both lists ascending)
+    # the old ones not placed today are stuck (both lists ascending)
     stuck = np.empty(n_old, dtype=np.int64)
     s = 0
     i = 0
@@ -201,8 +197,6 @@ def _apply(wp: np.ndarray, nationality: np.ndarray, day_entered: np.ndarray, day
         row = wp[j]
         stuck[s] = row
         s += 1
-        savings_usd[row] += refund
-        spent_usd[row] -= refund
     stuck = stuck[:s]
     queue = np.zeros(C)
     for c in range(C):
@@ -213,9 +207,9 @@ def _apply(wp: np.ndarray, nationality: np.ndarray, day_entered: np.ndarray, day
 
 
 @njit(cache=True)
-def _ready(wv: np.ndarray, day_due: np.ndarray, channel: np.ndarray, day: int, n_channels: int):
+def visas_due(wv: np.ndarray, day_due: np.ndarray, channel: np.ndarray, day: int, n_channels: int):
     """Rows of ``wv`` whose visa is due by ``day`` (ascending), and their count per channel:
-    ``wv[day_due[wv] <= day]`` and ``np.bincount(channel[ready], minlength=C)`` of ``collect_visas``."""
+    ``ready = wv[day_due[wv] <= day]``, ``np.bincount(channel[ready], minlength=n_channels)``."""
     out = np.empty(wv.shape[0], dtype=np.int64)
     counts = np.zeros(n_channels, dtype=np.int64)
     n = 0
@@ -226,46 +220,3 @@ def _ready(wv: np.ndarray, day_due: np.ndarray, channel: np.ndarray, day: int, n
             counts[channel[i]] += 1
     return out[:n], counts
 
-
-def apply_for_visas(model) -> None:
-    """Waiting for a package -> waiting for a visa, compiled: mirrors
-    :meth:`sim.model.model.MigrationModel.apply_for_visas` (and ``_credit``, ``_cancel``)."""
-    p, w, day, rec = model.people, model.world, model.day, model.recorder
-    pol = w.policy
-    # applications at channels that closed or stopped serving the nationality lapse
-    wv = p.ids(State.WAITING_VISA)
-    serving = model.channels_serving()
-    lapsed = _lapsed(wv, p.channel, p.nationality, serving)
-    p.move(lapsed, State.WAITING_VISA, State.WAITING_PACKAGE, day)
-    rec.add("visa_lapsed", lapsed.size)
-
-    wp = p.ids(State.WAITING_PACKAGE)
-    cap = w.channel_cap * model.channel_level * pol.channel_cap_mult * serving.any(axis=1)
-    cap = model._credit(model.channel_credit, cap * model.scale)
-    rec.channel_capacity = cap.astype(float)
-    travel = model.cfg.travel
-    refund = travel.refund_share * w.agency_price
-    winners, n_won, stuck, rec.channel_queue = _apply(
-        wp, p.nationality, p.day_entered, p.day_due, p.channel, p.savings_usd, p.spent_usd, serving,
-        cap, w.channel_preference, w.channel_days, model.streams.counter_key(VISA_TIE, day), day,
-        travel.package_cancel_days, np.float32(refund))
-    model.channel_credit -= n_won
-    p.move(winners, State.WAITING_PACKAGE, State.WAITING_VISA, day)
-    columns = rec.visa_application_columns
-    for c, won in enumerate(n_won.tolist()):
-        if won:
-            rec.add(columns[c], won)
-    # no visa application for too long: cancelled, part of the price refunded (_cancel)
-    rec.add("paid_agencies_usd", -float(refund * stuck.size))
-    p.move(stuck, State.WAITING_PACKAGE, State.AT_HOME, day)
-    rec.add("cancelled", stuck.size)
-
-
-def collect_visas(model) -> None:
-    """Waiting for a visa -> ticketed when it is due, compiled: mirrors
-    :meth:`sim.model.model.MigrationModel.collect_visas`."""
-    p, w, day, rec = model.people, model.world, model.day, model.recorder
-    wv = p.ids(State.WAITING_VISA)
-    ready, counts = _ready(wv, p.day_due, p.channel, day, w.n_channels)
-    rec.add_many(rec.visa_columns, counts.tolist())
-    p.move(ready, State.WAITING_VISA, State.TICKETED, day)

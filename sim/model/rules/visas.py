@@ -1,4 +1,14 @@
-"""Visas: applications at the channels (first come first served), lapses, collection."""
+"""Visas: applications at the channels (first come first served), lapses, collection.
+
+The phases here do the bookkeeping for both engines (moves, the recorder's counters, the
+channels' token buckets, cancellations with :func:`sim.model.rules.sell.cancel`); the
+per-person work is done by the kernels in ``KERNELS`` (numpy, below; their compiled twins are
+in :mod:`sim.engines.compiled.visas`):
+
+- :func:`lapsed_applications`: whose application lapses at a channel no longer serving them;
+- :func:`apply_at_channels`: who gets a channel's visas today (FIFO), and who waited too long;
+- :func:`visas_due`: whose visa is ready today, per channel.
+"""
 
 from __future__ import annotations
 
@@ -8,58 +18,101 @@ import numpy as np
 
 from sim.model.allocate import allocate_fifo, token_bucket
 from sim.model.population import State
-from sim.model.rng import VISA_TIE
+from sim.model.rng import VISA_TIE, draw
 from sim.model.rules.sell import cancel
 
 if TYPE_CHECKING:
     from sim.model.model import MigrationModel
 
 # the per-person work of this module's phases (numpy; sim.engines.compiled has their twins)
-KERNELS: tuple[str, ...] = ()
+KERNELS: tuple[str, ...] = ("lapsed_applications", "apply_at_channels", "visas_due")
 
 
 def apply_for_visas(model: MigrationModel) -> None:
     """Waiting for a package -> waiting for a visa: agencies apply at open channels (FIFO)."""
-    p, w, day = model.people, model.world, model.day
+    p, w, day, rec = model.people, model.world, model.day, model.recorder
     pol = w.policy
     # applications at channels that closed or stopped serving the nationality lapse
     wv = p.ids(State.WAITING_VISA)
     serving = model.channels_serving()
-    lapsed = wv[~serving[p.channel[wv], p.nationality[wv]]]
-    p.channel[lapsed] = -1
+    lapsed = model.kernels.lapsed_applications(wv, p.channel, p.nationality, serving)
     p.move(lapsed, State.WAITING_VISA, State.WAITING_PACKAGE, day)
-    model.recorder.add("visa_lapsed", lapsed.size)
+    rec.add("visa_lapsed", lapsed.size)
 
     wp = p.ids(State.WAITING_PACKAGE)
     cap = w.channel_cap * model.channel_level * pol.channel_cap_mult * serving.any(axis=1)
     cap = token_bucket(model.channel_credit, cap * model.scale)
-    model.recorder.channel_capacity = cap.astype(float)
-    k = p.nationality[wp]
-    model.recorder.channel_queue = (serving @ np.bincount(k, minlength=w.n_nationalities)).astype(float)
-    free = np.ones(wp.size, bool)
-    tie = model.streams.uniform(VISA_TIE, day, wp)
-    for c in w.channel_preference:
-        cand = np.flatnonzero(free & serving[c, k])
-        if cand.size == 0 or cap[c] <= 0:
-            continue
-        win = cand[allocate_fifo(int(cap[c]), p.day_entered[wp[cand]], tie[cand])]
-        model.channel_credit[c] -= win.size
-        free[win] = False
-        ids = wp[win]
-        p.channel[ids] = c
-        p.day_due[ids] = day + w.channel_days[c]
-        p.move(ids, State.WAITING_PACKAGE, State.WAITING_VISA, day)
-        model.recorder.add(model.recorder.visa_application_columns[c], ids.size)
+    rec.channel_capacity = cap.astype(float)
+    winners, n_won, stuck, rec.channel_queue = model.kernels.apply_at_channels(
+        wp, p.nationality, p.day_entered, p.day_due, p.channel, serving, cap, w.channel_preference,
+        w.channel_days, model.streams.counter_key(VISA_TIE, day), day, model.cfg.travel.package_cancel_days)
+    model.channel_credit -= n_won
+    p.move(winners, State.WAITING_PACKAGE, State.WAITING_VISA, day)
+    columns = rec.visa_application_columns
+    for c, won in enumerate(n_won.tolist()):
+        if won:
+            rec.add(columns[c], won)
     # no visa application for too long (queues, or no channel at all): the agency cancels
     # and refunds part of the price
-    stuck = wp[free & (day - p.day_entered[wp] > model.cfg.travel.package_cancel_days)]
     cancel(model, stuck, State.WAITING_PACKAGE)
 
 
-
 def collect_visas(model: MigrationModel) -> None:
-    p, w, day = model.people, model.world, model.day
+    """Waiting for a visa -> ticketed when it is due, counted per channel."""
+    p, w, day, rec = model.people, model.world, model.day, model.recorder
     wv = p.ids(State.WAITING_VISA)
-    ready = wv[p.day_due[wv] <= day]
-    model.recorder.add_many(model.recorder.visa_columns, np.bincount(p.channel[ready], minlength=w.n_channels).tolist())
+    ready, counts = model.kernels.visas_due(wv, p.day_due, p.channel, day, w.n_channels)
+    rec.add_many(rec.visa_columns, counts.tolist())
     p.move(ready, State.WAITING_VISA, State.TICKETED, day)
+
+
+def lapsed_applications(wv: np.ndarray, channel: np.ndarray, nationality: np.ndarray,
+                        serving: np.ndarray) -> np.ndarray:
+    """The rows of ``wv`` whose channel no longer serves their nationality, ascending:
+    ``wv[~serving[channel[wv], nationality[wv]]]``; their ``channel`` is set to -1 (in place)."""
+    lapsed = wv[~serving[channel[wv], nationality[wv]]]
+    channel[lapsed] = -1
+    return lapsed
+
+
+def apply_at_channels(wp: np.ndarray, nationality: np.ndarray, day_entered: np.ndarray, day_due: np.ndarray,
+                      channel: np.ndarray, serving: np.ndarray, cap: np.ndarray, preference: np.ndarray,
+                      channel_days: np.ndarray, key: np.uint64, day: int, cancel_days: int):
+    """Who of ``wp`` (waiting for a package) gets a visa application today, and who gives up.
+
+    For each channel ``c`` in ``preference`` order with ``cap[c] > 0``: the candidates are the
+    rows of ``wp`` not yet placed whose nationality ``c`` serves (``serving[c, k]``); the first
+    ``cap[c]`` of them by (``day_entered``, ``draw(key, row)``, position) win (:func:`allocate_fifo`),
+    and get ``channel = c``, ``day_due = day + channel_days[c]`` (in place). Those placed nowhere
+    with ``day - day_entered > cancel_days`` are stuck (the caller cancels them).
+
+    Returns:
+        (winners, n_won, stuck, queue): the winners' rows (ascending), how many each channel
+        placed (C,) int64, the stuck rows (ascending), and the people each channel could serve
+        (C,) float: ``serving @ np.bincount(nationality[wp])``.
+    """
+    k = nationality[wp]
+    entered = day_entered[wp]
+    tie = draw(key, wp)
+    free = np.ones(wp.size, bool)
+    n_won = np.zeros(cap.size, dtype=np.int64)
+    for c in preference:
+        cand = np.flatnonzero(free & serving[c, k])
+        if cand.size == 0 or cap[c] <= 0:
+            continue
+        win = cand[allocate_fifo(int(cap[c]), entered[cand], tie[cand])]
+        free[win] = False
+        n_won[c] = win.size
+        ids = wp[win]
+        channel[ids] = c
+        day_due[ids] = day + channel_days[c]
+    stuck = wp[free & (day - entered > cancel_days)]
+    queue = (serving @ np.bincount(k, minlength=serving.shape[1])).astype(float)
+    return wp[~free], n_won, stuck, queue
+
+
+def visas_due(wv: np.ndarray, day_due: np.ndarray, channel: np.ndarray, day: int, n_channels: int):
+    """The rows of ``wv`` whose visa is due by ``day`` (ascending), and their count per channel:
+    ``ready = wv[day_due[wv] <= day]``, ``np.bincount(channel[ready], minlength=n_channels)``."""
+    ready = wv[day_due[wv] <= day]
+    return ready, np.bincount(channel[ready], minlength=n_channels)
