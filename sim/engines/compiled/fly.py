@@ -1,23 +1,15 @@
-"""The flights phase compiled: :meth:`sim.model.model.MigrationModel.fly`, same numbers.
+"""The flights phase's kernels compiled: twins of :mod:`sim.model.rules.fly`'s, same numbers.
 
-The numpy rule, in three steps, and where each is done here:
+The rule and the phase (moves, recorder, route sales) live in :mod:`sim.model.rules.fly`; these
+are its two kernels, with the same names, arguments and results, each one compiled loop:
 
-1. the queue: ticketed people who may fly direct and in-transit people who reached their hub
-   (``pool``), and the world's numbers of today (which routes carry whom, the hubs' weekly
-   corridor seats per nationality, ``_hub_weights``) — :func:`_queue_and_reroute`;
-2. the seats: routes in a random order (``seat.route_order``, a numpy Generator, drawn here
-   exactly as numpy draws it), each a FIFO queue (:func:`sim.engines.compiled.common.first_k`) over those
-   who may board it and have no seat yet — :func:`_seat_and_strand`;
-3. the hubs: ticketed people who cannot fly direct are rerouted through a hub (``hub.choice``,
-   ``_send_to_hub``) or cancelled (``_cancel``) — in :func:`_queue_and_reroute`, which is
-   allowed because none of them is in the queue; people stranded at a hub go home or move to
-   another hub (``hub.rechoice``) — in :func:`_seat_and_strand`, after the seats.
-
-The kernels change the people's columns that the rule changes in place (hub, day_due,
-day_in_belarus, returns, day_entered, money) and return who moved; :func:`fly` moves them with
-``Population.move`` (which keeps the stocks, flows and member lists) and writes the recorder
-in numpy's order wherever the order changes a float (``paid_airlines_usd`` route by route in
-the routes' seating order; ``paid_agencies_usd``: reroutes, cancellations, re-choices).
+- :func:`queue_and_reroute`: today's queue for seats (ticketed people who may fly direct, then
+  in-transit people who reached their hub), the hubs' weekly corridor seats per nationality,
+  and the ticketed people who cannot fly direct, rerouted through a hub (``hub.choice``) or to
+  be cancelled;
+- :func:`seat_and_strand`: routes in the given order, each a FIFO queue
+  (:func:`sim.engines.compiled.common.first_k`) over those who may board it and have no seat
+  yet; then people stranded at a hub go home or move to another hub (``hub.rechoice``).
 """
 
 from __future__ import annotations
@@ -26,8 +18,6 @@ import numpy as np
 from numba import njit
 
 from sim.engines.compiled.common import first_k, u01
-from sim.model.population import State
-from sim.model.rng import HUB_CHOICE, HUB_RECHOICE, SEAT_ROUTE_ORDER, SEAT_TIE
 
 
 @njit(cache=True, inline="always")
@@ -51,23 +41,18 @@ def _pay(i: int, usd: np.float32, savings: np.ndarray, spent: np.ndarray) -> Non
 
 
 @njit(cache=True)
-def _queue_and_reroute(tk, tr, origin, nationality, day_entered, day_due, hub, savings, spent,
-                       in_service, flights_per_week, route_seats, route_share, boarding_ok, direct,
-                       route_from_hub, n_hubs, day,
-                       rebook_wait_days, hub_stranded_days, hub_extra_usd, hub_extra_days, choice_key):
-    """Today's queue for seats, the hubs' weights, and the ticketed people sent to a hub.
-
-    Mirrors the first lines of ``MigrationModel.fly`` (``serv`` from ``in_service``, ``carry``,
-    ``direct_ok``, ``go_direct``, ``at_hub``, ``pool``), ``_hub_weights``, and
-    ``_send_to_hub(tk[~go_direct], TICKETED, ..., "hub.choice")`` up to its moves: the chosen
-    hub, the detour's price and ``day_due`` are written here; the cancellations are returned
-    for ``_cancel``.
+def queue_and_reroute(tk, tr, origin, nationality, day_entered, day_due, hub, savings, spent,
+                      in_service, flights_per_week, route_seats, route_share, boarding_ok, direct,
+                      route_from_hub, n_hubs, day,
+                      rebook_wait_days, hub_stranded_days, hub_extra_usd, hub_extra_days, choice_key):
+    """:func:`sim.model.rules.fly.queue_and_reroute`: today's queue for seats, the hubs'
+    weights, and the ticketed people sent to a hub (hub, detour paid, ``day_due`` written here).
 
     Returns:
         pool (ticketed who fly direct, then in transit at their hub), n_tk (how many of the
         pool are ticketed), hub_w (K, H), share (K, H) ``cum / total`` of each nationality's
         hub weights (``choose_by_weight``), hub_ok (K,) weights sum > 0, go (rerouted rows),
-        cancel (rows to cancel), n_reroute (``tk[~go_direct].size``).
+        cancel (rows to cancel), n_reroute (ticketed who cannot fly direct).
     """
     n_routes, n_nat = boarding_ok.shape
     n_origins = direct.shape[0]
@@ -85,7 +70,7 @@ def _queue_and_reroute(tk, tr, origin, nationality, day_entered, day_due, hub, s
                 for k in range(n_nat):
                     if boarding_ok[r, k]:
                         direct_ok[o, k] = True
-    # _hub_weights: np.add.at over (route, nationality) in route order, one addition each
+    # hub_weights: np.add.at over (route, nationality) in route order, one addition each
     hub_w = np.zeros((n_nat, n_hubs))
     for r in range(n_routes):
         h = route_from_hub[r]
@@ -102,7 +87,7 @@ def _queue_and_reroute(tk, tr, origin, nationality, day_entered, day_due, hub, s
         for j in range(n_hubs):
             cum += hub_w[k, j]
             share[k, j] = cum
-        total = share[k, n_hubs - 1]
+        total = cum  # the last cumulative weight (0 with no hubs)
         hub_ok[k] = total > 0
         denom = total if total > 0 else 1.0
         for j in range(n_hubs):
@@ -127,8 +112,8 @@ def _queue_and_reroute(tk, tr, origin, nationality, day_entered, day_due, hub, s
             pool[n] = i
             n += 1
 
-    # _send_to_hub(reroute, TICKETED, hub_w, "hub.choice"): a hub that carries them and money
-    # for the detour, or cancelled once the agency has waited hub_stranded_days
+    # a hub that carries them and money for the detour (hub.choice), or cancelled once the
+    # agency has waited hub_stranded_days
     go = np.empty(n_reroute, dtype=np.int64)
     cancel = np.empty(n_reroute, dtype=np.int64)
     n_go = 0
@@ -149,18 +134,18 @@ def _queue_and_reroute(tk, tr, origin, nationality, day_entered, day_due, hub, s
 
 
 @njit(cache=True)
-def _seat_and_strand(pool, n_tk, order, seats, boarding_ok, direct, route_from_hub, origin, nationality,
-                     hub, day_entered, day_due, day_in_belarus, returns, savings, spent, hub_w, share,
-                     hub_ok, day, hub_stranded_days, hub_extra_usd, tie_key, rechoice_key):
-    """Today's seats, route by route in ``order``; then the people left waiting at a hub.
+def seat_and_strand(pool, n_tk, order, seats, boarding_ok, direct, route_from_hub, origin, nationality,
+                    hub, day_entered, day_due, day_in_belarus, returns, savings, spent, hub_w, share,
+                    hub_ok, day, hub_stranded_days, hub_extra_usd, tie_key, rechoice_key):
+    """:func:`sim.model.rules.fly.seat_and_strand`: today's seats, route by route in ``order``;
+    then the people left waiting at a hub.
 
-    Mirrors the seat loop of ``MigrationModel.fly``: on each route, the candidates are the
-    pool's people, in pool order, who may board it (``may_board[r] & ~seated``), and the first
-    ``seats[r]`` of them by (day waiting, ``seat.tie`` draw, position) get a seat
-    (``allocate_fifo``); seated people get ``day_in_belarus`` and lose their hub. Then the
+    On each route, the candidates are the pool's people, in pool order, who may board it and
+    have no seat yet; the first ``seats[r]`` by (day waiting, ``seat.tie`` draw, position) get a
+    seat (``first_k``); seated people get ``day_in_belarus`` and lose their hub. Then the
     stranded: in transit, not seated, waited more than ``hub_stranded_days`` -> home (hub -1,
-    returns + 1); else, if their hub carries them no more and another does ->
-    ``_send_to_hub(..., IN_TRANSIT, ..., "hub.rechoice")``: new hub, price paid, day_entered.
+    returns + 1); else, if their hub carries them no more and another does, and they can pay
+    -> a new hub (``hub.rechoice``), the price paid, ``day_entered``.
 
     Returns:
         seat_tk, seat_tr (seated rows from ticketed, from in transit), sold (R,) int64,
@@ -244,62 +229,3 @@ def _seat_and_strand(pool, n_tk, order, seats, boarding_ok, direct, route_from_h
                 n_go += 1
     return (seat_tk[:n_seat_tk], seat_tr[:n_seat_tr], sold, visited[:n_visited], n_rest,
             home[:n_home], go[:n_go])
-
-
-def fly(model) -> None:
-    """Ticketed and in-transit people take today's seats to Minsk; agencies reroute via hubs.
-
-    The compiled form of ``MigrationModel.fly`` (with ``_hub_weights``, ``_send_to_hub``,
-    ``_cancel``): the same people seated, rerouted, cancelled and sent home, the same columns.
-    """
-    p, w, cfg, day = model.people, model.world, model.cfg, model.day
-    pol, rec, streams = w.policy, model.recorder, model.streams
-    usd = cfg.purchase.hub_extra_usd
-    usd32 = np.float32(usd)  # savings (float32) >= usd and pay(): float32 in numpy
-    tk = p.ids(State.TICKETED)
-    tr = p.ids(State.IN_TRANSIT)
-    pool, n_tk, hub_w, share, hub_ok, go, cancel, n_reroute = _queue_and_reroute(
-        tk, tr, p.origin, p.nationality, p.day_entered, p.day_due, p.hub, p.savings_usd, p.spent_usd,
-        w.routes_in_service(day), w.route_flights_per_week, w.route_seats, w.route_share, pol.boarding_ok,
-        w.direct, w.route_from_hub, len(w.hubs), day,
-        cfg.travel.rebook_wait_days, cfg.travel.hub_stranded_days, usd32, cfg.purchase.hub_extra_days,
-        streams.counter_key(HUB_CHOICE, day))
-
-    # routes seat people in a random order (no one to seat: no order needed)
-    if pool.size:
-        order = streams.generator(SEAT_ROUTE_ORDER, day).permutation(w.n_routes)
-    else:
-        order = np.zeros(0, dtype=np.int64)
-    seat_tk, seat_tr, sold, visited, n_rest, home, go_again = _seat_and_strand(
-        pool, n_tk, order, model.seats_today, pol.boarding_ok, w.direct, w.route_from_hub, p.origin,
-        p.nationality, p.hub, p.day_entered, p.day_due, p.day_in_belarus, p.returns, p.savings_usd,
-        p.spent_usd, hub_w, share, hub_ok, day, cfg.travel.hub_stranded_days, usd32,
-        streams.counter_key(SEAT_TIE, day), streams.counter_key(HUB_RECHOICE, day))
-
-    # seats: moves, arrivals and fares route by route, in seating order (the fares are a float sum)
-    p.move(seat_tk, State.TICKETED, State.IN_MINSK, day)
-    p.move(seat_tr, State.IN_TRANSIT, State.IN_MINSK, day)
-    sold_by_route = sold.tolist()
-    for r in visited.tolist():
-        rec.add(rec.arrival_columns[r], sold_by_route[r])
-        rec.add("paid_airlines_usd", float(sold_by_route[r] * w.route_fare[r]))
-    model.route_book.record_sales(sold / model.scale)
-
-    # rebooked through a hub (_send_to_hub, TICKETED), or cancelled (_cancel)
-    if go.size:
-        rec.add("paid_agencies_usd", float(go.size * usd))
-        p.move(go, State.TICKETED, State.IN_TRANSIT, day)
-        rec.add("rerouted_via_hub", go.size)
-    if n_reroute:
-        if cancel.size:
-            model._cancel(cancel, State.TICKETED)
-        else:  # what _cancel adds for no one
-            rec.add("paid_agencies_usd", -float(cfg.travel.refund_share * w.agency_price * 0))
-            rec.add("cancelled", 0)
-
-    # stranded at a hub: home, or to another hub (_send_to_hub, IN_TRANSIT)
-    if n_rest:
-        p.move(home, State.IN_TRANSIT, State.RETURNED, day)
-        rec.add("stranded_at_hub_went_home", home.size)
-        if go_again.size:
-            rec.add("paid_agencies_usd", float(go_again.size * usd))
