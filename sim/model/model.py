@@ -94,7 +94,7 @@ class MigrationModel(mesa.Model):
         self.levers = levers
         self.day_policy = DayPolicy(self.world)  # today's policy from the levers pulled today
         self.people = Population(cfg, self.world, self.streams)
-        if self.fast_phases:
+        if cfg.run.engine == "numba":
             self.people.members_kernel = compiled.members_kernel()
         self.recorder = Recorder(self)
         w = self.world
