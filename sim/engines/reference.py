@@ -7,14 +7,15 @@ shared and unchanged: the world, the levers and the policy arrays they set, the 
 ``sim/model/allocate.py`` and the :class:`sim.model.recorder.Recorder` — so both models write the same
 daily table, and the invariant and target code reads either.
 
-It is meant to be read as the specification of the migrant rules in code. Every method of
-:class:`Migrant` names the phase of :class:`MigrationModel` or the kernel of
-``sim/model/population.py`` it mirrors; a formula is either the kernel's own (world-level numbers,
-computed once a day) or restated for one person below with a pointer to the kernel
-(``tests/test_reference.py`` checks each restatement against its kernel, and checks that the
-two models agree in distribution over many seeds). It is also the baseline of
-``experiments/benchmark_reference.py``: what a conventional object-per-agent Mesa model of the
-same rules costs.
+What it is for: the baseline of ``experiments/benchmark_reference.py`` — what a conventional
+object-per-agent Mesa model of the same rules costs. It is not the rules' oracle
+(docs/architecture.md, "The reference"): the rules are defined once, by the numpy kernels of
+``sim/model/rules/``, and checked exactly against their compiled twins and on hand-made inputs.
+Its people draw their own numbers, so no run matches a vectorised run number for number;
+``tests/test_reference.py`` checks that it still models the same corridor (each per-person
+formula below against its kernel, and the two models in distribution over many seeds), so that
+the benchmark compares like with like. A rule changed in ``sim/model/rules/`` that this test
+notices must be changed here too, or the benchmark's ratio no longer means anything.
 
 The day is :meth:`MigrationModel.step`, inherited unchanged::
 
