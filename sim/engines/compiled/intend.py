@@ -1,4 +1,10 @@
-"""Compiled form of :meth:`sim.model.model.MigrationModel.intend` (same numbers, bit for bit)."""
+"""Compiled twins of the kernels of :mod:`sim.model.rules.intend` (same names, arguments and
+results, bit for bit); the phase and its rules live there.
+
+- :func:`start_intending`: the thinning bound per origin, the scan for the rows below it, then
+  the exact chance of those at home — loops, with numpy's ``exp`` between them;
+- :func:`leave_again`: the returnees who leave again, in one loop.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,6 @@ from numba import njit
 
 from sim.engines.compiled.common import TO_UNIT, u01
 from sim.model.population import State
-from sim.model.rng import INTEND, LEAVE_AGAIN
 
 
 @njit(cache=True)
@@ -98,40 +103,32 @@ def _bounds(pre, growth, counts):
 
 
 @njit(cache=True)
-def _leave_again(back, origin, offer, rate, key):
-    """Returnees who leave again today: ``u < rate * offer[origin]`` (float64, as numpy)."""
+def leave_again(back, origin, on_sale, rate, key):
+    """:func:`sim.model.rules.intend.leave_again`: ``u < rate * on_sale[origin]`` (float64, as numpy)."""
     out = np.empty(back.shape[0], dtype=np.int64)
     n = 0
     for i in back:
-        if u01(key, i) < (rate if offer[origin[i]] else 0.0):
+        if u01(key, i) < (rate if on_sale[origin[i]] else 0.0):
             out[n] = i
             n += 1
     return out[:n]
 
 
-def intend(model) -> None:
-    """At home -> intending (push, network, information, offer); returnees leave again
-    (mirrors :meth:`MigrationModel.intend`; the exact chance of the few candidates is numpy's)."""
-    p, w, c, day = model.people, model.world, model.cfg.intention, model.day
-    pol = w.policy
-    offer = np.where(model.offer, 1.0, c.closed_offer_mult)
-    signal = model.signal
-    pre = c.base_rate_per_day * w.origin_push * offer * pol.intent_mult  # the chance's factors before exp
-    bits = model.streams.full_bits(INTEND, day)
-    limits, limits32, fits, share = _bounds(pre, np.exp(c.network_gain * np.maximum(signal, 0.0) + pol.info),
-                                            p.origin_counts)
+def start_intending(bits, origin_counts, state, net_weight, origin, base, push, offer_mult, intent_mult,
+                    gain, signal, info):
+    """:func:`sim.model.rules.intend.start_intending`; the chance's ``exp`` is numpy's, between loops.
+
+    The rows below the bound are found by numpy's SIMD comparison and ``flatnonzero`` when few
+    are expected below it (under 15%, most days) and the bounds fit 32 bits, else by
+    :func:`_below`'s branch-free loop.
+    """
+    pre = base * push * offer_mult * intent_mult  # the chance's factors before exp
+    limits, limits32, fits, share = _bounds(pre, np.exp(gain * np.maximum(signal, 0.0) + info), origin_counts)
     if share < 0.15 and fits:
-        # few below the bound (most days): numpy's SIMD comparison and flatnonzero beat a loop
-        below = np.flatnonzero(bits < np.repeat(limits32, p.origin_counts))
+        below = np.flatnonzero(bits < np.repeat(limits32, origin_counts))
     else:
-        below = _below(bits, np.cumsum(p.origin_counts), limits)
+        below = _below(bits, np.cumsum(origin_counts), limits)
     # intention_prob for the candidates at home: its float32 exponent, numpy's exp, the decision
-    home, expo = _exponents(below, p.state, np.int8(State.AT_HOME), p.net_weight, p.origin,
-                            np.float32(c.network_gain), signal.astype(np.float32), pol.info.astype(np.float32))
-    per_origin = pre.astype(np.float32)
-    go = _decide(home, np.exp(expo), bits, p.origin, per_origin)
-    p.move(go, State.AT_HOME, State.INTENDING, day)
-    back = p.ids(State.RETURNED)
-    again = _leave_again(back, p.origin, model.offer, float(model.cfg.returns.leave_again_per_day),
-                         model.streams.counter_key(LEAVE_AGAIN, day))
-    p.move(again, State.RETURNED, State.INTENDING, day)
+    home, expo = _exponents(below, state, np.int8(State.AT_HOME), net_weight, origin, np.float32(gain),
+                            signal.astype(np.float32), info.astype(np.float32))
+    return _decide(home, np.exp(expo), bits, origin, pre.astype(np.float32))

@@ -1,10 +1,10 @@
-"""Compiled form of :meth:`sim.model.model.MigrationModel.sell_packages` (same numbers, bit for bit).
+"""Compiled twins of the kernels of :mod:`sim.model.rules.sell` (same names, arguments and
+results, bit for bit); the phase and its rules live there.
 
-The agencies' numbers (capacity credit, what is on sale, price and capacity at the close of
-the day) are a few small arrays and stay in numpy, called exactly as the numpy method calls
-them. The intending people — the largest stock away from home — are done in one kernel call:
-who can buy, who asks, who of those asking gets a package (paying for it), and who of the
-others gives up.
+- :func:`sell_to_intending`: the intending people in one loop — who can buy, who asks, who of
+  those asking gets a package (paying for it), and who of the others gives up;
+- :func:`close_agencies_day`: every agency's price and capacity after the day, in one loop
+  (numpy's kernel where numba would use Intel's SVML ``exp``).
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ import numpy as np
 from numba import njit
 
 from sim.engines.compiled.common import first_k_by_group, u01
-from sim.model.population import State
-from sim.model.rng import BUY, BUY_TIE, GIVE_UP
+from sim.model.rules import sell as numpy_sell
 
 
 @njit(cache=True, inline="always")
@@ -37,21 +36,12 @@ def _give_up_prob(give_up, discouraged, signal_o, can_buy):
 
 
 @njit(cache=True)
-def _sell(it, agency, has_agency, savings, spent, origin, day_entered, offer, price, reserve, buy_prob,
-          cap, credit, signal, give_up, discouraged, k_buy, k_tie, k_give_up):
-    """The intending people ``it`` (ascending rows) ask, buy, pay or give up; returns
-    ``(got, paid, quit_, demand, sold, revenue)``.
-
-    Mirrors, in :meth:`MigrationModel.sell_packages`::
-
-        can_buy = has_agency & (savings >= price[ag] + reserve) & offer[origin]
-        buyers  = it[can_buy][u_buy < buy_prob]            # float32 compare
-        demand  = bincount(buyer_ag)
-        win     = allocate_by_group(buyer_ag, cap, day_entered[buyers], u_tie)
-        got     = buyers[win]; paid = price[got_ag]; pay(got, paid)
-        sold    = bincount(got_ag); credit -= sold; revenue = bincount(got_ag, weights=paid)
-        rest    = it not among buyers; q = give_up_prob(...)
-        quit_   = rest[q > 0][u_give_up < q]               # float64 compare
+def sell_to_intending(it, agency, has_agency, savings, spent, origin, day_entered, offer, price, reserve, buy_prob,
+                      cap, credit, signal, give_up, discouraged, k_buy, k_tie, k_give_up):
+    """:func:`sim.model.rules.sell.sell_to_intending` in one pass over ``it``: each person asks
+    (``can_buy`` and ``u_buy < buy_prob``, float32) or else gives up (``u_give_up < q``, float64,
+    ``q`` by :func:`_give_up_prob`); the buyers are allocated by :func:`first_k_by_group` and pay
+    in candidate order (so ``revenue`` adds up as numpy's weighted ``bincount``).
 
     ``savings``, ``spent`` (paying) and ``credit`` (the agencies' token buckets) change in place.
     """
@@ -122,11 +112,8 @@ def _sell(it, agency, has_agency, savings, spent, origin, day_entered, offer, pr
 @njit(cache=True)
 def _close_day(price, capacity, base_price, base_capacity, demand_today, sold_today, revenue_usd,
                demand, sold, revenue, scale, price_adjust, price_min_mult, price_max_mult, growth, capacity_max_mult):
-    """:meth:`sim.model.institutions.travel_agency.AgencyBook.close_day` for every agency, with today's
-    ``demand``, ``sold`` and ``revenue`` in simulated people (divided by ``scale`` here, as the
-    numpy method's caller does): each agency's price and capacity follow
-    :func:`sim.model.institutions.travel_agency.adjust_price_and_capacity`, the same float64 operations in the
-    same order (``math.exp`` is the C library's, as there)."""
+    """:func:`sim.model.rules.sell.close_agencies_day`, one agency at a time: the same float64
+    operations in the same order (``math.exp`` is the C library's, as there)."""
     for a in range(price.shape[0]):
         d = demand[a] / scale
         demand_today[a] = d
@@ -139,45 +126,13 @@ def _close_day(price, capacity, base_price, base_capacity, demand_today, sold_to
             capacity[a] = min(capacity[a] * growth, capacity_max_mult * base_capacity[a])
 
 
-def close_agencies_day(model, demand, sold, revenue) -> None:
-    """The agencies close the day (``AgencyBook.close_day`` over all rows), compiled unless numba
-    would vectorise ``exp`` with Intel's SVML (whose last bit may differ from the C library's)."""
-    book = model.agency_book
-    if numba.config.USING_SVML:
-        book.close_day(demand / model.scale, sold / model.scale, revenue / model.scale)
-        return
-    c = book.cfg
-    _close_day(book.price_usd, book.capacity, book.base_price_usd, book.base_capacity, book.demand_today,
-               book.sold_today, book.revenue_usd, demand, sold, revenue, float(model.scale), float(c.price_adjust),
-               float(c.price_min_mult), float(c.price_max_mult), float(1 + c.capacity_growth), float(c.capacity_max_mult))
 
 
-def sell_packages(model) -> None:
-    """Compiled :meth:`sim.model.model.MigrationModel.sell_packages`: intending people who can pay ask
-    their agency; agencies sell up to capacity (FIFO); of the others, some give up."""
-    p, cfg, day, streams = model.people, model.cfg, model.day, model.streams
-    pol = model.world.policy
-    it = p.ids(State.INTENDING)
-    book = model.agency_book
-    price = book.price_usd
-    cap = model._credit(model.agency_credit, book.capacity_today(pol.agency_cap_mult) * model.scale)
-    model.offer = model._package_on_sale()
-    if it.size == 0:
-        n_ag = len(model.agencies)
-        demand = np.zeros(n_ag, dtype=np.int64)
-        close_agencies_day(model, demand, demand, np.zeros(n_ag))
-        model.recorder.add("package_demand", 0)
-        return
-    c = cfg.intention
-    got, paid, quit_, demand, sold, revenue = _sell(
-        it, p.agency, p.has_agency, p.savings_usd, p.spent_usd, p.origin, p.day_entered, model.offer,
-        price, float(cfg.purchase.reserve_usd), np.float32(cfg.purchase.buy_prob_per_day), cap,
-        model.agency_credit, model.signal, float(c.give_up_per_day), float(c.discouraged_per_day),
-        streams.counter_key(BUY, day), streams.counter_key(BUY_TIE, day),
-        streams.counter_key(GIVE_UP, day))
-    p.move(got, State.INTENDING, State.WAITING_PACKAGE, day)
-    model.recorder.add("packages_sold", got.size)
-    model.recorder.add("paid_agencies_usd", float(paid.sum()))  # numpy's pairwise sum, as the numpy method
-    p.move(quit_, State.INTENDING, State.AT_HOME, day)
-    close_agencies_day(model, demand, sold, revenue)
-    model.recorder.add("package_demand", int(demand.sum()))
+def close_agencies_day(price, capacity, base_price, base_capacity, demand_today, sold_today, revenue_usd,
+                       demand, sold, revenue, scale, price_adjust, price_min_mult, price_max_mult, growth,
+                       capacity_max_mult) -> None:
+    """:func:`sim.model.rules.sell.close_agencies_day`: compiled, unless numba would vectorise
+    ``exp`` with Intel's SVML (whose last bit may differ from the C library's): then numpy's."""
+    close = numpy_sell.close_agencies_day if numba.config.USING_SVML else _close_day
+    close(price, capacity, base_price, base_capacity, demand_today, sold_today, revenue_usd, demand, sold, revenue,
+          scale, price_adjust, price_min_mult, price_max_mult, growth, capacity_max_mult)

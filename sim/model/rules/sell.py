@@ -1,67 +1,138 @@
-"""The agencies' rules: who buys a package, who gives up, what is on sale, cancellations."""
+"""The agencies' rules: who buys a package, who gives up, what is on sale, cancellations.
+
+:func:`sell_packages` is the phase (its bookkeeping: who moves, what is recorded); the per-person
+work is done by the kernels in ``KERNELS``, plain functions of arrays defined here in numpy
+(the definition) and, with the same names, arguments and results, in
+:mod:`sim.engines.compiled.sell`.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.model.allocate import allocate_by_group, token_bucket
 from sim.model.population import State, give_up_prob
-from sim.model.rng import BUY, BUY_TIE, GIVE_UP
+from sim.model.rng import BUY, BUY_TIE, GIVE_UP, draw
 
 if TYPE_CHECKING:
     from sim.model.model import MigrationModel
 
 # the per-person work of this module's phases (numpy; sim.engines.compiled has their twins)
-KERNELS: tuple[str, ...] = ()
+KERNELS: tuple[str, ...] = ("sell_to_intending", "close_agencies_day")
 
 
 def sell_packages(model: MigrationModel) -> None:
     """Intending people who can pay ask their agency; agencies sell up to capacity (FIFO)."""
-    p, w, cfg, day = model.people, model.world, model.cfg, model.day
-    pol = w.policy
+    p, cfg, day, streams = model.people, model.cfg, model.day, model.streams
+    pol = model.world.policy
     it = p.ids(State.INTENDING)
     book = model.agency_book
-    price = book.price_usd
     cap = token_bucket(model.agency_credit, book.capacity_today(pol.agency_cap_mult) * model.scale)
-    demand = np.zeros(len(model.agencies), dtype=np.int64)
-    sold = np.zeros_like(demand)
-    revenue = np.zeros(len(model.agencies))
     model.offer = package_on_sale(model)
-    if it.size:
-        ag = p.agency[it]
-        afford = p.has_agency[it] & (p.savings_usd[it] >= price[ag] + cfg.purchase.reserve_usd)
-        can_buy = afford & model.offer[p.origin[it]]
-        # draws are per person, so drawing only for those whom the draw concerns changes nothing
-        asks = np.flatnonzero(can_buy)
-        asks = asks[model.streams.uniform(BUY, day, it[asks]) < cfg.purchase.buy_prob_per_day]
-        buyers, buyer_ag = it[asks], ag[asks]
-        demand = np.bincount(buyer_ag, minlength=len(model.agencies))
-        win = allocate_by_group(buyer_ag.astype(np.int64), cap, p.day_entered[buyers],
-                                model.streams.uniform(BUY_TIE, day, buyers))
-        got, got_ag = buyers[win], buyer_ag[win]
-        paid = price[got_ag]
-        p.pay(got, paid)
-        sold = np.bincount(got_ag, minlength=len(model.agencies))
-        model.agency_credit -= sold
-        revenue = np.bincount(got_ag, weights=paid, minlength=len(model.agencies))
+    c = cfg.intention
+    got, paid, quit_, demand, sold, revenue = model.kernels.sell_to_intending(
+        it, p.agency, p.has_agency, p.savings_usd, p.spent_usd, p.origin, p.day_entered, model.offer,
+        book.price_usd, float(cfg.purchase.reserve_usd), np.float32(cfg.purchase.buy_prob_per_day), cap,
+        model.agency_credit, model.signal, float(c.give_up_per_day), float(c.discouraged_per_day),
+        streams.counter_key(BUY, day), streams.counter_key(BUY_TIE, day), streams.counter_key(GIVE_UP, day))
+    if it.size:  # (nobody intending: only the demand is recorded)
         p.move(got, State.INTENDING, State.WAITING_PACKAGE, day)
         model.recorder.add("packages_sold", got.size)
-        model.recorder.add("paid_agencies_usd", float(paid.sum()))
-        # giving up: cannot afford, or the network's news is bad
-        stay = np.ones(it.size, bool)
-        stay[asks] = False
-        rest = it[stay]
-        q = give_up_prob(cfg.intention.give_up_per_day, cfg.intention.discouraged_per_day, model.signal,
-                         can_buy[stay], p.origin[rest])
-        at_risk = q > 0
-        rest, q = rest[at_risk], q[at_risk]
-        quit_ = rest[model.streams.uniform(GIVE_UP, day, rest) < q]
+        model.recorder.add("paid_agencies_usd", float(paid.sum()))  # numpy's pairwise sum
         p.move(quit_, State.INTENDING, State.AT_HOME, day)
-    book.close_day(demand / model.scale, sold / model.scale, revenue / model.scale)
+    a = book.cfg
+    model.kernels.close_agencies_day(
+        book.price_usd, book.capacity, book.base_price_usd, book.base_capacity, book.demand_today, book.sold_today,
+        book.revenue_usd, demand, sold, revenue, float(model.scale), float(a.price_adjust), float(a.price_min_mult),
+        float(a.price_max_mult), float(1 + a.capacity_growth), float(a.capacity_max_mult))
     model.recorder.add("package_demand", int(demand.sum()))
 
+
+def sell_to_intending(it, agency, has_agency, savings, spent, origin, day_entered, offer, price, reserve, buy_prob,
+                      cap, credit, signal, give_up, discouraged, k_buy, k_tie, k_give_up):
+    """The intending people ``it`` (ascending rows) ask, buy, pay or give up; returns
+    ``(got, paid, quit_, demand, sold, revenue)``, the last three per agency (int64, int64, float64).
+
+    Formula, with ``a = agency[i]``, ``o = origin[i]`` and ``u`` each person's draw on a stream::
+
+        can_buy = has_agency & (savings >= price[a] + reserve) & offer[o]
+        buyers  = can_buy & (u_buy < buy_prob)              # float32 buy_prob: a float32 compare
+        demand  = bincount(a of buyers)
+        win     = allocate_by_group(a, cap, day_entered, u_tie) over the buyers  # FIFO per agency
+        got     = buyers[win]; paid = price[a of got]; each pays min(float32(paid), savings)
+        sold    = bincount(a of got); credit -= sold; revenue = bincount(a of got, weights=paid)
+        quit_   = the others with u_give_up < q, q = give_up_prob(...) > 0   # float64 compare
+
+    ``savings``, ``spent`` (paying) and ``credit`` (the agencies' token buckets) change in place;
+    ``k_buy``, ``k_tie``, ``k_give_up`` are the streams' counter keys (:func:`sim.model.rng.draw`).
+    """
+    n_ag = price.shape[0]
+    ag = agency[it]
+    has = has_agency[it]
+    # has_agency first: a person without one may have an agency index past the book
+    afford = np.zeros(it.size, bool)
+    afford[has] = savings[it[has]] >= price[ag[has]] + reserve
+    can_buy = afford & offer[origin[it]]
+    asks = np.flatnonzero(can_buy)  # a draw only for those whom it concerns: the same numbers
+    asks = asks[draw(k_buy, it[asks]) < buy_prob]
+    buyers, buyer_ag = it[asks], ag[asks].astype(np.int64)
+    demand = np.bincount(buyer_ag, minlength=n_ag)
+    win = allocate_by_group(buyer_ag, cap, day_entered[buyers], draw(k_tie, buyers))
+    got, got_ag = buyers[win], buyer_ag[win]
+    paid = price[got_ag]
+    _pay(savings, spent, got, paid)
+    sold = np.bincount(got_ag, minlength=n_ag)
+    credit -= sold
+    # (float64 even when nobody got one: an empty bincount is int64 whatever its weights)
+    revenue = np.bincount(got_ag, weights=paid, minlength=n_ag).astype(np.float64, copy=False)
+    # giving up, of those not asking: cannot buy, or the network's news is bad
+    stay = np.ones(it.size, bool)
+    stay[asks] = False
+    rest = it[stay]
+    q = give_up_prob(give_up, discouraged, signal, can_buy[stay], origin[rest])
+    at_risk = q > 0
+    rest, q = rest[at_risk], q[at_risk]
+    quit_ = rest[draw(k_give_up, rest) < q]
+    return got, paid, quit_, demand, sold, revenue
+
+
+def close_agencies_day(price, capacity, base_price, base_capacity, demand_today, sold_today, revenue_usd,
+                       demand, sold, revenue, scale, price_adjust, price_min_mult, price_max_mult, growth,
+                       capacity_max_mult):
+    """Every agency closes the day (:meth:`sim.model.institutions.travel_agency.AgencyBook.close_day`
+    over all rows) on today's ``demand``, ``sold`` and ``revenue`` in simulated people.
+
+    Formula, in real people (``d = demand / scale``)::
+
+        demand_today = d; sold_today = sold / scale; revenue_usd += revenue / scale
+        price    = clip(price * exp(price_adjust * clip(d / max(capacity, 1e-9) - 1, -1, 1)),
+                        price_min_mult * base_price, price_max_mult * base_price)
+        capacity = min(capacity * growth, capacity_max_mult * base_capacity)  where d > capacity
+
+    (``growth`` is ``1 + capacity_growth``; ``exp`` is the C library's, ``math.exp``, as
+    :func:`sim.model.institutions.travel_agency.adjust_price_and_capacity`.) The book's arrays
+    ``price`` .. ``revenue_usd`` change in place.
+    """
+    d = demand / scale
+    demand_today[:] = d
+    sold_today[:] = sold / scale
+    revenue_usd += revenue / scale
+    excess = d / np.maximum(capacity, 1e-9) - 1.0
+    step = np.array([math.exp(x) for x in (price_adjust * np.minimum(np.maximum(excess, -1.0), 1.0)).tolist()])
+    price[:] = np.minimum(np.maximum(price * step, price_min_mult * base_price), price_max_mult * base_price)
+    grown = np.minimum(capacity * growth, capacity_max_mult * base_capacity)
+    capacity[:] = np.where(d > capacity, grown, capacity)
+
+
+def _pay(savings: np.ndarray, spent: np.ndarray, ids: np.ndarray, usd: np.ndarray) -> None:
+    """:meth:`sim.model.population.Population.pay` on the columns: ``amount = min(float32(usd),
+    savings)``; ``savings -= amount``; ``spent += amount`` (float32; ``ids`` unique)."""
+    amount = np.minimum(usd.astype(np.float32), savings[ids])
+    savings[ids] -= amount
+    spent[ids] += amount
 
 
 def package_on_sale(model: MigrationModel) -> np.ndarray:
@@ -70,7 +141,6 @@ def package_on_sale(model: MigrationModel) -> np.ndarray:
     pol = w.policy
     nat_ok = model.channels_serving().any(axis=0)
     return (pol.agency_cap_mult > 0) & (w.origin_agencies > 0) & nat_ok[w.origin_nat]
-
 
 
 def cancel(model: MigrationModel, ids: np.ndarray, src: State) -> None:
