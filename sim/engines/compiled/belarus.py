@@ -1,18 +1,15 @@
-"""Compiled forms of the rules for people in Belarus: living there, going home, leaving Minsk.
+"""Compiled twins of the kernels of :mod:`sim.model.rules.belarus` (people in Belarus).
 
-Each function here does one phase of :class:`sim.model.model.MigrationModel` with the same numbers:
+Each function here has the name, the arguments and the results, bit for bit, of the numpy kernel
+of the same name, which is the rule (its docstring has the formula): :func:`pay_hotel`,
+:func:`arrive_home`, :func:`stranded`, :func:`decide_returns`, :func:`leavers`,
+:func:`pick_segments`. The phases that call them, and the books they keep, are in
+:mod:`sim.model.rules.belarus`, the same for both engines.
 
-- :func:`live_in_belarus` is ``MigrationModel.live_in_belarus`` (a day's hotel);
-- :func:`go_home` is ``MigrationModel.go_home`` (returns: free seats, own tickets);
-- :func:`leave_minsk` is ``MigrationModel.leave_minsk`` (Minsk -> the border);
-- :func:`choose_segment` is ``MigrationModel._choose_segment`` (also used by the border phase).
-
-What stays in numpy, as the numpy rules write it: the per-segment weights
-(:func:`sim.model.population.segment_weights`, with ``exp``/``log``), the chance of wanting to go home
-(:func:`sim.model.population.return_willingness`, with ``exp``), the stochastic rounding of the
-repatriation seats (``model._scaled``, a Generator draw) and the network's failure average.
-The kernels gather the inputs, draw, allocate, pay and pick who moves; the moves themselves
-(:meth:`Population.move`) and the recorder are written here in the numpy rules' order.
+Where numpy meets a Python float with a float32 array it computes in float32 (NEP 50), numba in
+float64: the thin Python functions here type such scalars (:func:`as_numpy_compares`) before
+calling their loop. :func:`pick_segments` makes the normalised cumulative weights in numpy, as
+:func:`sim.model.population.choose_by_weight` does.
 """
 
 from __future__ import annotations
@@ -20,57 +17,29 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.engines.compiled.common import first_k, u01
-from sim.model.population import State, return_willingness, segment_weights
-from sim.model.rng import (
-    LEAVE_MINSK,
-    REPATRIATION_SEATS,
-    RETURN_OWN,
-    RETURN_TIE,
-    RETURN_WILLING,
-    SEGMENT_CHOICE,
-)
+from sim.engines.compiled.common import as_numpy_compares, first_k, u01
 
 
-def _like_numpy(x):
-    """A scalar as numpy 2 uses it against a float32 array: a Python number (weak) becomes float32
-    (NEP 50); a numpy scalar keeps its own type (numba then promotes as numpy does)."""
-    return np.float32(x) if type(x) in (int, float, bool) else x
-
-
-# ---- live in Belarus ------------------------------------------------------------------------
 @njit(cache=True)
-def _pay_hotel(mk: np.ndarray, ab: np.ndarray, usd: np.float32, savings: np.ndarray,
-               spent: np.ndarray) -> None:
-    """``Population.pay(rows, usd)`` for the rows of both lists, in float32:
-    ``amount = min(usd, savings)``; savings -= amount; spent += amount."""
-    for rows in (mk, ab):
+def pay_hotel(in_minsk: np.ndarray, at_border: np.ndarray, usd: float, savings: np.ndarray,
+              spent: np.ndarray) -> None:
+    """Everyone in both lists pays ``usd``: ``amount = min(float32(usd), savings)``; savings -=
+    amount; spent += amount (float32)."""
+    usd32 = np.float32(usd)
+    for rows in (in_minsk, at_border):
         for i in rows:
-            amount = min(usd, savings[i])
+            amount = min(usd32, savings[i])
             savings[i] = savings[i] - amount
             spent[i] = spent[i] + amount
 
 
-def live_in_belarus(model) -> None:
-    """Everyone in Minsk or at the border pays a day's hotel (``MigrationModel.live_in_belarus``).
-
-    Each person pays for themselves only, so the two states' rows are paid one list after the
-    other, without merging them as ``ids_in`` does.
-    """
-    p = model.people
-    mk, ab = p.ids(State.IN_MINSK), p.ids(State.AT_BORDER)
-    if mk.size + ab.size:
-        _pay_hotel(mk, ab, np.float32(model.cfg.purchase.hotel_usd_per_day), p.savings_usd, p.spent_usd)
-
-
-# ---- go home --------------------------------------------------------------------------------
 @njit(cache=True)
-def _arrive_home(back: np.ndarray, day_due: np.ndarray, returns: np.ndarray, day: int) -> np.ndarray:
+def arrive_home(returning: np.ndarray, day_due: np.ndarray, returns: np.ndarray, day: int) -> np.ndarray:
     """Returning people whose flight lands today (``day_due <= day``); each one's ``returns`` + 1
     (int8, wrapping as numpy's ``returns[home] += 1``)."""
-    home = np.empty(back.size, dtype=np.int64)
+    home = np.empty(returning.size, dtype=np.int64)
     n = 0
-    for i in back:
+    for i in returning:
         if day_due[i] <= day:
             returns[i] = returns[i] + 1
             home[n] = i
@@ -78,68 +47,58 @@ def _arrive_home(back: np.ndarray, day_due: np.ndarray, returns: np.ndarray, day
     return home[:n]
 
 
+def stranded(in_minsk: np.ndarray, at_border: np.ndarray, day: int, day_in_belarus: np.ndarray,
+             pushbacks: np.ndarray, savings: np.ndarray, risk: np.ndarray, nationality: np.ndarray,
+             repat_ok: np.ndarray, seats_today: bool, fare_usd: float, cold_at_border: float,
+             own_ticket_usd: float, free_seat_mult: float):
+    """Per person in Belarus, the arguments of ``return_willingness`` and who may take a free seat."""
+    return _stranded(in_minsk, at_border, day, day_in_belarus, pushbacks, savings, risk, nationality,
+                     repat_ok, bool(seats_today), as_numpy_compares(fare_usd), float(cold_at_border),
+                     as_numpy_compares(own_ticket_usd), float(free_seat_mult))
+
+
 @njit(cache=True)
-def _stranded(mk: np.ndarray, ab: np.ndarray, day: int, day_in_belarus: np.ndarray,
-              pushbacks: np.ndarray, savings: np.ndarray, risk: np.ndarray, nationality: np.ndarray,
-              repat_ok: np.ndarray, seats_today: bool, fare, cold_today: float, not_shelter: float,
-              own_ticket_usd, free_seat_mult: float):
-    """Per person in Belarus, the arguments of :func:`sim.model.population.return_willingness` as
-    ``go_home`` builds them, and who is eligible for a free seat.
-
-    The people are taken in the order ``here = [in Minsk..., at the border...]`` (each part
-    ascending), not merged as ``ids_in`` does: every value here is per person, so the order
-    changes none of them, and :func:`_decide_returns` restores the ascending order where it
-    matters (the queue for free seats).
-
-    Returns:
-        (here, days int16, pushbacks int16, cold float64, broke bool, risk float32,
-        free-seat multiplier float64, eligible bool), each over ``here``.
-    """
-    n_minsk = mk.size
-    n = n_minsk + ab.size
+def _stranded(in_minsk, at_border, day, day_in_belarus, pushbacks, savings, risk, nationality, repat_ok,
+              seats_today, fare_usd, cold_at_border, own_ticket_usd, free_seat_mult):
+    n_minsk = in_minsk.size
+    n = n_minsk + at_border.size
     here = np.empty(n, dtype=np.int64)
     days = np.empty(n, dtype=np.int16)
     pb = np.empty(n, dtype=np.int16)
     cold = np.empty(n, dtype=np.float64)
     broke = np.empty(n, dtype=np.bool_)
     rk = np.empty(n, dtype=np.float32)
-    mult = np.empty(n, dtype=np.float64)
+    seat_mult = np.empty(n, dtype=np.float64)
     eligible = np.empty(n, dtype=np.bool_)
     for j in range(n):
-        at_border = j >= n_minsk
-        i = ab[j - n_minsk] if at_border else mk[j]
+        at_the_border = j >= n_minsk
+        i = at_border[j - n_minsk] if at_the_border else in_minsk[j]
         here[j] = i
         days[j] = np.int16(day - day_in_belarus[i])
         pb[j] = pushbacks[i]
-        # cold_on(day) * (state == AT_BORDER) * (not shelter): two float64 products, in order
-        cold[j] = cold_today * (1.0 if at_border else 0.0) * not_shelter
+        cold[j] = cold_at_border if at_the_border else 0.0
         broke[j] = savings[i] < own_ticket_usd
         rk[j] = risk[i]
         # no seats (most days): nobody is eligible, and nobody's nationality need be read
-        eligible[j] = seats_today and repat_ok[nationality[i]] and savings[i] >= fare
-        mult[j] = free_seat_mult if eligible[j] else 1.0
-    return here, days, pb, cold, broke, rk, mult, eligible
+        eligible[j] = seats_today and repat_ok[nationality[i]] and savings[i] >= fare_usd
+        seat_mult[j] = free_seat_mult if eligible[j] else 1.0
+    return here, days, pb, cold, broke, rk, seat_mult, eligible
+
+
+def decide_returns(here: np.ndarray, n_minsk: int, prob: np.ndarray, broke: np.ndarray,
+                   eligible: np.ndarray, seats: int, key_willing: np.uint64, key_tie: np.uint64,
+                   key_own: np.uint64, own_share: float, day_in_belarus: np.ndarray, savings: np.ndarray,
+                   spent: np.ndarray, fare_usd: float, own_ticket_usd: float, day_due: np.ndarray,
+                   day: int):
+    """Who goes home today (free seats, then own tickets), with the payments and ``day_due``."""
+    return _decide_returns(here, n_minsk, prob, broke, eligible, seats, key_willing, key_tie, key_own,
+                           as_numpy_compares(own_share), day_in_belarus, savings, spent, bool(fare_usd > 0),
+                           np.float32(fare_usd), np.float32(own_ticket_usd), day_due, day)
 
 
 @njit(cache=True)
-def _decide_returns(here: np.ndarray, n_minsk: int, prob: np.ndarray, broke: np.ndarray,
-                    eligible: np.ndarray, seats: int, key_willing: np.uint64, key_tie: np.uint64,
-                    key_own: np.uint64, own_share, day_in_belarus: np.ndarray, origin: np.ndarray,
-                    n_origins: int, savings: np.ndarray, spent: np.ndarray, pay_fare: bool,
-                    fare_usd: np.float32, own_ticket_usd: np.float32, day_due: np.ndarray, day: int):
-    """Who goes home today, as ``go_home`` decides it, with the payments and ``day_due``.
-
-    ``here`` is as :func:`_stranded` orders it: the first ``n_minsk`` in Minsk, then those at
-    the border. Willing if the "return.willing" draw < ``prob``; the willing and eligible queue
-    for the free seats in ascending row order, as in ``go_home`` (:func:`first_k` by day in
-    Belarus and the "return.tie" draw, then position); the other willing buy their own ticket if
-    the "return.own" draw < ``own_share`` and they are not broke. Winners pay the fare (when
-    ``pay_fare``), own-ticket buyers the ticket; both are due home tomorrow.
-
-    Returns:
-        (free in Minsk, free at the border, own in Minsk, own at the border) rows, each
-        ascending, and the (O,) count of all of them per origin (what ``report_failures`` counts).
-    """
+def _decide_returns(here, n_minsk, prob, broke, eligible, seats, key_willing, key_tie, key_own, own_share,
+                    day_in_belarus, savings, spent, pay_fare, fare_usd, own_ticket_usd, day_due, day):
     n = here.size
     willing = np.empty(n, dtype=np.bool_)
     n_cand = 0
@@ -184,7 +143,7 @@ def _decide_returns(here: np.ndarray, n_minsk: int, prob: np.ndarray, broke: np.
                 savings[i] = savings[i] - amount
                 spent[i] = spent[i] + amount
             g = 0
-        elif willing[j] and np.float64(u01(key_own, i)) < own_share and not broke[j]:
+        elif willing[j] and not broke[j] and u01(key_own, i) < own_share:
             amount = min(own_ticket_usd, savings[i])
             savings[i] = savings[i] - amount
             spent[i] = spent[i] + amount
@@ -195,11 +154,10 @@ def _decide_returns(here: np.ndarray, n_minsk: int, prob: np.ndarray, broke: np.
             g += 1
         group[j] = g
         sizes[g] += 1
-    free_mk = np.empty(sizes[0], dtype=np.int64)
-    free_ab = np.empty(sizes[1], dtype=np.int64)
-    own_mk = np.empty(sizes[2], dtype=np.int64)
-    own_ab = np.empty(sizes[3], dtype=np.int64)
-    by_origin = np.zeros(n_origins, dtype=np.int64)
+    free_minsk = np.empty(sizes[0], dtype=np.int64)
+    free_border = np.empty(sizes[1], dtype=np.int64)
+    own_minsk = np.empty(sizes[2], dtype=np.int64)
+    own_border = np.empty(sizes[3], dtype=np.int64)
     due = np.int16(day + 1)
     sizes[:] = 0
     for j in range(n):
@@ -208,96 +166,47 @@ def _decide_returns(here: np.ndarray, n_minsk: int, prob: np.ndarray, broke: np.
             continue
         i = here[j]
         if g == 0:
-            free_mk[sizes[0]] = i
+            free_minsk[sizes[0]] = i
         elif g == 1:
-            free_ab[sizes[1]] = i
+            free_border[sizes[1]] = i
         elif g == 2:
-            own_mk[sizes[2]] = i
+            own_minsk[sizes[2]] = i
         else:
-            own_ab[sizes[3]] = i
+            own_border[sizes[3]] = i
         sizes[g] += 1
-        by_origin[origin[i]] += 1
         day_due[i] = due
-    return free_mk, free_ab, own_mk, own_ab, by_origin
+    return free_minsk, free_border, own_minsk, own_border
 
 
-def go_home(model) -> None:
-    """Returning people land; people in Belarus decide to go home (``MigrationModel.go_home``).
-
-    The numpy rule's steps, in its order: returning -> returned; the chance of wanting to go
-    home (:func:`return_willingness`, in numpy); free repatriation seats (FIFO by day in Belarus),
-    then own tickets; each group moved per state to returning and counted; the seats recorded;
-    the failures reported to the network.
-    """
-    p, w, c, day = model.people, model.world, model.cfg.returns, model.day
-    pol = w.policy
-    home = _arrive_home(p.ids(State.RETURNING), p.day_due, p.returns, day)
-    p.move(home, State.RETURNING, State.RETURNED, day)
-
-    mk, ab = p.ids(State.IN_MINSK), p.ids(State.AT_BORDER)
-    if mk.size + ab.size == 0:
-        return
-    real = pol.repat_seats * pol.cooperation
-    # no seats today (most days): _scaled gives 0 without a draw
-    seats = 0 if float(real) * model.scale == 0.0 else int(model._scaled(real, REPATRIATION_SEATS))
-    fare = pol.repat_fare_usd if seats > 0 else 0.0
-    here, days, pushbacks, cold, broke, risk, mult, eligible = _stranded(
-        mk, ab, day, p.day_in_belarus, p.pushbacks, p.savings_usd, p.risk, p.nationality,
-        pol.repat_ok, seats > 0, _like_numpy(fare), w.cold_on(day), float(not pol.shelter),
-        _like_numpy(c.own_ticket_usd), float(c.free_seat_mult))
-    prob = return_willingness(c.base_willing_per_day, days, c.days_scale, pushbacks, c.pushback_weight,
-                              cold, c.cold_weight, broke, c.broke_weight, risk, c.stress_max, mult)
-    keys = model.streams
-    free_mk, free_ab, own_mk, own_ab, by_origin = _decide_returns(
-        here, mk.size, prob, broke, eligible, seats, keys.counter_key(RETURN_WILLING, day),
-        keys.counter_key(RETURN_TIE, day), keys.counter_key(RETURN_OWN, day),
-        _like_numpy(c.own_ticket_share), p.day_in_belarus, p.origin, w.n_origins,
-        p.savings_usd, p.spent_usd, bool(fare > 0), np.float32(fare), np.float32(c.own_ticket_usd),
-        p.day_due, day)
-    rec = model.recorder
-    for (in_minsk, at_border), name in (((free_mk, free_ab), "repatriated"),
-                                        ((own_mk, own_ab), "returned_own_ticket")):
-        p.move(in_minsk, State.IN_MINSK, State.RETURNING, day)
-        p.move(at_border, State.AT_BORDER, State.RETURNING, day)
-        rec.add(name, in_minsk.size + at_border.size)
-    if seats > 0:
-        rec.add("repatriation_seats", seats)
-    if free_mk.size + free_ab.size + own_mk.size + own_ab.size:  # MigrationModel.report_failures
-        model.failure_ema += (1.0 - model.decay) / model.scale * by_origin
+def leavers(in_minsk: np.ndarray, key: np.uint64, chance: float) -> np.ndarray:
+    """The people in Minsk whose leave draw is below today's ``chance``."""
+    return _leavers(in_minsk, key, as_numpy_compares(chance))
 
 
-# ---- leave Minsk ----------------------------------------------------------------------------
 @njit(cache=True)
-def _leave(mk: np.ndarray, key: np.uint64, chance) -> np.ndarray:
-    """People in Minsk whose "leave_minsk" draw is below today's ``chance``."""
-    go = np.empty(mk.size, dtype=np.int64)
+def _leavers(in_minsk, key, chance):
+    go = np.empty(in_minsk.size, dtype=np.int64)
     n = 0
-    for i in mk:
+    for i in in_minsk:
         if u01(key, i) < chance:
             go[n] = i
             n += 1
     return go[:n]
 
 
-def leave_minsk(model) -> None:
-    """In Minsk -> at the border, with a segment chosen (``MigrationModel.leave_minsk``)."""
-    p, cfg, day = model.people, model.cfg, model.day
-    mk = p.ids(State.IN_MINSK)
-    if mk.size == 0:
-        return
-    chance = min(1.0, cfg.travel.minsk_to_border_per_day * model.world.policy.transport_mult)
-    go = _leave(mk, model.streams.counter_key(LEAVE_MINSK, day), _like_numpy(chance))
-    choose_segment(model, go, SEGMENT_CHOICE)
-    p.move(go, State.IN_MINSK, State.AT_BORDER, day)
+def pick_segments(ids: np.ndarray, key: np.uint64, weights: np.ndarray, segment: np.ndarray,
+                  day_due: np.ndarray, seg_travel: np.ndarray, day: int) -> None:
+    """Each of ``ids`` picks a segment by ``weights``; the normalised cumulative weights are made
+    in numpy, as ``choose_by_weight`` makes them for one row of weights."""
+    cum = np.cumsum(weights)
+    cum = cum / (cum[-1] if cum[-1] > 0 else 1.0)
+    _pick_segments(ids, key, cum, segment, day_due, seg_travel, day)
 
 
-# ---- segment choice -------------------------------------------------------------------------
 @njit(cache=True)
-def _assign_segments(ids: np.ndarray, key: np.uint64, cum: np.ndarray, segment: np.ndarray,
-                     day_due: np.ndarray, seg_travel: np.ndarray, day: int) -> None:
-    """``choose_by_weight`` with one row of weights (``cum``: normalised cumulative weights):
-    the segment is the number of ``cum`` entries <= the draw (``searchsorted(side="right")``),
-    at most the last; a new segment is reached after its travel days, the same one tomorrow."""
+def _pick_segments(ids, key, cum, segment, day_due, seg_travel, day):
+    """The segment is the number of ``cum`` entries <= the draw (``searchsorted(side="right")``),
+    at most the last."""
     last = cum.size - 1
     for i in ids:
         u = np.float64(u01(key, i))
@@ -308,22 +217,3 @@ def _assign_segments(ids: np.ndarray, key: np.uint64, cum: np.ndarray, segment: 
         changed = s != segment[i]
         segment[i] = s
         day_due[i] = day + (seg_travel[s] if changed else 1)
-
-
-def choose_segment(model, ids: np.ndarray, stream: str) -> None:
-    """``ids`` choose a border segment with draws from ``stream`` (``MigrationModel._choose_segment``).
-
-    The weights are computed in numpy as there (:func:`segment_weights`), and their normalised
-    cumulative sum as :func:`sim.model.population.choose_by_weight` makes it for one row of weights.
-    """
-    if ids.size == 0:
-        return
-    w = model.world
-    k = model.cfg.border.prior_weight_per_day * model.scale
-    perceived = (model.seg_success_ema + k * model.seg_prior) / (model.seg_attempts_ema + k)
-    wts = segment_weights(perceived, w.seg_bias * w.policy.segment_weight, model.cfg.border.segment_choice_temperature)
-    cum = np.cumsum(wts)
-    cum = cum / (cum[-1] if cum[-1] > 0 else 1.0)
-    p = model.people
-    _assign_segments(ids, model.streams.counter_key(stream, model.day), cum, p.segment, p.day_due,
-                     w.seg_travel, model.day)

@@ -1,68 +1,72 @@
-"""Compiled form of :meth:`sim.model.model.MigrationModel.resolve_border` (same numbers, bit for bit)."""
+"""Compiled twins of the kernels of :mod:`sim.model.rules.border` (the border).
+
+Each function here has the name, the arguments and the results, bit for bit, of the numpy kernel
+of the same name, which is the rule (its docstring has the formula): :func:`attempts_today`
+(who tries, who hires a smuggler) and :func:`cross` (each attempt's outcome and its counts).
+The phase that calls them, and the books it keeps, are in :mod:`sim.model.rules.border`, the
+same for both engines. The thin Python functions type the scalars that numpy compares with
+float32 arrays as numpy does (:func:`as_numpy_compares`) before calling their loop.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from sim.engines.compiled.belarus import choose_segment
 from sim.engines.compiled.common import as_numpy_compares, u01
-from sim.model.population import State, stop_share
-from sim.model.rng import (
-    ATTEMPT,
-    CROSS_DEATH,
-    CROSS_INSIDE,
-    CROSS_LINE,
-    SEGMENT_RECHOICE,
-    SMUGGLER,
-    SWITCH,
-)
+from sim.model.rules.border import CAUGHT_KEPT, CAUGHT_TURNED, DIED, STOPPED, THROUGH
 
-# outcome codes of an attempt (kernel -> Python)
-DIED, STOPPED, CAUGHT_TURNED, CAUGHT_KEPT, THROUGH = 0, 1, 2, 3, 4
+
+def attempts_today(at_border: np.ndarray, day: int, day_due: np.ndarray, risk: np.ndarray,
+                   has_smuggler: np.ndarray, savings: np.ndarray, spent: np.ndarray, attempt_base: float,
+                   key_attempt: np.uint64, fee: float, take_prob: float, key_smuggler: np.uint64):
+    """Who of those at the border tries today, and who of them hires a smuggler first (paying)."""
+    return _attempts_today(at_border, day, day_due, risk, has_smuggler, savings, spent,
+                           as_numpy_compares(attempt_base), key_attempt, as_numpy_compares(fee),
+                           as_numpy_compares(take_prob), key_smuggler)
 
 
 @njit(cache=True)
-def _attempts(ab, day, day_due, risk, has_smuggler, savings, spent, attempt_base, k_attempt, fee, take_prob, k_smuggler):
-    """Who of those at the border tries today, and who of them hires a smuggler first (paying).
-
-    Mirrors: ``ready = ab[day_due <= day]``; ``att = ready[u_attempt < min(1, base * (0.5 + risk))]``;
-    ``first = att[~has_smuggler & (savings >= fee)]``; ``hire = first[u_smuggler < take_prob]``;
-    ``pay(hire, fee)``; ``has_smuggler[hire] = True``.
-    """
+def _attempts_today(at_border, day, day_due, risk, has_smuggler, savings, spent, attempt_base, key_attempt,
+                    fee, take_prob, key_smuggler):
     half = np.float32(0.5)
     one = attempt_base * 0 + 1  # 1 in the dtype numpy computes the chance in
-    att = np.empty(ab.shape[0], dtype=np.int64)
+    att = np.empty(at_border.shape[0], dtype=np.int64)
     n_att = 0
-    n_hire = 0
-    for i in ab:
+    n_hired = 0
+    for i in at_border:
         if day_due[i] > day:
             continue
-        p = attempt_base * (half + risk[i])
-        if u01(k_attempt, i) < min(one, p):
+        if u01(key_attempt, i) < min(one, attempt_base * (half + risk[i])):
             att[n_att] = i
             n_att += 1
     fee32 = np.float32(fee)
     for j in range(n_att):
         i = att[j]
-        if not has_smuggler[i] and savings[i] >= fee32 and u01(k_smuggler, i) < take_prob:
+        if not has_smuggler[i] and savings[i] >= fee and u01(key_smuggler, i) < take_prob:
             amount = min(fee32, savings[i])
             savings[i] -= amount
             spent[i] += amount
             has_smuggler[i] = True
-            n_hire += 1
-    return att[:n_att], n_hire
+            n_hired += 1
+    return att[:n_att], n_hired
+
+
+def cross(att: np.ndarray, segment: np.ndarray, has_smuggler: np.ndarray, origin: np.ndarray,
+          nationality: np.ndarray, attempts: np.ndarray, pushbacks: np.ndarray, day_due: np.ndarray,
+          day: int, key_death: np.uint64, key_line: np.uint64, key_inside: np.uint64, key_switch: np.uint64,
+          death_prob: float, p_stop: np.ndarray, p_inside: np.ndarray, pushback: np.ndarray,
+          detect_mult: float, switch_prob: float, n_seg: int, n_origin: int, n_nat: int):
+    """Each attempt's outcome, the counts the books need, who is turned back and who switches."""
+    return _cross(att, segment, has_smuggler, origin, nationality, attempts, pushbacks, day_due, day,
+                  key_death, key_line, key_inside, key_switch, as_numpy_compares(death_prob), p_stop, p_inside,
+                  pushback, np.float32(detect_mult), as_numpy_compares(switch_prob), n_seg, n_origin, n_nat)
 
 
 @njit(cache=True)
-def _outcomes(att, segment, has_smuggler, origin, nationality, attempts, pushbacks, day_due, day,
-              k_death, k_line, k_inside, k_switch, death_prob, p_stop, p_inside, pushback, detect_mult,
-              switch_prob, n_seg, n_origin, n_nat):
-    """Each attempt's outcome (:func:`sim.model.population.resolve_crossings`), the counts the recorder and
-    the network need, and who is turned back and who of them switches segment.
-
-    Also: ``attempts[att] += 1``; ``pushbacks[back] += 1``; ``day_due[back] = day + 1``.
-    """
+def _cross(att, segment, has_smuggler, origin, nationality, attempts, pushbacks, day_due, day, key_death,
+           key_line, key_inside, key_switch, death_prob, p_stop, p_inside, pushback, detect_mult, switch_prob,
+           n_seg, n_origin, n_nat):
     n = att.shape[0]
     outcome = np.empty(n, dtype=np.int8)
     by_seg = np.zeros((5, n_seg), dtype=np.int64)  # outcome x segment
@@ -72,12 +76,12 @@ def _outcomes(att, segment, has_smuggler, origin, nationality, attempts, pushbac
     for j in range(n):
         i = att[j]
         s = np.int64(segment[i])
-        m = np.float32(detect_mult) if has_smuggler[i] else np.float32(1.0)
-        if u01(k_death, i) < death_prob:
+        m = detect_mult if has_smuggler[i] else np.float32(1.0)
+        if u01(key_death, i) < death_prob:
             o = DIED
-        elif u01(k_line, i) < np.float64(m) * p_stop[s]:
+        elif u01(key_line, i) < m * p_stop[s]:
             o = STOPPED
-        elif u01(k_inside, i) < np.float64(m) * p_inside[s]:
+        elif u01(key_inside, i) < m * p_inside[s]:
             o = CAUGHT_TURNED if pushback[s] else CAUGHT_KEPT
         else:
             o = THROUGH
@@ -112,66 +116,8 @@ def _outcomes(att, segment, has_smuggler, origin, nationality, attempts, pushbac
             back[nb] = i
             nb += 1
             pushbacks[i] += 1
-            if u01(k_switch, i) < switch_prob:
+            if u01(key_switch, i) < switch_prob:
                 switch[ns] = i
                 ns += 1
             day_due[i] = day + 1
     return by_seg, by_origin, kept_by_nat, died, into_eu, back, switch[:ns]
-
-
-def resolve_border(model) -> None:
-    """Attempts at each segment and their outcomes; turned-back people may switch segment
-    (mirrors :meth:`MigrationModel.resolve_border`)."""
-    p, w, cfg, day = model.people, model.world, model.cfg, model.day
-    pol = w.policy
-    b = cfg.border
-    streams, rec = model.streams, model.recorder
-    ab = p.ids(State.AT_BORDER)
-    att, n_hire = _attempts(
-        ab, day, p.day_due, p.risk, p.has_smuggler, p.savings_usd, p.spent_usd,
-        as_numpy_compares(b.attempt_prob_per_day * pol.attempt_mult), streams.counter_key(ATTEMPT, day),
-        cfg.purchase.smuggler_fee_usd, as_numpy_compares(cfg.purchase.smuggler_take_prob), streams.counter_key(SMUGGLER, day))
-    rec.add("paid_smugglers_usd", float(n_hire * cfg.purchase.smuggler_fee_usd))
-
-    S, O, K = w.n_segments, w.n_origins, w.n_nationalities
-    seg = p.segment[att].astype(np.int64)
-    n_att = np.bincount(seg, minlength=S)
-    cap = np.array([g.capacity(pol.guard_cap_mult[g.segment]) for g in model.guards]) * model.scale
-    p_stop = stop_share(w.seg_detect, cap, n_att, b.congestion_half)
-    p_inside = np.minimum(1.0, w.seg_interior * pol.interior_catch_mult)
-    cold = w.cold_on(day) * (not pol.shelter)
-    by_seg, by_origin, kept_by_nat, died, into_eu, back, switch = _outcomes(
-        att, p.segment, p.has_smuggler, p.origin, p.nationality, p.attempts, p.pushbacks, p.day_due, day,
-        streams.counter_key(CROSS_DEATH, day), streams.counter_key(CROSS_LINE, day),
-        streams.counter_key(CROSS_INSIDE, day), streams.counter_key(SWITCH, day),
-        as_numpy_compares(b.death_prob_per_attempt * (1.0 + b.cold_death_mult * cold)),
-        np.asarray(p_stop, dtype=np.float64), np.asarray(p_inside, dtype=np.float64), pol.pushback,
-        np.float32(cfg.purchase.smuggler_detect_mult), as_numpy_compares(b.switch_prob_after_pushback), S, O, K)
-
-    counts = {"attempts": n_att, "turned_back": by_seg[STOPPED] + by_seg[CAUGHT_TURNED],
-              "caught_inside": by_seg[CAUGHT_TURNED] + by_seg[CAUGHT_KEPT],
-              "caught": by_seg[CAUGHT_KEPT], "got_through": by_seg[THROUGH], "deaths": by_seg[DIED]}
-    rec.add_many([c for what in counts for c in rec.outcome_columns[what]], np.concatenate(list(counts.values())).tolist())
-    rec.set_many(rec.guard_capacity_columns, (cap / model.scale).tolist())
-    rec.set_many(rec.pushback_columns, pol.pushback.astype(int).tolist())
-    for g in model.guards:
-        g.pushback = bool(pol.pushback[g.segment])
-        g.adapt(int(n_att[g.segment]), cap[g.segment])
-
-    p.move(died, State.AT_BORDER, State.DIED, day)
-    p.move(into_eu, State.AT_BORDER, State.IN_EU, day)
-    choose_segment(model, switch, SEGMENT_RECHOICE)
-
-    # what the network hears: per origin, and per segment (as the numpy method, from the counts)
-    through_o, kept_o, back_o, died_o = by_origin
-    succ = through_o + cfg.intention.caught_success_weight * kept_o
-    fail = back_o + cfg.intention.death_weight * died_o
-    a = (1.0 - model.decay) / model.scale
-    model.success_ema = model.success_ema * model.decay + a * succ
-    model.failure_ema = model.failure_ema * model.decay + a * fail
-    seg_succ = by_seg[CAUGHT_KEPT] + by_seg[THROUGH]
-    d = 1.0 - model.decay
-    model.seg_success_ema = model.seg_success_ema * model.decay + d * seg_succ
-    model.seg_attempts_ema = model.seg_attempts_ema * model.decay + d * n_att
-    nz = np.flatnonzero(kept_by_nat)  # adding 0 changes no count: only the others
-    rec.add_many([rec.caught_by_nationality_columns[j] for j in nz.tolist()], kept_by_nat[nz].tolist())

@@ -1,4 +1,12 @@
-"""The border: who tries today, smugglers, each attempt's outcome, what the network hears."""
+"""The border: who tries today, smugglers, each attempt's outcome, what the network hears.
+
+The phase (:func:`resolve_border`) keeps the books: the capacity and stop share per segment,
+the moves, the recorder, the guards, the network's averages. The per-person work is done by the
+kernels in ``KERNELS``, plain functions of arrays defined here in numpy (the rule);
+:mod:`sim.engines.compiled.border` has their compiled twins (same names, arguments, results).
+The formulas are :func:`sim.model.population.stop_share` (called by the phase) and
+:func:`sim.model.population.resolve_crossings` (called by :func:`cross`).
+"""
 
 from __future__ import annotations
 
@@ -15,14 +23,20 @@ from sim.model.rng import (
     SEGMENT_RECHOICE,
     SMUGGLER,
     SWITCH,
+    draw,
 )
-from sim.model.rules.belarus import choose_segment
+from sim.model.rules.belarus import choose_segment, pay
 
 if TYPE_CHECKING:
     from sim.model.model import MigrationModel
 
 # the per-person work of this module's phases (numpy; sim.engines.compiled has their twins)
-KERNELS: tuple[str, ...] = ()
+KERNELS: tuple[str, ...] = ("attempts_today", "cross")
+
+# an attempt's outcome: the rows of cross's count per segment
+DIED, STOPPED, CAUGHT_TURNED, CAUGHT_KEPT, THROUGH = 0, 1, 2, 3, 4
+# the rows of cross's count per origin, by outcome (turned back: stopped or caught and pushed back)
+ORIGIN_ROW = np.array([3, 2, 2, 1, 0])  # through 0, kept 1, turned back 2, died 3
 
 
 def resolve_border(model: MigrationModel) -> None:
@@ -30,64 +44,110 @@ def resolve_border(model: MigrationModel) -> None:
     p, w, cfg, day = model.people, model.world, model.cfg, model.day
     pol = w.policy
     b = cfg.border
-    ab = p.ids(State.AT_BORDER)
-    ready = ab[p.day_due[ab] <= day]
-    att_p = np.minimum(1.0, b.attempt_prob_per_day * pol.attempt_mult * (0.5 + p.risk[ready]))
-    att = ready[model.streams.uniform(ATTEMPT, day, ready) < att_p]
-    seg = p.segment[att].astype(np.int64)
-    S = w.n_segments
-    n_att = np.bincount(seg, minlength=S)
+    streams, rec = model.streams, model.recorder
+    att, n_hired = model.kernels.attempts_today(
+        p.ids(State.AT_BORDER), day, p.day_due, p.risk, p.has_smuggler, p.savings_usd, p.spent_usd,
+        b.attempt_prob_per_day * pol.attempt_mult, streams.counter_key(ATTEMPT, day),
+        cfg.purchase.smuggler_fee_usd, cfg.purchase.smuggler_take_prob, streams.counter_key(SMUGGLER, day))
+    rec.add("paid_smugglers_usd", float(n_hired * cfg.purchase.smuggler_fee_usd))
 
-    # smugglers: hired before a first attempt by those who can pay
-    first = att[~p.has_smuggler[att] & (p.savings_usd[att] >= cfg.purchase.smuggler_fee_usd)]
-    hire = first[model.streams.uniform(SMUGGLER, day, first) < cfg.purchase.smuggler_take_prob]
-    p.pay(hire, cfg.purchase.smuggler_fee_usd)
-    p.has_smuggler[hire] = True
-    model.recorder.add("paid_smugglers_usd", float(hire.size * cfg.purchase.smuggler_fee_usd))
-
+    S, O, K = w.n_segments, w.n_origins, w.n_nationalities
+    n_att = np.bincount(p.segment[att].astype(np.int64), minlength=S)
     cap = np.array([g.capacity(pol.guard_cap_mult[g.segment]) for g in model.guards]) * model.scale
     p_stop = stop_share(w.seg_detect, cap, n_att, b.congestion_half)
     p_inside = np.minimum(1.0, w.seg_interior * pol.interior_catch_mult)
     cold = w.cold_on(day) * (not pol.shelter)
-    died, stopped, caught_in, kept, through = resolve_crossings(
-        seg, model.streams.uniform(CROSS_DEATH, day, att), model.streams.uniform(CROSS_LINE, day, att),
-        model.streams.uniform(CROSS_INSIDE, day, att),
+    by_seg, by_origin, kept_by_nat, died, into_eu, back, switch = model.kernels.cross(
+        att, p.segment, p.has_smuggler, p.origin, p.nationality, p.attempts, p.pushbacks, p.day_due, day,
+        streams.counter_key(CROSS_DEATH, day), streams.counter_key(CROSS_LINE, day),
+        streams.counter_key(CROSS_INSIDE, day), streams.counter_key(SWITCH, day),
         b.death_prob_per_attempt * (1.0 + b.cold_death_mult * cold), p_stop, p_inside, pol.pushback,
-        np.where(p.has_smuggler[att], cfg.purchase.smuggler_detect_mult, 1.0).astype(np.float32))
-    turned = stopped | (caught_in & ~kept)
-    p.attempts[att] += 1
-    outcomes = {"attempts": np.ones(seg.size, bool), "turned_back": turned, "caught_inside": caught_in,
-                "caught": kept, "got_through": through, "deaths": died}
-    rec = model.recorder
-    for what, mask in outcomes.items():
-        rec.add_many(rec.outcome_columns[what], np.bincount(seg[mask], minlength=S).tolist())
+        cfg.purchase.smuggler_detect_mult, b.switch_prob_after_pushback, S, O, K)
+
+    counts = {"attempts": n_att, "turned_back": by_seg[STOPPED] + by_seg[CAUGHT_TURNED],
+              "caught_inside": by_seg[CAUGHT_TURNED] + by_seg[CAUGHT_KEPT],
+              "caught": by_seg[CAUGHT_KEPT], "got_through": by_seg[THROUGH], "deaths": by_seg[DIED]}
+    rec.add_many([c for what in counts for c in rec.outcome_columns[what]],
+                 np.concatenate(list(counts.values())).tolist())
     rec.set_many(rec.guard_capacity_columns, (cap / model.scale).tolist())
     rec.set_many(rec.pushback_columns, pol.pushback.astype(int).tolist())
     for g in model.guards:
         g.pushback = bool(pol.pushback[g.segment])
         g.adapt(int(n_att[g.segment]), cap[g.segment])
 
-    p.move(att[died], State.AT_BORDER, State.DIED, day)
-    into_eu = att[kept | through]
+    p.move(died, State.AT_BORDER, State.DIED, day)
     p.move(into_eu, State.AT_BORDER, State.IN_EU, day)
-    back = att[turned]
-    p.pushbacks[back] += 1
-    switch = back[model.streams.uniform(SWITCH, day, back) < b.switch_prob_after_pushback]
-    p.day_due[back] = day + 1
     choose_segment(model, switch, SEGMENT_RECHOICE)
 
     # what the network hears: per origin, and per segment
-    succ = np.bincount(p.origin[att[through]], minlength=w.n_origins) + cfg.intention.caught_success_weight * np.bincount(
-        p.origin[att[kept]], minlength=w.n_origins)
-    fail = np.bincount(p.origin[back], minlength=w.n_origins) + cfg.intention.death_weight * np.bincount(
-        p.origin[att[died]], minlength=w.n_origins)
+    through_o, kept_o, back_o, died_o = by_origin
+    succ = through_o + cfg.intention.caught_success_weight * kept_o
+    fail = back_o + cfg.intention.death_weight * died_o
     a = (1.0 - model.decay) / model.scale  # smoothing; the origin EMAs are real people a day
     model.success_ema = model.success_ema * model.decay + a * succ
     model.failure_ema = model.failure_ema * model.decay + a * fail
-    seg_succ = np.bincount(seg[kept | through], minlength=S)
-    b = 1.0 - model.decay  # per-segment EMAs stay in simulated people (only their ratio is used)
-    model.seg_success_ema = model.seg_success_ema * model.decay + b * seg_succ
-    model.seg_attempts_ema = model.seg_attempts_ema * model.decay + b * n_att
-    K = w.n_nationalities
-    by_nat = np.bincount(seg[kept] * K + p.nationality[att[kept]], minlength=S * K)
-    rec.add_many(rec.caught_by_nationality_columns, by_nat.tolist())
+    d = 1.0 - model.decay  # per-segment EMAs stay in simulated people (only their ratio is used)
+    model.seg_success_ema = model.seg_success_ema * model.decay + d * (by_seg[CAUGHT_KEPT] + by_seg[THROUGH])
+    model.seg_attempts_ema = model.seg_attempts_ema * model.decay + d * n_att
+    nz = np.flatnonzero(kept_by_nat)  # adding 0 changes no count: only the others
+    rec.add_many([rec.caught_by_nationality_columns[j] for j in nz.tolist()], kept_by_nat[nz].tolist())
+
+
+# ---- kernels ---------------------------------------------------------------------------------
+def attempts_today(at_border: np.ndarray, day: int, day_due: np.ndarray, risk: np.ndarray,
+                   has_smuggler: np.ndarray, savings: np.ndarray, spent: np.ndarray, attempt_base: float,
+                   key_attempt: np.uint64, fee: float, take_prob: float, key_smuggler: np.uint64):
+    """Who of those at the border tries today, and who of them hires a smuggler first (paying).
+
+    Ready if ``day_due <= day``; attempts if the attempt draw < ``min(1, attempt_base * (0.5 +
+    risk))``. An attempter without a smuggler whose ``savings >= fee`` hires one if the smuggler
+    draw < ``take_prob``: pays ``fee`` (``pay``) and ``has_smuggler = True`` (for the run).
+
+    Returns:
+        (the attempters, ascending as ``at_border``; how many hired a smuggler).
+    """
+    ready = at_border[day_due[at_border] <= day]
+    att = ready[draw(key_attempt, ready) < np.minimum(1.0, attempt_base * (0.5 + risk[ready]))]
+    first = att[~has_smuggler[att] & (savings[att] >= fee)]
+    hire = first[draw(key_smuggler, first) < take_prob]
+    pay(hire, fee, savings, spent)
+    has_smuggler[hire] = True
+    return att, hire.size
+
+
+def cross(att: np.ndarray, segment: np.ndarray, has_smuggler: np.ndarray, origin: np.ndarray,
+          nationality: np.ndarray, attempts: np.ndarray, pushbacks: np.ndarray, day_due: np.ndarray,
+          day: int, key_death: np.uint64, key_line: np.uint64, key_inside: np.uint64, key_switch: np.uint64,
+          death_prob: float, p_stop: np.ndarray, p_inside: np.ndarray, pushback: np.ndarray,
+          detect_mult: float, switch_prob: float, n_seg: int, n_origin: int, n_nat: int):
+    """Each attempt's outcome (:func:`resolve_crossings`; a smuggler's client has the detection
+    multiplier float32(``detect_mult``), others 1), the counts the books need, and who is turned
+    back (stopped, or caught inside where the segment pushes back) and who of them switches segment
+    (the switch draw < ``switch_prob``).
+
+    Also: ``attempts[att] += 1``; ``pushbacks[back] += 1``; ``day_due[back] = day + 1``.
+
+    Returns:
+        (by_seg (5, n_seg): attempts per outcome (``DIED`` .. ``THROUGH``) and segment,
+        by_origin (4, n_origin): through, caught and kept, turned back, died per origin,
+        kept_by_nat (n_seg * n_nat): caught and kept per segment * n_nat + nationality,
+        died, into_eu (caught and kept or through), back, switch: rows, in ``att``'s order).
+    """
+    seg = segment[att].astype(np.int64)
+    died, stopped, caught_in, kept, through = resolve_crossings(
+        seg, draw(key_death, att), draw(key_line, att), draw(key_inside, att), death_prob, p_stop, p_inside,
+        pushback, np.where(has_smuggler[att], np.float32(detect_mult), np.float32(1.0)))
+    outcome = np.full(att.size, THROUGH)
+    outcome[caught_in] = CAUGHT_TURNED
+    outcome[kept] = CAUGHT_KEPT
+    outcome[stopped] = STOPPED
+    outcome[died] = DIED
+    by_seg = np.bincount(outcome * n_seg + seg, minlength=5 * n_seg).reshape(5, n_seg)
+    by_origin = np.bincount(ORIGIN_ROW[outcome] * n_origin + origin[att], minlength=4 * n_origin)
+    kept_by_nat = np.bincount(seg[kept] * n_nat + nationality[att[kept]], minlength=n_seg * n_nat)
+    attempts[att] += 1
+    back = att[stopped | (caught_in & ~kept)]
+    pushbacks[back] += 1
+    switch = back[draw(key_switch, back) < switch_prob]
+    day_due[back] = day + 1
+    return by_seg, by_origin.reshape(4, n_origin), kept_by_nat, att[died], att[kept | through], back, switch
