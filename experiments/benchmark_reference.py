@@ -32,17 +32,32 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gc
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
 import time
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
+import mesa
+import numpy as np
+
+import sim.engines.reference
+import sim.model.model
+import sim.model.recorder
+import sim.model.rules
+from sim.engines import compiled
+from sim.engines.reference import ReferenceModel
+from sim.model.model import MigrationModel
 from sim.running.benchmark import cost_model
+from sim.running.compose import compose
+from sim.running.docs import replace_section
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "performance.md"
@@ -92,13 +107,7 @@ class PhaseClock:
 
 
 def instrument(model_class: type, clock: PhaseClock) -> None:
-    """Wrap the phase methods, allocation kernels and recorder methods with ``clock``."""
-    import mesa
-
-    import sim.engines.reference
-    import sim.model.model
-    import sim.model.recorder
-
+    """Wrap the day's phases, the allocation kernels and the recorder's methods with ``clock``."""
     for names in CATEGORIES.values():
         for name in names:
             if name in ("start_day", "end_day"):
@@ -106,11 +115,14 @@ def instrument(model_class: type, clock: PhaseClock) -> None:
             elif name == "collect":
                 mesa.DataCollector.collect = clock.wrap(name, mesa.DataCollector.collect)
             elif name.startswith("allocate_"):
-                for module in (sim.model.model, sim.engines.reference):
+                for module in (*sim.model.rules.KERNEL_MODULES, sim.engines.reference):
                     if hasattr(module, name):
                         setattr(module, name, clock.wrap(name, getattr(module, name)))
-            elif hasattr(model_class, name):
-                setattr(model_class, name, clock.wrap(name, getattr(model_class, name)))
+            elif model_class is not MigrationModel and hasattr(model_class, name):
+                setattr(model_class, name, clock.wrap(name, getattr(model_class, name)))  # the reference's own phase
+    # the model runs the registry it finds in sim.model.model (the reference takes its own
+    # methods for the migrant phases, wrapped above, and these for the others)
+    sim.model.model.PHASES = tuple(replace(phase, run=clock.wrap(phase.name, phase.run)) for phase in sim.model.model.PHASES)
 
 
 def rss_bytes() -> int:
@@ -124,22 +136,13 @@ def rss_bytes() -> int:
 
 def child(kind: str, n: int, days: int | None, phases: bool) -> None:
     """One run in this process; prints one JSON line."""
-    import resource
-
-    import numpy as np
-
-    from sim.engines.reference import ReferenceModel
-    from sim.model.model import MigrationModel
-    from sim.running.compose import compose
 
     model_class = {"vectorised": MigrationModel, "numpy": MigrationModel, "reference": ReferenceModel}[kind]
     engine = ["run.engine=numpy"] if kind == "numpy" else ["run.engine=numba"] if kind == "vectorised" else []
     # the compiled engine loads (or, the first time, compiles) its kernels on their first call: a
     # once-per-process cost, paid here by a small run of the same scenario and reported apart
     warm_up_s = 0.0
-    if kind == "vectorised" and MigrationModel(compose(["population.size=100", *engine])).fast_phases:
-        import gc
-
+    if kind == "vectorised" and compiled.available():
         t = time.perf_counter()
         MigrationModel(compose(["population.size=20000", *engine])).run()
         gc.collect()
@@ -163,7 +166,7 @@ def child(kind: str, n: int, days: int | None, phases: bool) -> None:
     print(json.dumps({
         "kind": kind, "n": n, "days": n_days, "full_days": cfg.n_days, "build_s": build_s, "run_s": run_s,
         "warm_up_s": warm_up_s, "engine": "reference" if kind == "reference" else
-        ("numba" if model.fast_phases else "numpy"),
+        model.cfg.run.engine,
         "population_bytes": int(people.nbytes()) if hasattr(people, "nbytes") else None,
         "rss_before": rss_before, "rss_built": rss_built, "peak_rss": peak,
         "phase_s": dict(clock.seconds), "phase_calls": dict(clock.calls),
@@ -307,7 +310,6 @@ def targets(rows: list[dict]) -> str:
 
 
 def write_doc(rows: list[dict], argv: list[str]) -> None:
-    from sim.running.docs import replace_section
 
     cmd = ".venv/bin/python experiments/benchmark_reference.py" + ("" if not argv else " " + " ".join(argv))
     loads = [r["load_before"] for r in rows]

@@ -106,8 +106,7 @@ def test_the_readme_layout_names_every_module():
 
 
 # ---- random streams: named objects declared once --------------------------------------------------
-DRAW_CALLS = ("uniform", "generator", "full_bits", "counter_key", "_scaled", "_send_to_hub",
-              "_choose_segment", "choose_segment")
+DRAW_CALLS = ("uniform", "generator", "full_bits", "counter_key", "scaled", "choose_segment")
 
 
 def test_no_draw_site_names_a_stream_with_a_string_literal():
@@ -205,3 +204,41 @@ def test_imports_sit_at_the_top_of_their_module_unless_deferred_for_a_reason():
                     found += [f"{name}.{node.name}: {m}" for m in mods
                               if not any(m == d or m.startswith(d + ".") for d in DEFERRED)]
     assert not found, f"import these at the top of the module (or add a reason to DEFERRED): {found}"
+
+
+def test_each_phase_draws_from_the_streams_the_registry_names_and_no_other():
+    """The registry (sim.model.rules.PHASES) says which streams each phase draws from; a run
+    watched draw by draw agrees: no phase draws from a stream it does not name, and every
+    stream named is drawn from (the default scenario, with every lever it pulls, through 2021)."""
+    from dataclasses import replace
+
+    from sim.model.model import MigrationModel
+    from sim.model.rules import PHASES
+    from sim.running.compose import compose
+
+    model = MigrationModel(compose(["population.size=20000", "run.end=2021-12-31"]))
+    current = {"phase": None}
+    drawn: dict[str, set[str]] = {phase.name: set() for phase in PHASES}
+    streams = model.streams
+
+    def watch(inner):
+        def watched(name, *args, **kwargs):
+            drawn[current["phase"]].add(str(name))
+            return inner(name, *args, **kwargs)
+        return watched
+
+    for method in ("uniform", "generator", "full_bits", "counter_key"):
+        setattr(streams, method, watch(getattr(streams, method)))
+
+    def timed(phase):
+        def run(m, today):
+            current["phase"] = phase.name
+            phase.run(m, today)
+        return replace(phase, run=run)
+
+    model.phases = tuple(timed(phase) for phase in PHASES)
+    model.run()
+    for phase in PHASES:
+        named = {str(s) for s in phase.streams}
+        assert drawn[phase.name] <= named, f"{phase.name} draws from {drawn[phase.name] - named} unnamed"
+        assert named <= drawn[phase.name], f"{phase.name} names {named - drawn[phase.name]} but never drew from them"

@@ -43,7 +43,7 @@ their distribution is the same. Same config and seed give the same run.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 from typing import Any
 
@@ -52,6 +52,7 @@ import numpy as np
 
 from sim.model.allocate import allocate_by_group, allocate_fifo, token_bucket
 from sim.model.config import Config
+from sim.model.day import Day
 from sim.model.model import MigrationModel
 from sim.model.population import N_STATES, State, segment_weights, stop_share
 from sim.model.rng import (
@@ -635,7 +636,7 @@ class ReferenceModel(MigrationModel):
         super().__init__(config, rng, **overrides)
         # its people are agents: each migrant phase is its own method of the same name
         # (run.engine is moot); levers, states and airlines are the model's
-        self.phases = [(name, getattr(type(self), name, run)) for name, run in self.phases]
+        self.phases = tuple(replace(phase, run=getattr(type(self), phase.name, phase.run)) for phase in self.phases)
         pop = self.people
         cols = [getattr(pop, c).tolist() for c in
                 ("origin", "nationality", "agency", "has_agency", "savings_usd", "risk", "net_weight")]
@@ -673,7 +674,7 @@ class ReferenceModel(MigrationModel):
                 [q for q, w in zip(wants, win, strict=True) if not w])
 
     # ---- 4. agencies --------------------------------------------------------------------------
-    def sell_packages(self) -> None:
+    def sell_packages(self, today: Day) -> None:
         """Intending people ask their agency (want); each agency sells up to its capacity, first
         come first served (:func:`allocate_by_group`); agencies adjust price and capacity."""
         pol = self.world.policy
@@ -681,8 +682,8 @@ class ReferenceModel(MigrationModel):
         price = np.array([a.price_usd for a in self.agencies])
         cap = np.array([a.capacity_today(pol.agency_cap_mult[a.origin]) for a in self.agencies])
         cap = token_bucket(self.agency_credit, cap * self.scale)
-        self.offer = package_on_sale(self)
-        self.price_today, self.offer_today = price.tolist(), self.offer.tolist()
+        today.offer = package_on_sale(self.world, today.serving)
+        self.price_today, self.offer_today = price.tolist(), today.offer.tolist()
         self.signal_today = self.signal.tolist()
 
         wants = self.run_stage("agencies")
@@ -706,17 +707,17 @@ class ReferenceModel(MigrationModel):
         self.count("package_demand", int(demand.sum()))
 
     # ---- 5. migrants --------------------------------------------------------------------------
-    def intend(self) -> None:
+    def intend(self, today: Day) -> None:
         """At home -> intending; returnees may leave again (stage ``intend``)."""
         c, pol = self.cfg.intention, self.world.policy
         self.push_today = self.world.origin_push.tolist()
-        self.offer_mult_today = np.where(self.offer, 1.0, c.closed_offer_mult).tolist()
+        self.offer_mult_today = np.where(today.offer, 1.0, c.closed_offer_mult).tolist()
         self.intent_mult_today = pol.intent_mult.tolist()
         self.info_today = pol.info.tolist()
         self.signal_today = self.signal.tolist()
         self.run_stage("intend")
 
-    def apply_for_visas(self) -> None:
+    def apply_for_visas(self, today: Day) -> None:
         """Applications at channels that stopped serving lapse; agencies ask for visa slots for
         people waiting for a package; each channel, cheapest and fastest first, serves up to its
         capacity first come first served; people without a slot for too long are cancelled."""
@@ -727,10 +728,10 @@ class ReferenceModel(MigrationModel):
 
         cap = w.channel_cap * self.channel_level * pol.channel_cap_mult * serving.any(axis=1)
         cap = token_bucket(self.channel_credit, cap * self.scale)
-        self.recorder.channel_capacity = cap.astype(float)
+        today.visa_capacity = cap.astype(float)
         wants = self.run_stage("visa")
         nat = np.array([q.migrant.nationality for q in wants], dtype=np.int64)
-        self.recorder.channel_queue = serving[:, nat].sum(axis=1).astype(float)
+        today.visa_queue = serving[:, nat].sum(axis=1).astype(float)
         waiting = wants
         for c in np.argsort(w.channel_cost + 50.0 * w.channel_days, kind="stable"):
             cand = [q for q in waiting if self.serving_today[c][q.migrant.nationality]]
@@ -745,11 +746,11 @@ class ReferenceModel(MigrationModel):
         for q in waiting:
             q.migrant.wait_for_visa_slot()
 
-    def collect_visas(self) -> None:
+    def collect_visas(self, today: Day) -> None:
         """Visas ready today: ticketed (stage ``collect``)."""
         self.run_stage("collect")
 
-    def fly(self) -> None:
+    def fly(self, today: Day) -> None:
         """Ticketed people ask for direct seats (or are rebooked via a hub), people at hubs ask
         for seats from there; each route, in a random order, seats up to today's corridor seats
         first come first served; people at a hub without a seat wait, move hub or go home."""
@@ -768,12 +769,12 @@ class ReferenceModel(MigrationModel):
         sold = np.zeros(R, dtype=np.int64)
         waiting = wants
         for r in self.streams.generator(SEAT_ROUTE_ORDER, day).permutation(R):
-            if self.seats_today[r] <= 0:
+            if today.seats[r] <= 0:
                 continue
             cand = [q for q in waiting if r in q.what]
             if not cand:
                 continue
-            served, _ = self.allocate(int(self.seats_today[r]), cand)
+            served, _ = self.allocate(int(today.seats[r]), cand)
             for q in served:
                 q.migrant.fly_to_minsk()
             sold[r] = len(served)
@@ -786,11 +787,11 @@ class ReferenceModel(MigrationModel):
             if q.migrant.state == State.IN_TRANSIT:
                 q.migrant.stay_at_hub()
 
-    def live_in_belarus(self) -> None:
+    def live_in_belarus(self, today: Day) -> None:
         """Everyone in Belarus pays for the day (stage ``hotel``)."""
         self.run_stage("hotel")
 
-    def go_home(self) -> None:
+    def go_home(self, today: Day) -> None:
         """Returning people arrive home; people in Belarus may become willing to return: free
         seats first (first come by the day they arrived), then their own tickets."""
         w, pol, day = self.world, self.world.policy, self.day
@@ -818,7 +819,7 @@ class ReferenceModel(MigrationModel):
         for q in served + own:
             self.failure_ema[q.migrant.origin] += a
 
-    def leave_minsk(self) -> None:
+    def leave_minsk(self, today: Day) -> None:
         """People in Minsk leave for the border (stage ``minsk``)."""
         self.to_border_today = min(1.0, self.cfg.travel.minsk_to_border_per_day * self.world.policy.transport_mult)
         self.segment_weights_today = self._segment_weights().tolist()
@@ -833,7 +834,7 @@ class ReferenceModel(MigrationModel):
                                self.cfg.border.segment_choice_temperature)
 
     # ---- 6. guards ----------------------------------------------------------------------------
-    def resolve_border(self) -> None:
+    def resolve_border(self, today: Day) -> None:
         """People at the border decide to try (want); the guards' stop share falls with the
         day's attempts at each segment (:func:`stop_share`); each attempt is resolved; guards
         adapt; what the network hears is updated."""

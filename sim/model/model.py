@@ -22,8 +22,9 @@ import mesa
 import numpy as np
 
 from sim.engines import compiled
-from sim.model.allocate import stochastic_round, token_bucket
+from sim.model.allocate import stochastic_round
 from sim.model.config import Config, load_config, set_dotted, to_dict
+from sim.model.day import Day
 from sim.model.institutions import (
     AgencyBook,
     Airline,
@@ -42,8 +43,7 @@ from sim.model.rng import (
     Stream,
     Streams,
 )
-from sim.model.rules import PHASES, numpy_kernels
-from sim.model.rules.sell import cancel, package_on_sale
+from sim.model.rules import PHASES, Phase, numpy_kernels
 from sim.model.world import World
 
 
@@ -80,12 +80,10 @@ class MigrationModel(mesa.Model):
         # scaled back to real people. At size == pool (the default) nothing is scaled.
         self.scale = cfg.population.size / cfg.population.pool
         self.streams = Streams(cfg.run.seed, cfg.population.size)
-        # phases done by compiled kernels (run.engine; empty: all numpy) — the same numbers either way
-        self.fast_phases = compiled.phases(cfg.run.engine)
         # the per-person work of the migrant phases: numpy, or the compiled twins (run.engine)
         self.kernels = compiled.kernels() if cfg.run.engine == "numba" else numpy_kernels()
-        # the day: (name, function) in order (sim.model.rules.PHASES)
-        self.phases = [(ph.name, self.fast_phases.get(ph.name, ph.run)) for ph in PHASES]
+        # the day's phases, in order (sim.model.rules.PHASES)
+        self.phases: tuple[Phase, ...] = PHASES
 
         actors = list(self.world.states) + list(self.world.airlines)
         # applied in name order, whatever the order in the config: levers only narrow the policy
@@ -96,7 +94,7 @@ class MigrationModel(mesa.Model):
         self.people = Population(cfg, self.world, self.streams)
         if cfg.run.engine == "numba":
             self.people.members_kernel = compiled.members_kernel()
-        self.recorder = Recorder(self)
+        self.recorder = Recorder(self.world, cfg.n_days, self.scale)
         w = self.world
 
         self.state_actors = {s: StateActor(self, s, [lv for lv in levers if lv.actor == s]) for s in w.states}
@@ -111,9 +109,7 @@ class MigrationModel(mesa.Model):
         self.guards = [BorderGuard(self, s, w.segment_ids[s], w.seg_cap[s], w.seg_adapt[s], w.seg_cap_max[s])
                        for s in range(w.n_segments)]
 
-        R, S, O = w.n_routes, w.n_segments, w.n_origins
-        self.flights_today = np.zeros(R, dtype=np.int64)
-        self.seats_today = np.zeros(R, dtype=np.int64)
+        S, O = w.n_segments, w.n_origins
         self.channel_level = np.ones(w.n_channels)
         # per issuing state whose channels grow with their queues: (C,) which channels
         self.growing_channels = {name: issued for name in self.state_actors
@@ -128,10 +124,10 @@ class MigrationModel(mesa.Model):
         # the line (being caught inside still means being in the EU, where one may apply)
         self.seg_prior = 1.0 - w.seg_detect
         self.seg_attempts_ema = np.zeros(S)
-        self._serving: tuple[int, np.ndarray | None] = (-1, None)  # (day, channels_serving())
         self.seg_success_ema = np.zeros(S)
         self.decay = 0.5 ** (1.0 / cfg.intention.report_half_life_days)
         self.day = 0
+        self.yesterday = Day.before_the_run(w.n_channels)  # the last day's handoffs (sim.model.day)
         self.running = True
         # Mesa convention: model-level reporters (what mesa.batch_run collects)
         self.datacollector = mesa.DataCollector(
@@ -143,10 +139,13 @@ class MigrationModel(mesa.Model):
         if self.day >= self.cfg.n_days:
             self.running = False
             return
-        self.recorder.start_day(self.day)
-        for _name, run_phase in self.phases:  # sim.model.rules.PHASES, in order
-            run_phase(self)
-        self.recorder.end_day()
+        today = Day(self.day)
+        self.recorder.start_day()
+        self.people.flows.fill(0)
+        for phase in self.phases:  # sim.model.rules.PHASES, in order
+            phase.run(self, today)
+        self.recorder.end_day(today, self.people, self.agency_book, self.world.policy)
+        self.yesterday = today
         self.datacollector.collect(self)
         self.day += 1
         if self.day >= self.cfg.n_days:
@@ -159,18 +158,6 @@ class MigrationModel(mesa.Model):
             if progress is not None:
                 progress()
 
-    # ---- what the compiled phases still call by their old names (being removed) ----------
-    def _scaled(self, real, stream):
-        return self.scaled(real, stream)
-
-    _credit = staticmethod(token_bucket)
-
-    def _cancel(self, ids, src):
-        cancel(self, ids, src)
-
-    def _package_on_sale(self):
-        return package_on_sale(self)
-
     def scaled(self, real: np.ndarray | float, stream: Stream) -> np.ndarray:
         """A capacity in real people as whole units of simulated people (stochastic rounding)."""
         x = np.asarray(real, dtype=float) * self.scale
@@ -178,18 +165,6 @@ class MigrationModel(mesa.Model):
         if not (x > whole).any():  # whole numbers round to themselves whatever the draw
             return whole.astype(np.int64)
         return stochastic_round(x, self.streams.generator(stream, self.day).random(x.shape))
-
-    def channels_serving(self) -> np.ndarray:
-        """(C, K) bool: visa channel c is in service today and issues visas to nationality k.
-
-        Depends on the day and today's policy only (set by the levers, first thing in the day),
-        so it is computed once a day, for the agencies and the visa phase."""
-        day, serving = self._serving
-        if day != self.day:
-            w = self.world
-            serving = w.channels_in_service(self.day)[:, None] & w.policy.channel_ok & w.channel_nat
-            self._serving = (self.day, serving)
-        return serving
 
     @property
     def signal(self) -> np.ndarray:

@@ -17,7 +17,10 @@ import pandas as pd
 from sim.model.population import N_STATES, STATE_NAMES, State
 
 if TYPE_CHECKING:
-    from sim.model.model import MigrationModel
+    from sim.model.day import Day
+    from sim.model.institutions import AgencyBook
+    from sim.model.population import Population
+    from sim.model.world import Policy, World
 
 # metrics a lever's trigger may watch (yesterday's value, in real people: rows / scale)
 METRICS = {
@@ -65,13 +68,16 @@ class Recorder:
         rows: list of per-day dicts (use :meth:`frame`).
         *_columns: names of the columns of one kind, in the world's order (routes, channels,
             segments; ``caught_by_nationality_columns`` segment-major), for :meth:`add_many`.
-        channel_queue, channel_capacity: (C,) yesterday's applications waiting per channel and
-            capacity, read by issuing states.
+        scale: simulated people per real person (``yesterday`` gives real people).
+
+    The recorder holds no model: the phases add and set counts during the day, and
+    :meth:`end_day` is given the rest (the day's handoffs, the people, the agencies, the policy).
     """
 
-    def __init__(self, model: MigrationModel) -> None:
-        self.model = model
-        w = model.world
+    def __init__(self, world: World, n_days: int, scale: float) -> None:
+        w = world
+        self.world = world
+        self.scale = scale
         self.arrival_columns = [f"arrivals_{r}" for r in w.route_ids]
         self.visa_application_columns = [f"visa_applications_{c}" for c in w.channel_ids]
         self.visa_columns = [f"visas_{c}" for c in w.channel_ids]
@@ -97,15 +103,12 @@ class Recorder:
         self.today: dict[str, Any] = {}
         # fixed for the run, so made once: a new day's counters and levels, and the dates
         self._new_day = dict.fromkeys(self.counters + self.levels, 0)
-        self._dates = [w.date_of(day).isoformat() for day in range(model.cfg.n_days)]
+        self._dates = [w.date_of(day).isoformat() for day in range(n_days)]
         self._schedule = np.zeros(2 * w.n_routes, dtype=np.int64)
-        self.channel_queue = np.zeros(w.n_channels)
-        self.channel_capacity = np.zeros(w.n_channels)
 
     # ---- during the day ----------------------------------------------------------------
-    def start_day(self, day: int) -> None:
+    def start_day(self) -> None:
         self.today = self._new_day.copy()  # every counter and level at 0
-        self.model.people.flows.fill(0)
 
     def add(self, name: str, value: float) -> None:
         self.today[name] += value
@@ -128,13 +131,15 @@ class Recorder:
 
     def yesterday(self, metric: str) -> float:
         """A metric's value on the last recorded day, in real people (0 before the first)."""
-        return float(self.rows[-1][metric]) / self.model.scale if self.rows else 0.0
+        return float(self.rows[-1][metric]) / self.scale if self.rows else 0.0
 
     # ---- end of the day -----------------------------------------------------------------
-    def end_day(self) -> None:
-        m = self.model
-        w, p = m.world, m.people
-        day = m.day
+    def end_day(self, today: Day, p: Population, book: AgencyBook, policy: Policy) -> None:
+        """Write the day's row: the counts added during the day, the stocks and flows of the
+        people, today's schedule and visa capacity, the agencies' prices and capacity, the
+        policy's cooperation and the levers pulled."""
+        w = self.world
+        day = today.index
         date = self._dates[day] if 0 <= day < len(self._dates) else w.date_of(day).isoformat()
         row: dict[str, Any] = {"date": date, "day": day}
         row.update(zip(self.stock_columns, p.stocks().tolist(), strict=True))
@@ -147,12 +152,12 @@ class Recorder:
             raise RuntimeError("a transition outside TRANSITIONS happened; add it to the recorder")
         row.update(zip(self.flow_columns, flows, strict=True))
         schedule = self._schedule  # flights, seats per route, interleaved
-        schedule[0::2], schedule[1::2] = m.flights_today, m.seats_today
+        schedule[0::2], schedule[1::2] = today.flights, today.seats
         schedule = schedule.tolist()
         row.update(zip(self.schedule_columns, schedule, strict=True))
-        today = self.today
-        row.update(today)
-        column = today.__getitem__
+        counts = self.today
+        row.update(counts)
+        column = counts.__getitem__
         row["arrivals_minsk"] = int(sum(map(column, self.arrival_columns)))
         for k, columns in self.outcome_columns.items():
             row[k] = int(sum(map(column, columns)))
@@ -160,14 +165,13 @@ class Recorder:
         row["in_minsk"] = row["n_in_minsk"]
         row["at_border"] = row["n_at_border"]
         row["in_eu"] = row["n_in_eu"]
-        book = m.agency_book
         # np.mean's sum and division, without its Python overhead (the same float)
         row["package_price_usd"] = float(np.add.reduce(book.price_usd) / book.price_usd.size) if book.price_usd.size else 0.0
         row["agency_capacity"] = float(sum(book.capacity.tolist()))  # summed in order, as Python does
-        visa_capacity = np.asarray(self.channel_capacity, dtype=float).tolist()
+        visa_capacity = np.asarray(today.visa_capacity, dtype=float).tolist()
         row.update(zip(self.visa_capacity_columns, visa_capacity, strict=True))
-        row["cooperation"] = float(w.policy.cooperation)
-        row["active_levers"] = ";".join(sorted([n for a in m.lever_owners for n in a.active_today]))
+        row["cooperation"] = float(policy.cooperation)
+        row["active_levers"] = ";".join(today.active_levers)
         self.rows.append(row)
 
     def frame(self):

@@ -1,11 +1,15 @@
-"""The compiled engine: the migrant rules of :mod:`sim.model.model` as numba kernels, same numbers.
+"""The compiled engine: the kernels of :mod:`sim.model.rules` as numba functions, same numbers.
 
-:class:`sim.model.model.MigrationModel` states each rule once, in numpy, and that is the model's
-definition (``run.engine=numpy``). Most of a day's time at 10^4–10^6 people is not
+Each module of :mod:`sim.model.rules` states its rules once: the phase (the bookkeeping: moves,
+counts, what the network hears) and its kernels in numpy, the per-person work, listed in its
+``KERNELS``; that is the model's definition (``run.engine=numpy``). Most of a day's time at 10^4–10^6 people is not
 arithmetic but the number of passes: each rule makes 10–40 numpy calls over its state's rows
 (gathers, masks, draws, allocation), each a few microseconds of Python and a pass over memory.
-This package does the same work for each phase in one or two compiled loops per phase, so
-that a phase costs a call and its people, not a few dozen calls (docs/performance.md).
+This package has, for each rules module, a module of the same name with the compiled twin of
+each of its kernels — the same name, parameters and results, in one or two compiled loops — so
+that a phase costs a call and its people, not a few dozen calls (docs/performance.md). The
+phases themselves are the same code for both engines: with ``run.engine=numba`` the model is
+given these kernels (:func:`kernels`) instead of the numpy ones.
 
 The contract: **the same numbers, bit for bit**, as the numpy rules — the same draws (the
 streams' counter-based SplitMix64, :func:`sim.engines.compiled.common.u01`), the same allocation order
@@ -19,9 +23,8 @@ column of the daily table and every person's every attribute exactly. To keep th
   numba: cast it (``np.float32(p)``) wherever numpy would compute in float32;
 - a float sum over an array (``arr.sum()``) is pairwise in numpy: leave it to numpy.
 
-A phase of :class:`MigrationModel` marked ``@compiled_variant`` is done by the function of the
-same name in this package's module listed in :data:`PHASES` when the engine is numba; every
-other phase runs as numpy. Each such function takes the model and does the whole phase.
+``tests/test_engines.py`` also checks that every kernel has its twin with the same parameters,
+and the ``tests/test_kernels_*.py`` files give each pair the same inputs directly.
 """
 
 from __future__ import annotations
@@ -30,23 +33,9 @@ import importlib
 import importlib.util
 from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any
 
 from sim.model.config import ConfigError
 from sim.model.rules import KERNEL_MODULES
-
-# phase -> the module of sim.engines.compiled that holds its compiled form
-PHASES = {
-    "intend": "intend",
-    "sell_packages": "sell",
-    "apply_for_visas": "visas",
-    "collect_visas": "visas",
-    "fly": "fly",
-    "live_in_belarus": "belarus",
-    "go_home": "belarus",
-    "leave_minsk": "belarus",
-    "resolve_border": "border",
-}
 
 
 def available() -> bool:
@@ -85,20 +74,3 @@ def _require_numba() -> None:
     if not available():
         raise ConfigError("run.engine: 'numba' but numba is not installed here; allowed: numpy "
                           "(or install numba: `pip install -e .` depends on it)")
-
-
-def phases(engine: str) -> dict[str, Callable[[Any], None]]:
-    """The compiled phases for ``run.engine`` (an empty dict for numpy: every phase in numpy).
-
-    Raises:
-        ConfigError: ``engine`` is ``numba`` and numba is not installed.
-    """
-    if engine == "numpy":
-        return {}
-    _require_numba()
-    found = {}
-    for phase, module in PHASES.items():  # (while moving to kernels: the phases still here)
-        fn = getattr(importlib.import_module(f"{__name__}.{module}"), phase, None)
-        if fn is not None:
-            found[phase] = fn
-    return found

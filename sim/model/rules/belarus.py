@@ -30,6 +30,7 @@ from sim.model.rng import (
 )
 
 if TYPE_CHECKING:
+    from sim.model.day import Day
     from sim.model.model import MigrationModel
 
 # the per-person work of this module's phases (numpy; sim.engines.compiled has their twins)
@@ -37,7 +38,7 @@ KERNELS: tuple[str, ...] = ("pay_hotel", "arrive_home", "stranded", "decide_retu
                             "pick_segments")
 
 
-def live_in_belarus(model: MigrationModel) -> None:
+def live_in_belarus(model: MigrationModel, today: Day) -> None:
     """Everyone in Minsk or at the border pays a day's hotel."""
     p = model.people
     in_minsk, at_border = p.ids(State.IN_MINSK), p.ids(State.AT_BORDER)
@@ -46,7 +47,7 @@ def live_in_belarus(model: MigrationModel) -> None:
                                 p.spent_usd)
 
 
-def go_home(model: MigrationModel) -> None:
+def go_home(model: MigrationModel, today: Day) -> None:
     """Returning people land (returned); stranded people become willing to return: free seats first
     (FIFO by day in Belarus), then own tickets; they are returning until the next day."""
     p, w, c, day, kern = model.people, model.world, model.cfg.returns, model.day, model.kernels
@@ -81,7 +82,7 @@ def go_home(model: MigrationModel) -> None:
     model.report_failures(np.concatenate([free_minsk, free_border, own_minsk, own_border]))
 
 
-def leave_minsk(model: MigrationModel) -> None:
+def leave_minsk(model: MigrationModel, today: Day) -> None:
     """In Minsk -> at the border: transport (Belarus' facilitation) and segment choice."""
     p, cfg, day = model.people, model.cfg, model.day
     in_minsk = p.ids(State.IN_MINSK)

@@ -28,6 +28,7 @@ from sim.model.rng import (
 from sim.model.rules.belarus import choose_segment, pay
 
 if TYPE_CHECKING:
+    from sim.model.day import Day
     from sim.model.model import MigrationModel
 
 # the per-person work of this module's phases (numpy; sim.engines.compiled has their twins)
@@ -39,7 +40,7 @@ DIED, STOPPED, CAUGHT_TURNED, CAUGHT_KEPT, THROUGH = 0, 1, 2, 3, 4
 ORIGIN_ROW = np.array([3, 2, 2, 1, 0])  # through 0, kept 1, turned back 2, died 3
 
 
-def resolve_border(model: MigrationModel) -> None:
+def resolve_border(model: MigrationModel, today: Day) -> None:
     """Attempts at each segment and their outcomes; turned-back people may switch segment."""
     p, w, cfg, day = model.people, model.world, model.cfg, model.day
     pol = w.policy

@@ -22,13 +22,14 @@ from sim.model.rng import HUB_CHOICE, HUB_RECHOICE, SEAT_ROUTE_ORDER, SEAT_TIE, 
 from sim.model.rules.sell import cancel
 
 if TYPE_CHECKING:
+    from sim.model.day import Day
     from sim.model.model import MigrationModel
 
 # the per-person work of this module's phases (numpy; sim.engines.compiled has their twins)
 KERNELS: tuple[str, ...] = ("queue_and_reroute", "seat_and_strand")
 
 
-def fly(model: MigrationModel) -> None:
+def fly(model: MigrationModel, today: Day) -> None:
     """Ticketed and in-transit people take today's seats to Minsk; agencies reroute via hubs.
 
     A ticketed person flies direct while a route from their airports will carry them and
@@ -57,7 +58,7 @@ def fly(model: MigrationModel) -> None:
     else:
         order = np.zeros(0, dtype=np.int64)
     seat_tk, seat_tr, sold, visited, n_rest, home, go_again = kernels.seat_and_strand(
-        pool, n_tk, order, model.seats_today, pol.boarding_ok, w.direct, w.route_from_hub, p.origin,
+        pool, n_tk, order, today.seats, pol.boarding_ok, w.direct, w.route_from_hub, p.origin,
         p.nationality, p.hub, p.day_entered, p.day_due, p.day_in_belarus, p.returns, p.savings_usd,
         p.spent_usd, hub_w, share, hub_ok, day, cfg.travel.hub_stranded_days, usd32,
         streams.counter_key(SEAT_TIE, day), streams.counter_key(HUB_RECHOICE, day))

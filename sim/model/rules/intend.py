@@ -15,23 +15,24 @@ from sim.model.population import State, intention_prob
 from sim.model.rng import INTEND, LEAVE_AGAIN, below_bound, bits_to_unit, draw
 
 if TYPE_CHECKING:
+    from sim.model.day import Day
     from sim.model.model import MigrationModel
 
 # the per-person work of this module's phases (numpy; sim.engines.compiled has their twins)
 KERNELS: tuple[str, ...] = ("start_intending", "leave_again")
 
 
-def intend(model: MigrationModel) -> None:
+def intend(model: MigrationModel, today: Day) -> None:
     """At home -> intending (push, network, information, offer); returnees leave again."""
     p, w, c, day = model.people, model.world, model.cfg.intention, model.day
     pol = w.policy
-    offer_mult = np.where(model.offer, 1.0, c.closed_offer_mult)
+    offer_mult = np.where(today.offer, 1.0, c.closed_offer_mult)
     go = model.kernels.start_intending(
         model.streams.full_bits(INTEND, day), p.origin_counts, p.state, p.net_weight, p.origin,
         c.base_rate_per_day, w.origin_push, offer_mult, pol.intent_mult, c.network_gain, model.signal, pol.info)
     p.move(go, State.AT_HOME, State.INTENDING, day)
     back = p.ids(State.RETURNED)
-    again = model.kernels.leave_again(back, p.origin, model.offer, float(model.cfg.returns.leave_again_per_day),
+    again = model.kernels.leave_again(back, p.origin, today.offer, float(model.cfg.returns.leave_again_per_day),
                                       model.streams.counter_key(LEAVE_AGAIN, day))
     p.move(again, State.RETURNED, State.INTENDING, day)
 

@@ -18,23 +18,25 @@ from sim.model.population import State, give_up_prob
 from sim.model.rng import BUY, BUY_TIE, GIVE_UP, draw
 
 if TYPE_CHECKING:
+    from sim.model.day import Day
     from sim.model.model import MigrationModel
+    from sim.model.world import World
 
 # the per-person work of this module's phases (numpy; sim.engines.compiled has their twins)
 KERNELS: tuple[str, ...] = ("sell_to_intending", "close_agencies_day")
 
 
-def sell_packages(model: MigrationModel) -> None:
+def sell_packages(model: MigrationModel, today: Day) -> None:
     """Intending people who can pay ask their agency; agencies sell up to capacity (FIFO)."""
     p, cfg, day, streams = model.people, model.cfg, model.day, model.streams
     pol = model.world.policy
     it = p.ids(State.INTENDING)
     book = model.agency_book
     cap = token_bucket(model.agency_credit, book.capacity_today(pol.agency_cap_mult) * model.scale)
-    model.offer = package_on_sale(model)
+    today.offer = package_on_sale(model.world, today.serving)
     c = cfg.intention
     got, paid, quit_, demand, sold, revenue = model.kernels.sell_to_intending(
-        it, p.agency, p.has_agency, p.savings_usd, p.spent_usd, p.origin, p.day_entered, model.offer,
+        it, p.agency, p.has_agency, p.savings_usd, p.spent_usd, p.origin, p.day_entered, today.offer,
         book.price_usd, float(cfg.purchase.reserve_usd), np.float32(cfg.purchase.buy_prob_per_day), cap,
         model.agency_credit, model.signal, float(c.give_up_per_day), float(c.discouraged_per_day),
         streams.counter_key(BUY, day), streams.counter_key(BUY_TIE, day), streams.counter_key(GIVE_UP, day))
@@ -135,11 +137,11 @@ def _pay(savings: np.ndarray, spent: np.ndarray, ids: np.ndarray, usd: np.ndarra
     spent[ids] += amount
 
 
-def package_on_sale(model: MigrationModel) -> np.ndarray:
-    """(O,) bool: an origin's agencies are open and a visa channel serves its nationality."""
-    w = model.world
+def package_on_sale(w: World, serving: np.ndarray) -> np.ndarray:
+    """(O,) bool: an origin's agencies are open and a visa channel serves its nationality
+    (``serving``: (C, K) channel c serves nationality k today)."""
     pol = w.policy
-    nat_ok = model.channels_serving().any(axis=0)
+    nat_ok = serving.any(axis=0)
     return (pol.agency_cap_mult > 0) & (w.origin_agencies > 0) & nat_ok[w.origin_nat]
 
 

@@ -22,19 +22,20 @@ from sim.model.rng import VISA_TIE, draw
 from sim.model.rules.sell import cancel
 
 if TYPE_CHECKING:
+    from sim.model.day import Day
     from sim.model.model import MigrationModel
 
 # the per-person work of this module's phases (numpy; sim.engines.compiled has their twins)
 KERNELS: tuple[str, ...] = ("lapsed_applications", "apply_at_channels", "visas_due")
 
 
-def apply_for_visas(model: MigrationModel) -> None:
+def apply_for_visas(model: MigrationModel, today: Day) -> None:
     """Waiting for a package -> waiting for a visa: agencies apply at open channels (FIFO)."""
     p, w, day, rec = model.people, model.world, model.day, model.recorder
     pol = w.policy
     # applications at channels that closed or stopped serving the nationality lapse
     wv = p.ids(State.WAITING_VISA)
-    serving = model.channels_serving()
+    serving = today.serving
     lapsed = model.kernels.lapsed_applications(wv, p.channel, p.nationality, serving)
     p.move(lapsed, State.WAITING_VISA, State.WAITING_PACKAGE, day)
     rec.add("visa_lapsed", lapsed.size)
@@ -42,8 +43,8 @@ def apply_for_visas(model: MigrationModel) -> None:
     wp = p.ids(State.WAITING_PACKAGE)
     cap = w.channel_cap * model.channel_level * pol.channel_cap_mult * serving.any(axis=1)
     cap = token_bucket(model.channel_credit, cap * model.scale)
-    rec.channel_capacity = cap.astype(float)
-    winners, n_won, stuck, rec.channel_queue = model.kernels.apply_at_channels(
+    today.visa_capacity = cap.astype(float)
+    winners, n_won, stuck, today.visa_queue = model.kernels.apply_at_channels(
         wp, p.nationality, p.day_entered, p.day_due, p.channel, serving, cap, w.channel_preference,
         w.channel_days, model.streams.counter_key(VISA_TIE, day), day, model.cfg.travel.package_cancel_days)
     model.channel_credit -= n_won
@@ -57,7 +58,7 @@ def apply_for_visas(model: MigrationModel) -> None:
     cancel(model, stuck, State.WAITING_PACKAGE)
 
 
-def collect_visas(model: MigrationModel) -> None:
+def collect_visas(model: MigrationModel, today: Day) -> None:
     """Waiting for a visa -> ticketed when it is due, counted per channel."""
     p, w, day, rec = model.people, model.world, model.day, model.recorder
     wv = p.ids(State.WAITING_VISA)
