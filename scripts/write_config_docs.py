@@ -1,5 +1,6 @@
-"""Write docs/config.md (every config key, default and meaning), docs/levers.md and the tables of
-docs/calibration.md (free parameters, observation models) from the code.
+"""Write docs/config.md (every config key, default and meaning), docs/levers.md, the tables of
+docs/calibration.md (free parameters, observation models) and the day's phases in
+docs/architecture.md from the code.
 
     .venv/bin/python scripts/write_config_docs.py
 """
@@ -11,8 +12,11 @@ import json
 import typing
 from pathlib import Path
 
-from sim.model.config import Config, describe
+from sim.model.config import Config, Trigger, When, describe
 from sim.model.levers import lever_docs
+from sim.running.docs import PHASES_BEGIN, PHASES_END, phases_table, replace_section
+from sim.studies.calibration import load_spec
+from sim.studies.calibration_report import update_spec_docs
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -61,16 +65,20 @@ def main() -> None:
           "                              #   {trigger: {metric, above|below, for_days, lag_days}, duration_days}",
           "    ...                       # the lever's own parameters", "```", "",
           "Levers set the world's policy arrays each day (reset to 'nobody acts' first) and combine by AND,",
-          "multiplication or addition, so their order does not matter and an inactive lever changes nothing.", ""]
+          "multiplication or addition, so their order does not matter and an inactive lever changes nothing.", "",
+          "## Schedules (`when`)", "", When.__doc__.replace("\n    ", " ").replace("``", "`").strip(), "",
+          "| key | default | meaning |", "|---|---|---|"]
+    lv += row_rows(When, "when.")
+    lv += ["", "A trigger (`when.trigger`): " + Trigger.__doc__.replace("\n    ", " ").replace("``", "`").strip(), "",
+           "| key | default | meaning |", "|---|---|---|"]
+    lv += row_rows(Trigger, "when.trigger.") + [""]
     for kind, doc, params in lever_docs():
         lv += [f"## `{kind}`", "", doc, "", "| parameter | default |", "|---|---|"]
         lv += [f"| `{p}` | `{json.dumps(d)}` |" for p, d in params] + [""]
     (DOCS / "levers.md").write_text("\n".join(lv))
-    from sim.studies.calibration import load_spec
-    from sim.studies.calibration_report import update_spec_docs
-
     update_spec_docs(load_spec())
-    print("wrote docs/config.md, docs/levers.md and the tables of docs/calibration.md")
+    replace_section(DOCS / "architecture.md", PHASES_BEGIN, PHASES_END, phases_table())
+    print("wrote docs/config.md, docs/levers.md, the tables of docs/calibration.md and the phases of docs/architecture.md")
 
 
 if __name__ == "__main__":

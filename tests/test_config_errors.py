@@ -204,12 +204,16 @@ def test_lever_malformed_date(tiny_world) -> None:
         ({"trigger": {"metric": "attempts", "above": "many"}}, r"when\.trigger\.above"),
         ({"trigger": {"metric": "no_such_metric", "above": 1}}, r"when\.trigger\.metric"),
         ({"trigger": {"metric": "attempts"}}, r"when\.trigger: give exactly one of above or below"),
-        ({"begin": "2021-02-01"}, r"when\.begin: unknown schedule key"),
+        ({"begin": "2021-02-01"}, r"when\.begin: unknown key; allowed keys here: dates, duration_days, end, ramp_days, start, trigger"),
+        ({"trigger": {"metric": "attempts", "abve": 1}}, r"when\.trigger\.abve: unknown key; allowed keys here: above, below"),
+        ({"dates": "2021-02-01"}, r"when\.dates: '2021-02-01' is not a list"),
+        ({"start": float("nan")}, r"when\.start"),
     ],
 )
 def test_bad_schedule_values(tiny_world, when: dict, key: str) -> None:
-    """Protects: every schedule field is checked at build time (a non-number used to surface as a
-    bare ValueError, or a TypeError in the middle of the run)."""
+    """Protects: every schedule field is checked, by the schema (sim.model.config.When: types,
+    ranges, unknown keys) or against the run when the model is built (a non-number used to
+    surface as a bare ValueError, or a TypeError in the middle of the run)."""
     cfg = tiny_world({"x": lever("reinforcement", "Poland", when=when, segments=["poland"], guard_mult=2.0)})
     with pytest.raises(ConfigError, match=r"levers\.x\." + key):
         build(cfg)

@@ -1,5 +1,7 @@
 """sim/running/docs.py: the generated sections of the docs."""
 
+from pathlib import Path
+
 import pytest
 
 from sim.running.docs import replace_section
@@ -30,3 +32,22 @@ def test_the_params_file_is_the_schemas_defaults():
     assert (CONFIG_DIR / "params" / "default.yaml").read_text(encoding="utf-8") == params_yaml(), (
         "configs/params/default.yaml differs from the schema: run .venv/bin/python scripts/write_param_config.py"
     )
+
+
+def test_the_architectures_phase_table_is_the_registry():
+    """docs/architecture.md's table of the day's phases is generated from sim.model.rules.PHASES
+    (scripts/write_config_docs.py): a phase, kernel or stream changed on one side only fails here."""
+    from sim.running.docs import PHASES_BEGIN, PHASES_END, phases_table
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    section = doc.split(PHASES_BEGIN, 1)[1].split(PHASES_END, 1)[0].strip()
+    assert section == phases_table(), "docs/architecture.md's phases are stale: run .venv/bin/python scripts/write_config_docs.py"
+
+
+def test_every_kernel_is_called_by_a_phase():
+    """No kernel is dead: each one a rules module lists is called by some phase of the day."""
+    from sim.model.rules import PHASES, numpy_kernels
+    from sim.running.docs import kernels_called
+
+    called = {k for phase in PHASES for k in kernels_called(phase.run)}
+    assert called == set(vars(numpy_kernels()))

@@ -223,15 +223,17 @@ def test_lever_schedules_refuse_nonfinite(tiny_world, when: dict, key: str) -> N
         MigrationModel(copy.deepcopy(cfg))
 
 
-def test_lever_trigger_threshold_is_checked_by_the_schedule_itself(tiny_world) -> None:
-    """The schedule converts its threshold with the schema's rule (and keeps the converted value)."""
+def test_lever_trigger_threshold_is_checked_by_the_schema(tiny_world) -> None:
+    """A schedule is typed by the schema (sim.model.config.When): its threshold goes through the
+    number rule (a NaN is refused, naming the key), and the schedule keeps the converted value."""
+    from sim.model.config import When, load_dataclass
     from sim.model.levers import Schedule
 
     model = MigrationModel(tiny_world())
-    names = ["attempts"]
     with pytest.raises(ConfigError, match=refused(r"w\.trigger\.above")):
-        Schedule({"trigger": {"metric": "attempts", "above": np.float64("nan")}}, model.world, "w", names)
-    s = Schedule({"trigger": {"metric": "attempts", "above": np.int64(3)}}, model.world, "w", names)
+        load_dataclass(When, {"trigger": {"metric": "attempts", "above": np.float64("nan")}}, "w")
+    when = load_dataclass(When, {"trigger": {"metric": "attempts", "above": np.int64(3)}}, "w")
+    s = Schedule(when, model.world, "w", ["attempts"])
     assert s.trigger["above"] == 3.0 and type(s.trigger["above"]) is float
 
 

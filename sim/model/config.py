@@ -309,13 +309,40 @@ class WorldConfig:
 
 
 @dataclass
+class Trigger:
+    """A lever that answers what happens: on when ``metric`` (yesterday's value, in real people)
+    has been ``above`` (or ``below``) a threshold for ``for_days`` days, ``lag_days`` later."""
+
+    metric: str = param("", "a metric of the daily table (docs/outputs.md), yesterday's value")
+    above: float | None = param(None, "on when the metric is above this (give above or below)")
+    below: float | None = param(None, "on when the metric is below this (give above or below)")
+    for_days: int = param(1, "days in a row the condition must hold (days)", lo=0)
+    lag_days: int = param(0, "days from the condition holding to the lever acting (days)", lo=0)
+
+
+@dataclass
+class When:
+    """A lever's schedule. ``{}``: always on; ``start``/``end``: a window (either may be left
+    out); ``ramp_days``: strength rises linearly to 1 from ``start``; ``dates``: single days;
+    ``trigger`` (with ``duration_days``): on when something happens. Days are resolved against
+    the run window when the model is built (a date outside the run is refused there)."""
+
+    start: dt.date | None = param(None, f"first day the lever acts ({DATE_FORMAT}; the run's start if left out)")
+    end: dt.date | None = param(None, f"last day the lever acts ({DATE_FORMAT}; the run's end if left out)")
+    ramp_days: int = param(0, "days over which its strength rises linearly from 0 to 1 (days)", lo=0)
+    dates: list[dt.date] | None = param(None, f"single days on which it acts ({DATE_FORMAT} each)")
+    trigger: Trigger | None = param(None, "act when a metric crosses a threshold (see Trigger)")
+    duration_days: int | None = param(None, "days a triggered lever stays on (days; forever if left out)", lo=0)
+
+
+@dataclass
 class LeverSpec:
     """One lever as written in ``levers:`` (its own parameters are checked by its class)."""
 
     kind: str = ""
     actor: str = ""
     enabled: bool = True
-    when: dict[str, Any] = field(default_factory=dict)
+    when: When = field(default_factory=When)
     params: dict[str, Any] = field(default_factory=dict)
     note: str = ""
 
@@ -535,7 +562,7 @@ def _load_lever_spec(data: dict, where: str) -> LeverSpec:
         kind=convert_value(data.get("kind", ""), str, f"{where}.kind", {}),
         actor=convert_value(data.get("actor", ""), str, f"{where}.actor", {}),
         enabled=convert_value(data.get("enabled", True), bool, f"{where}.enabled", {}),
-        when=convert_value(data.get("when", {}) or {}, dict[str, Any], f"{where}.when", {}),
+        when=convert_value(data.get("when", {}) or {}, When, f"{where}.when", {}),
         params=params,
         note=convert_value(data.get("note", ""), str, f"{where}.note", {}),
     )
@@ -570,6 +597,8 @@ def to_dict(cfg: Any) -> Any:
             out["note"] = cfg.note
         out.update(to_dict(cfg.params))
         return out
+    if isinstance(cfg, When | Trigger):  # as written: what is set, nothing left at its default
+        return {f.name: to_dict(v) for f in dataclasses.fields(cfg) if (v := getattr(cfg, f.name)) != f.default}
     if dataclasses.is_dataclass(cfg):
         return {f.name: to_dict(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)}
     if isinstance(cfg, dict):

@@ -28,6 +28,7 @@ and decorate it with ``@register("name")``. If ``apply`` reads the day, also ove
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -35,7 +36,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from sim.model.config import ConfigError, LeverSpec, convert_value, load_dataclass, parse_date
+from sim.model.config import (
+    ConfigError,
+    LeverSpec,
+    Trigger,
+    When,
+    load_dataclass,
+)
 from sim.model.world import Policy, World
 
 REGISTRY: dict[str, type[Lever]] = {}
@@ -56,57 +63,44 @@ def register(*names: str) -> Callable[[type[Lever]], type[Lever]]:
 # --------------------------------------------------------------------------------------
 
 
-def _days(value: Any, where: str, default: int) -> int:
-    """A whole number of days >= 0 in a schedule (``default`` when left out)."""
-    if value is None:
-        return default
-    return convert_value(value, int, where, {"lo": 0, "hi": None})
-
-
 class Schedule:
-    """When a lever acts and how strongly: ``strength(day, metric)`` in [0, 1]."""
+    """When a lever acts and how strongly: ``strength(day, metric)`` in [0, 1].
 
-    def __init__(self, when: dict[str, Any], world: World, where: str,
+    Built from the lever's typed schedule (:class:`sim.model.config.When`: dates already parsed,
+    numbers checked) by resolving its dates against the run window.
+    """
+
+    def __init__(self, when: When, world: World, where: str,
                  metric_names: list[str], strict: bool = True) -> None:
         self.strict = strict  # a disabled lever's dates are parsed but may lie outside the run
-        allowed = {"start", "end", "ramp_days", "dates", "trigger", "duration_days"}
-        unknown = sorted(set(when) - allowed)
-        if unknown:
-            raise ConfigError(f"{where}.{unknown[0]}: unknown schedule key; allowed: {', '.join(sorted(allowed))}")
         last = world.n_days - 1
-        self.start = self._day(when.get("start"), world, f"{where}.start", 0)
+        self.start = self._day(when.start, world, f"{where}.start", 0)
         # an end after the run's last day is harmless ("until further notice"): clip it
-        end = when.get("end")
-        if end is not None and world.day_of(parse_date(end, f"{where}.end")) > last:
-            end = None
+        end = when.end if when.end is None or world.day_of(when.end) <= last else None
         self.end = self._day(end, world, f"{where}.end", last)
         if self.end < self.start:
             raise ConfigError(f"{where}.end: {world.date_of(self.end)} is before start {world.date_of(self.start)}")
-        self.ramp_days = _days(when.get("ramp_days"), f"{where}.ramp_days", 0)
-        if self.ramp_days < 0:
-            raise ConfigError(f"{where}.ramp_days: {self.ramp_days} is negative; allowed: a number of days >= 0")
-        dates = when.get("dates")
+        self.ramp_days = when.ramp_days
         self.days: set[int] | None = None
-        if dates is not None:
-            if not isinstance(dates, list | tuple) or not dates:
-                raise ConfigError(f"{where}.dates: {dates!r}; expected a non-empty list of dates")
-            self.days = {self._day(d, world, f"{where}.dates[{i}]", None) for i, d in enumerate(dates)}
-            self.dates_in_order = [self._day(d, world, f"{where}.dates", None) for d in dates]
+        if when.dates is not None:
+            if not when.dates:
+                raise ConfigError(f"{where}.dates: []; expected a non-empty list of dates")
+            self.dates_in_order = [self._day(d, world, f"{where}.dates[{i}]", None) for i, d in enumerate(when.dates)]
+            self.days = set(self.dates_in_order)
         self.trigger = None
-        self.duration = _days(when.get("duration_days"), f"{where}.duration_days", 10**6) or 10**6
-        if "trigger" in when:
-            self.trigger = self._trigger(when["trigger"], f"{where}.trigger", metric_names)
+        self.duration = when.duration_days or 10**6
+        if when.trigger is not None:
+            self.trigger = self._trigger(when.trigger, f"{where}.trigger", metric_names)
         self.fired_on: int | None = None
         self._held = 0
         # without a trigger the strength is a function of the day alone: tabulated for the run
         self.by_day = [] if self.trigger is not None else [self.strength(d) for d in range(world.n_days)]
 
-    def _day(self, value: Any, world: World, where: str, default: int | None) -> int:
-        if value is None:
+    def _day(self, d: dt.date | None, world: World, where: str, default: int | None) -> int:
+        if d is None:
             if default is None:
                 raise ConfigError(f"{where}: missing date")
             return default
-        d = parse_date(value, where)
         day = world.day_of(d)
         if not 0 <= day < world.n_days:
             if not self.strict:
@@ -118,22 +112,12 @@ class Schedule:
         return day
 
     @staticmethod
-    def _trigger(t: Any, where: str, metric_names: list[str]) -> dict[str, Any]:
-        if not isinstance(t, dict):
-            raise ConfigError(f"{where}: expected a mapping with metric, above or below, for_days, lag_days")
-        unknown = sorted(set(t) - {"metric", "above", "below", "for_days", "lag_days"})
-        if unknown:
-            raise ConfigError(f"{where}.{unknown[0]}: unknown key; allowed: metric, above, below, for_days, lag_days")
-        if t.get("metric") not in metric_names:
-            raise ConfigError(f"{where}.metric: {t.get('metric')!r} is not a model metric; known: {', '.join(metric_names)}")
-        if ("above" in t) == ("below" in t):
+    def _trigger(t: Trigger, where: str, metric_names: list[str]) -> dict[str, Any]:
+        if t.metric not in metric_names:
+            raise ConfigError(f"{where}.metric: {t.metric!r} is not a model metric; known: {', '.join(metric_names)}")
+        if (t.above is None) == (t.below is None):
             raise ConfigError(f"{where}: give exactly one of above or below")
-        # a threshold goes through the schema's number rule: a NaN would never be crossed
-        # (every comparison with it is false), an infinite one never or always
-        bound = {k: convert_value(t[k], float, f"{where}.{k}", {}) if k in t else None for k in ("above", "below")}
-        return {"metric": t["metric"], "above": bound["above"], "below": bound["below"],
-                "for_days": _days(t.get("for_days"), f"{where}.for_days", 1),
-                "lag_days": _days(t.get("lag_days"), f"{where}.lag_days", 0)}
+        return {"metric": t.metric, "above": t.above, "below": t.below, "for_days": t.for_days, "lag_days": t.lag_days}
 
     def observe(self, day: int, metric: Callable[[str], float]) -> None:
         """Feed yesterday's metrics to a trigger (call once per day before ``strength``)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import pickle
 import stat
+from pathlib import Path
 from typing import Any
 
 from hydra import compose as hydra_compose
@@ -88,22 +89,40 @@ def _file_key(file_: Any) -> tuple[Any, ...] | None:
     return (name, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
+def config_dir() -> Path:
+    """The configs folder compositions read (a checkout's ``configs/``, a wheel's copy)."""
+    return Path(CONFIG_DIR)
+
+
+def compose_with_hydra(overrides: list[str] | None = None, config_name: str = "config") -> Any:
+    """The composed config with Hydra's own keys (``hydra.callbacks``...), as OmegaConf.
+
+    Raises:
+        ConfigError: the configs do not compose (naming the folder), or a YAML file is malformed.
+    """
+    return _compose(overrides, config_name, return_hydra_config=True)
+
+
 def compose_dict(overrides: list[str] | None = None, config_name: str = "config") -> dict:
     """The composed config as a plain dict (Hydra's own keys removed)."""
+    cfg = _compose(overrides, config_name, return_hydra_config=False)
+    data = OmegaConf.to_container(cfg, resolve=True)
+    data.pop("hydra", None)
+    return data
 
+
+def _compose(overrides: list[str] | None, config_name: str, return_hydra_config: bool) -> Any:
     install_config_cache()
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            cfg = hydra_compose(config_name=config_name, overrides=list(overrides or []))
+            return hydra_compose(config_name=config_name, overrides=list(overrides or []),
+                                 return_hydra_config=return_hydra_config)
     except (HydraException, OmegaConfBaseException) as e:
         raise ConfigError(f"could not compose the config from {CONFIG_DIR}: {e}") from e
     except Exception as e:  # a malformed YAML file: the parser names the file and line
         if type(e).__module__.startswith("yaml"):
             raise ConfigError(f"malformed YAML under {CONFIG_DIR}: {e}") from e
         raise
-    data = OmegaConf.to_container(cfg, resolve=True)
-    data.pop("hydra", None)
-    return data
 
 
 def compose(overrides: list[str] | None = None, config_name: str = "config") -> Config:

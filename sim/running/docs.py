@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import inspect
 import os
+import textwrap
 import typing
 from pathlib import Path
 
 from sim.model.config import Config, to_dict
+from sim.model.rules import PHASES
 
 
 def replace_section(path: Path, begin: str, end: str, text: str) -> bool:
@@ -65,3 +69,41 @@ def params_yaml() -> str:
                 "true" if value is True else "false" if value is False else f'"{value}"')
             lines.append(f"  {f.name}: {text}  # {f.metadata.get('help', '')}")
     return "\n".join(lines) + "\n"
+
+
+PHASES_BEGIN, PHASES_END = "<!-- phases: begin (scripts/write_config_docs.py) -->", "<!-- phases: end -->"
+
+
+def phases_table() -> str:
+    """The day's phases as a Markdown table, from the registry :data:`sim.model.rules.PHASES`:
+    order, name, what happens, the module with its rules, its kernels, its random streams.
+
+    ``scripts/write_config_docs.py`` writes it into docs/architecture.md; ``tests/test_docs.py``
+    fails when the two disagree.
+    """
+    lines = ["| # | phase | what happens | rules (module: kernels) | random streams |", "|---|---|---|---|---|"]
+    for i, phase in enumerate(PHASES, 1):
+        kernels = kernels_called(phase.run)
+        where = f"`{phase.module.replace('.', '/')}.py`" + (": " + ", ".join(f"`{k}`" for k in kernels) if kernels else "")
+        streams = ", ".join(f"`{s}`" for s in phase.streams) or "—"
+        lines.append(f"| {i} | `{phase.name}` | {phase.what} | {where} | {streams} |")
+    return "\n".join(lines)
+
+
+def kernels_called(fn: typing.Callable, _seen: set | None = None) -> list[str]:
+    """The kernels (``model.kernels.<name>`` / ``kernels.<name>``) a phase function calls, itself or
+    through the helpers of :mod:`sim.model.rules` it calls, in the order they first appear."""
+    seen = set() if _seen is None else _seen
+    if fn in seen:
+        return []
+    seen.add(fn)
+    found = []  # (line, column, names), sorted into the order of the source
+    for node in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(fn)))):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute | ast.Name) and (
+                getattr(node.value, "attr", None) == "kernels" or getattr(node.value, "id", None) == "kernels"):
+            found.append((node.lineno, node.col_offset, [node.attr]))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            helper = fn.__globals__.get(node.func.id)
+            if inspect.isfunction(helper) and helper.__module__.startswith("sim.model.rules."):
+                found.append((node.lineno, node.col_offset, kernels_called(helper, seen)))
+    return list(dict.fromkeys(name for *_, names in sorted(found) for name in names))

@@ -298,7 +298,7 @@ def lever_timing(ens: EnsembleResult, scenario: str, baseline: str) -> list[str]
     out = []
     for name in changed_levers(ens, scenario, baseline):
         spec = ens.configs[scenario].levers.get(name)
-        if spec is None or not spec.enabled or "trigger" not in spec.when:
+        if spec is None or not spec.enabled or spec.when.trigger is None:
             continue
         firsts = sorted(lever_firsts(ens, scenario, name))
         n = len(ens.seeds_of(scenario))

@@ -44,11 +44,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from sim.model.config import ConfigError, check_number
-from sim.running.compose import CONFIG_DIR
+from sim.running.compose import compose_with_hydra, config_dir
 from sim.running.paths import PROJECT_DIR
 from sim.running.preflight import run_preflight
 from sim.studies.gather import collect, runs_table
@@ -162,16 +161,11 @@ def load_spec(overrides: list[str] | None = None) -> Spec:
     """
 
 
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(
-            config_name="config",
-            overrides=["experiment=sensitivity", *(overrides or [])],
-            return_hydra_config=True,
-        )
+    cfg = compose_with_hydra(["experiment=sensitivity", *(overrides or [])])
     try:
         return spec_from(cfg.hydra.callbacks.sensitivity)
     except ConfigError as e:
-        file = Path(CONFIG_DIR) / "experiment" / "sensitivity.yaml"
+        file = config_dir() / "experiment" / "sensitivity.yaml"
         raise ConfigError(f"{file} (with the overrides given): {e}") from None
 
 

@@ -50,9 +50,9 @@ def live_in_belarus(model: MigrationModel, today: Day) -> None:
 def go_home(model: MigrationModel, today: Day) -> None:
     """Returning people land (returned); stranded people become willing to return: free seats first
     (FIFO by day in Belarus), then own tickets; they are returning until the next day."""
-    p, w, c, day, kern = model.people, model.world, model.cfg.returns, model.day, model.kernels
+    p, w, c, day, kernels = model.people, model.world, model.cfg.returns, model.day, model.kernels
     pol = w.policy
-    home = kern.arrive_home(p.ids(State.RETURNING), p.day_due, p.returns, day)
+    home = kernels.arrive_home(p.ids(State.RETURNING), p.day_due, p.returns, day)
     p.move(home, State.RETURNING, State.RETURNED, day)
 
     in_minsk, at_border = p.ids(State.IN_MINSK), p.ids(State.AT_BORDER)
@@ -62,13 +62,13 @@ def go_home(model: MigrationModel, today: Day) -> None:
     # no seats today (most days): scaled would give 0 without a draw
     seats = 0 if float(real) * model.scale == 0.0 else int(model.scaled(real, REPATRIATION_SEATS))
     fare = pol.repat_fare_usd if seats > 0 else 0.0
-    here, days, pushbacks, cold, broke, risk, seat_mult, eligible = kern.stranded(
+    here, days, pushbacks, cold, broke, risk, seat_mult, eligible = kernels.stranded(
         in_minsk, at_border, day, p.day_in_belarus, p.pushbacks, p.savings_usd, p.risk, p.nationality,
         pol.repat_ok, seats > 0, fare, w.cold_on(day) * (not pol.shelter), c.own_ticket_usd, c.free_seat_mult)
     prob = return_willingness(c.base_willing_per_day, days, c.days_scale, pushbacks, c.pushback_weight,
                               cold, c.cold_weight, broke, c.broke_weight, risk, c.stress_max, seat_mult)
     keys = model.streams
-    free_minsk, free_border, own_minsk, own_border = kern.decide_returns(
+    free_minsk, free_border, own_minsk, own_border = kernels.decide_returns(
         here, in_minsk.size, prob, broke, eligible, seats, keys.counter_key(RETURN_WILLING, day),
         keys.counter_key(RETURN_TIE, day), keys.counter_key(RETURN_OWN, day), c.own_ticket_share,
         p.day_in_belarus, p.savings_usd, p.spent_usd, fare, c.own_ticket_usd, p.day_due, day)
