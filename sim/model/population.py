@@ -166,11 +166,7 @@ class Population:
 
     def pay(self, ids: np.ndarray, usd: np.ndarray | float) -> None:
         """Take ``usd`` from each person's savings (never below 0) and add it to spent."""
-        if ids.size == 0:
-            return
-        amount = np.minimum(np.asarray(usd, np.float32), self.savings_usd[ids])
-        self.savings_usd[ids] -= amount
-        self.spent_usd[ids] += amount
+        pay(ids, usd, self.savings_usd, self.spent_usd)
 
     def nbytes(self) -> int:
         """Bytes held by the per-person columns."""
@@ -180,6 +176,17 @@ class Population:
 # --------------------------------------------------------------------------------------
 # kernels: plain functions of arrays
 # --------------------------------------------------------------------------------------
+
+
+def pay(ids: np.ndarray, usd: np.ndarray | float, savings: np.ndarray, spent: np.ndarray) -> None:
+    """Each of ``ids`` (unique rows) pays ``usd`` (one amount, or one each), never below 0:
+    ``amount = min(float32(usd), savings)``; ``savings -= amount``; ``spent += amount`` (float32).
+    The one rule of paying, for :meth:`Population.pay` and the kernels."""
+    if ids.size == 0:
+        return
+    amount = np.minimum(np.asarray(usd, np.float32), savings[ids])
+    savings[ids] -= amount
+    spent[ids] += amount
 
 
 def network_signal(success_ema: np.ndarray, failure_ema: np.ndarray, success_scale: float,

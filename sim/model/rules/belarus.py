@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model.allocate import allocate_fifo
-from sim.model.population import State, choose_by_weight, return_willingness, segment_weights
+from sim.model.population import State, choose_by_weight, pay, return_willingness, segment_weights
 from sim.model.rng import (
     LEAVE_MINSK,
     REPATRIATION_SEATS,
@@ -108,14 +108,6 @@ def choose_segment(model: MigrationModel, ids: np.ndarray, stream: Stream) -> No
 
 
 # ---- kernels ---------------------------------------------------------------------------------
-def pay(ids: np.ndarray, usd: float, savings: np.ndarray, spent: np.ndarray) -> None:
-    """``Population.pay``: each of ``ids`` pays ``amount = min(float32(usd), savings)``;
-    ``savings -= amount``, ``spent += amount`` (float32)."""
-    amount = np.minimum(np.float32(usd), savings[ids])
-    savings[ids] -= amount
-    spent[ids] += amount
-
-
 def pay_hotel(in_minsk: np.ndarray, at_border: np.ndarray, usd: float, savings: np.ndarray,
               spent: np.ndarray) -> None:
     """A day's hotel: everyone in ``in_minsk`` and ``at_border`` pays ``usd`` (:func:`pay`)."""

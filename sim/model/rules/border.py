@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.population import State, resolve_crossings, stop_share
+from sim.model.population import State, pay, resolve_crossings, stop_share
 from sim.model.rng import (
     ATTEMPT,
     CROSS_DEATH,
@@ -25,7 +25,7 @@ from sim.model.rng import (
     SWITCH,
     draw,
 )
-from sim.model.rules.belarus import choose_segment, pay
+from sim.model.rules.belarus import choose_segment
 
 if TYPE_CHECKING:
     from sim.model.day import Day

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model.allocate import allocate_fifo
-from sim.model.population import State
+from sim.model.population import State, pay
 from sim.model.rng import HUB_CHOICE, HUB_RECHOICE, SEAT_ROUTE_ORDER, SEAT_TIE, draw
 from sim.model.rules.sell import cancel
 
@@ -145,7 +145,7 @@ def queue_and_reroute(tk, tr, origin, nationality, day_entered, day_due, hub, sa
     can = hub_ok[nationality[reroute]] & (savings[reroute] >= hub_extra_usd)
     go = reroute[can]
     hub[go] = _choose_hub(share, nationality[go], draw(choice_key, go))
-    _pay(go, hub_extra_usd, savings, spent)
+    pay(go, hub_extra_usd, savings, spent)
     day_due[go] = day + hub_extra_days
     waiting = reroute[~can]
     cancelled = waiting[day - day_entered[waiting] > hub_stranded_days]
@@ -209,7 +209,7 @@ def seat_and_strand(pool, n_tk, order, seats, boarding_ok, direct, route_from_hu
     k = nationality[rest]
     go = rest[(hub_w[k, hub[rest]] <= 0) & hub_ok[k] & (savings[rest] >= hub_extra_usd)]
     hub[go] = _choose_hub(share, nationality[go], draw(rechoice_key, go))
-    _pay(go, hub_extra_usd, savings, spent)
+    pay(go, hub_extra_usd, savings, spent)
     day_entered[go] = day
     return (pool[:n_tk][seated[:n_tk]], pool[n_tk:][seated[n_tk:]], sold, np.array(visited, dtype=np.int64),
             n_rest, home, go)
@@ -221,9 +221,3 @@ def _choose_hub(share: np.ndarray, k: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.minimum((share[k] <= u[:, None]).sum(axis=1), share.shape[1] - 1)
 
 
-def _pay(ids: np.ndarray, usd: np.float32, savings: np.ndarray, spent: np.ndarray) -> None:
-    """:meth:`sim.model.population.Population.pay`: ``amount = min(usd, savings)`` (float32);
-    savings -= amount, spent += amount."""
-    amount = np.minimum(usd, savings[ids])
-    savings[ids] -= amount
-    spent[ids] += amount

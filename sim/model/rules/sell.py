@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model.allocate import allocate_by_group, token_bucket
-from sim.model.population import State, give_up_prob
+from sim.model.population import State, give_up_prob, pay
 from sim.model.rng import BUY, BUY_TIE, GIVE_UP, draw
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def sell_to_intending(it, agency, has_agency, savings, spent, origin, day_entere
     win = allocate_by_group(buyer_ag, cap, day_entered[buyers], draw(k_tie, buyers))
     got, got_ag = buyers[win], buyer_ag[win]
     paid = price[got_ag]
-    _pay(savings, spent, got, paid)
+    pay(got, paid, savings, spent)
     sold = np.bincount(got_ag, minlength=n_ag)
     credit -= sold
     # (float64 even when nobody got one: an empty bincount is int64 whatever its weights)
@@ -127,14 +127,6 @@ def close_agencies_day(price, capacity, base_price, base_capacity, demand_today,
     price[:] = np.minimum(np.maximum(price * step, price_min_mult * base_price), price_max_mult * base_price)
     grown = np.minimum(capacity * growth, capacity_max_mult * base_capacity)
     capacity[:] = np.where(d > capacity, grown, capacity)
-
-
-def _pay(savings: np.ndarray, spent: np.ndarray, ids: np.ndarray, usd: np.ndarray) -> None:
-    """:meth:`sim.model.population.Population.pay` on the columns: ``amount = min(float32(usd),
-    savings)``; ``savings -= amount``; ``spent += amount`` (float32; ``ids`` unique)."""
-    amount = np.minimum(usd.astype(np.float32), savings[ids])
-    savings[ids] -= amount
-    spent[ids] += amount
 
 
 def package_on_sale(w: World, serving: np.ndarray) -> np.ndarray:
