@@ -388,3 +388,42 @@ def test_unknown_scenario_is_a_config_error() -> None:
     """Protects: asking for a scenario that does not exist is a ConfigError naming it."""
     with pytest.raises(ConfigError, match="no_such_scenario"):
         compose(["scenario=no_such_scenario"])
+
+
+def test_a_scenario_sets_its_own_run_window_seed_and_size(config_dir: Path) -> None:
+    """A scenario (or a world) may set the run's window, seed and size: config.yaml's own keys
+    come first in its defaults, so the groups override them, and the command line overrides all
+    (before, config.yaml's run window won, and a lever dated in the scenario's own window was
+    refused as "outside the run")."""
+    base = yaml.safe_load((config_dir / "scenario" / "baseline_2021.yaml").read_text())
+    base["scenario"] = "own_window"
+    base["run"] = {"start": "2021-02-01", "end": "2022-01-31", "seed": 7}
+    base["population"] = {"size": 3000}
+    (config_dir / "scenario" / "own_window.yaml").write_text("# @package _global_\n" + yaml.safe_dump(base))
+    cfg = compose(["scenario=own_window"])
+    assert (str(cfg.run.start), str(cfg.run.end), cfg.run.seed, cfg.population.size) == ("2021-02-01", "2022-01-31", 7, 3000)
+    check_config(cfg)  # its levers' dates are checked against its own window
+    assert compose(["scenario=own_window", "run.seed=9"]).run.seed == 9
+    assert compose(["scenario=baseline_2021"]).run.start.isoformat() == "2021-01-01"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"world.origins.Baghdad.share": 0.5},
+         r"world\.origins: the shares sum to 0\.9 \(Baghdad 0\.5, Damascus 0\.4\); .* must sum to 1"),
+        ({"world.visa_channels.invitation.nationalities": ["iraqi"]},
+         r"world\.origins\[1\]\.nationality: no visa channel serves 'syrian' \(Damascus's people could never travel\)"),
+        ({"world.hubs": [], "world.routes": [
+            {"id": "IA_BGW_MSQ", "airline": "IA", "origin": "BGW", "weekdays": [0], "seats": 40,
+             "corridor_share": 1.0, "fare_usd": 500}]},
+         r"world\.origins\[1\]\.airports: no route flies from DAM and no route from a hub exists"),
+    ],
+    ids=["shares", "no-channel", "no-route"],
+)
+def test_a_world_where_some_people_could_never_travel_is_refused(tiny_world, overrides, message) -> None:
+    """Protects: configuration that would silently do nothing is an error, naming the key and
+    what to change (before, shares were rescaled without a word, and an origin no channel or
+    route serves simply never moved)."""
+    with pytest.raises(ConfigError, match=message):
+        MigrationModel(tiny_world(**overrides))

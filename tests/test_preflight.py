@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.running.compose import CONFIG_DIR
+from sim.model.config import ConfigError
+from sim.running.compose import CONFIG_DIR, compose
 from sim.running.preflight import PreflightError, check_writable, forbidden, preflight
 
 SMALL = ["population.size=1000", "output.figures=false"]
@@ -280,3 +281,17 @@ def test_the_study_commands_refuse_code_before_they_write_their_folder(tmp_path,
                        cwd=tmp_path, capture_output=True, text=True, timeout=180)
     refused(r, "on the command line", "hydra.callbacks.x", "os.system")
     nothing_written(tmp_path, set())
+
+
+def test_a_list_element_addressed_by_name_gets_its_position(tmp_path: Path) -> None:
+    """Protects: an override that names an element of a list (world.segments.lithuania...) is a
+    configuration error naming the override, each element's position and the override to write
+    instead — not Hydra's raw TypeError — from the command line and from Python alike."""
+    done = corridor(["world.segments.lithuania.travel_days=2", f"output.dir={tmp_path / 'out'}"], tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "world.segments.lithuania.travel_days=2: world.segments is a list" in done.stderr
+    assert "(0 lithuania, 1 poland, 2 latvia); here: world.segments.0.travel_days=2" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "out").exists()
+    with pytest.raises(ConfigError, match=r"here: world\.segments\.0\.travel_days=2"):
+        compose(["world.segments.lithuania.travel_days=2"])
+    assert compose(["world.segments.0.travel_days=2"]).world.segments[0].travel_days == 2

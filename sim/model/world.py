@@ -287,13 +287,26 @@ class World:
         for code, al in w.airlines.items():
             need(al.state in w.states, f"airlines.{code}.state", f"unknown state {al.state!r}; known: {', '.join(w.states)}")
         unique([o.name for o in w.origins], "origins", "origin name")
-        need(sum(o.share for o in w.origins) > 0, "origins", "all shares are 0; at least one origin must have people")
+        total = sum(o.share for o in w.origins)
+        need(abs(total - 1.0) <= 1e-6, "origins", (
+            f"the shares sum to {total:g} ({', '.join(f'{o.name} {o.share:g}' for o in w.origins)}); each is the "
+            "origin's fraction of the pool of people who might leave, so they must sum to 1"))
         for i, o in enumerate(w.origins):
             need(o.nationality in w.nationalities, f"origins[{i}].nationality",
                  f"unknown nationality {o.nationality!r}; known: {', '.join(w.nationalities)}")
             need(bool(o.airports), f"origins[{i}].airports", "empty; name at least one airport")
             for a in o.airports:
                 need(a in w.airports, f"origins[{i}].airports", f"unknown airport {a!r}; known: {', '.join(w.airports)}")
+        served = {n for c in w.visa_channels for n in c.nationalities}
+        has_hub_route = any(r.origin in w.hubs for r in w.routes)
+        for i, o in enumerate(w.origins):
+            # nobody of an origin could ever travel: say so, rather than run a world where they stay put
+            need(o.nationality in served, f"origins[{i}].nationality",
+                 f"no visa channel serves {o.nationality!r} ({o.name}'s people could never travel); "
+                 "add it to a channel's nationalities, or remove the origin")
+            need(has_hub_route or any(r.origin in o.airports for r in w.routes), f"origins[{i}].airports",
+                 f"no route flies from {', '.join(o.airports)} and no route from a hub exists ({o.name}'s people "
+                 "could never fly); add a route from one of its airports or a hub with routes")
         unique([r.id for r in w.routes], "routes", "route id")
         for i, r in enumerate(w.routes):
             need(r.airline in w.airlines, f"routes[{i}].airline", f"unknown airline {r.airline!r}; known: {', '.join(w.airlines)}")

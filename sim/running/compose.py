@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +119,8 @@ def _compose(overrides: list[str] | None, config_name: str, return_hydra_config:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             return hydra_compose(config_name=config_name, overrides=list(overrides or []),
                                  return_hydra_config=return_hydra_config)
+    except TypeError as e:
+        raise by_name_error(e, list(overrides or []), lambda rest: _compose(rest, config_name, False)) from None
     except (HydraException, OmegaConfBaseException) as e:
         raise ConfigError(f"could not compose the config from {CONFIG_DIR}: {e}") from e
     except Exception as e:  # a malformed YAML file: the parser names the file and line
@@ -128,3 +132,39 @@ def _compose(overrides: list[str] | None, config_name: str, return_hydra_config:
 def compose(overrides: list[str] | None = None, config_name: str = "config") -> Config:
     """The composed and checked config."""
     return load_config(compose_dict(overrides, config_name))
+
+
+_BY_NAME = re.compile(r"Index '([^']*)' \(str\) is not an int")
+
+
+def by_name_error(error: TypeError, overrides: list[str], compose_without: Callable[[list[str]], Any]) -> Exception:
+    """What to say when an override addresses an element of a list by name
+    (``world.segments.lithuania.travel_days=2``): Hydra addresses list elements by position only.
+
+    Returns a :class:`ConfigError` naming the override, the list, and each element's position and
+    name (composed without the offending overrides), or ``error`` itself if it is another error.
+    """
+    found = _BY_NAME.search(str(error))
+    if found is None:
+        return error
+    name = found.group(1)
+    bad = [o for o in overrides if f".{name}." in o.split("=", 1)[0] + "."]
+    if not bad:
+        return error
+    key = bad[0].split("=", 1)[0].lstrip("+~")
+    path = key[: key.index(f".{name}")]
+    try:
+        listed = OmegaConf.select(compose_without([o for o in overrides if o not in bad]), path, default=None)
+    except Exception:  # the rest does not compose either: say what is known
+        listed = None
+    positions = ""
+    if listed is not None and OmegaConf.is_list(listed):
+        ids = [str(e.get("id", e.get("name", "?"))) if OmegaConf.is_dict(e) else "?" for e in listed]
+        positions = " (" + ", ".join(f"{i} {n}" for i, n in enumerate(ids)) + ")"
+        if name in ids:
+            fixed = bad[0].replace(f"{path}.{name}.", f"{path}.{ids.index(name)}.", 1)
+            positions += f"; here: {fixed}"
+    return ConfigError(
+        f"{bad[0]}: {path} is a list, and on the command line its elements are addressed by position, "
+        f"not by name{positions}; by name, use a sweep's design file (docs/sweeps.md) or Python "
+        "(sim.model.config.set_dotted)")

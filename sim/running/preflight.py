@@ -51,7 +51,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from sim.model.config import ConfigError, load_config
 from sim.model.model import check_config
-from sim.running.compose import CONFIG_DIR
+from sim.running.compose import CONFIG_DIR, by_name_error
 from sim.running.run import ResultsExistError, check_out_dir
 from sim.studies.sweep import job_data
 
@@ -136,6 +136,8 @@ class _Composer:
                 config_name=self.config_name, overrides=overrides, run_mode=run_mode,
                 with_log_configuration=False,
             )
+        except TypeError as e:  # a list's element addressed by name: Hydra takes positions only
+            raise by_name_error(e, overrides, lambda rest: self.compose(rest, run_mode)) from None
         except ValueError as e:  # Hydra's own words for a null group: "Got NoneType"
             repo = self.hydra.config_loader.repository
             for text, o in zip(self.overrides, self.parsed, strict=True):
