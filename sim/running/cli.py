@@ -35,11 +35,9 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from sim.model.config import Config, ConfigError, load_config
-from sim.model.model import check_config
 from sim.running.compose import CONFIG_DIR, install_config_cache
+from sim.running.paths import ResultsExistError, check_out_dir
 from sim.running.preflight import run_preflight
-from sim.running.run import ResultsExistError, check_out_dir, format_summary, run_checked
-from sim.studies.sweep import freeze_long_lived, job_data, run_sweep_job
 
 # Hydra composes every job of a sweep anew, parsing each YAML file again: parse them once per
 # process (the main one and every worker: unpickling a job's task function imports this module)
@@ -82,6 +80,10 @@ def run_job(composed: DictConfig) -> dict[str, Any]:
     global _job_started
     _job_started = True
 
+    # the model, the run's writers and the sweep's job rules load when a job runs, not when the
+    # command line starts (`corridor --help`, a sweep's main process: Hydra alone)
+    from sim.studies.sweep import freeze_long_lived, job_data, run_sweep_job
+
     hc = HydraConfig.get()
     if hc.mode == RunMode.MULTIRUN:
         # the model checks the config again when it is built: in a sweep that check is enough
@@ -106,6 +108,9 @@ def _run(cfg: Config, out: Path | None, quiet: bool, probe: bool = True) -> dict
     """Check ``cfg`` (from :func:`load_config`) completely, run it into ``out`` (default: from
     ``output.dir`` or Hydra's job folder) and return the summary. Raises ConfigError or
     ResultsExistError."""
+
+    from sim.model.model import check_config
+    from sim.running.run import format_summary, run_checked
 
     if probe:
         check_config(cfg)

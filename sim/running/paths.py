@@ -46,3 +46,25 @@ PROJECT_DIR = CHECKOUT if CHECKOUT is not None else Path.cwd()
 RESULTS_DIR = PROJECT_DIR / "results"
 # the documentation a calibration report updates; only a checkout has it
 DOCS_DIR: Path | None = CHECKOUT / "docs" if CHECKOUT is not None else None
+
+
+# ---- a run's results folder -------------------------------------------------------------------
+# what a results folder holds once a run wrote it (sim.running.run); an empty or Hydra-only folder holds none
+RESULT_FILES = ("daily.parquet", "daily.csv", "summary.json", "config.yaml", "run.json", "figures")
+
+
+class ResultsExistError(FileExistsError):
+    """The results folder already holds the results of a run; nothing is overwritten."""
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """Refuse a folder that already holds results (an empty or Hydra-only folder is fine)."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ResultsExistError(f"{out_dir} exists and is not a folder")
+    if out_dir.is_dir():
+        found = [n for n in RESULT_FILES if (out_dir / n).exists()]
+        if found:
+            raise ResultsExistError(
+                f"{out_dir} already holds results ({', '.join(found)}); "
+                "choose a new output.dir or delete the old results first"
+            )

@@ -50,10 +50,8 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.model.config import ConfigError, load_config
-from sim.model.model import check_config
 from sim.running.compose import CONFIG_DIR, by_name_error
-from sim.running.run import ResultsExistError, check_out_dir
-from sim.studies.sweep import job_data
+from sim.running.paths import ResultsExistError, check_out_dir
 
 # the classes Hydra may instantiate: the project's callbacks, Hydra's own sweeper and launcher,
 # and the launcher plugins the project installs and documents (docs/sweeps.md)
@@ -380,6 +378,10 @@ def preflight(argv: list[str], config_dir: Path) -> Preflight:
         check_writable(folder)
         return result
 
+
+    # the model and the sweep's job rules load only here: the command line starts with Hydra alone
+    from sim.model.model import check_config
+    from sim.studies.sweep import job_data
 
     job = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])  # Hydra's keys are resolved by Hydra
     check_config(_load(job_data(job)))

@@ -6,6 +6,7 @@ dict, or from a results folder's ``config.yaml``) and works the same from a note
 a script or the command line (``sim.running.cli``)::
 
     from sim.running.compose import compose
+from sim.running.paths import RESULT_FILES, ResultsExistError, check_out_dir  # noqa: F401  (part of this module's API)
     from sim.running.run import run, format_summary
     result = run(compose(["population.size=20000"]), out_dir=Path("results/mine"))
     print(format_summary(result.summary, result.meta))
@@ -52,6 +53,7 @@ from sim.model.config import Config, load_config, to_dict
 from sim.model.model import MigrationModel
 from sim.model.recorder import summarize
 from sim.running.compose import compose
+from sim.running.paths import RESULT_FILES, ResultsExistError, check_out_dir  # noqa: F401  (part of this module's API)
 
 if TYPE_CHECKING:  # pandas is imported with the model, when a run starts
     import pandas as pd
@@ -59,12 +61,7 @@ if TYPE_CHECKING:  # pandas is imported with the model, when a run starts
 log = logging.getLogger(__name__)
 
 # every name a results folder may hold; a folder holding any of them is not written to again
-RESULT_FILES = ("daily.parquet", "daily.csv", "summary.json", "config.yaml", "run.json", "figures")
 STAGING_PREFIX = ".partial-"
-
-
-class ResultsExistError(FileExistsError):
-    """The results folder already holds the results of a run; nothing is overwritten."""
 
 
 @dataclass
@@ -154,19 +151,6 @@ def run_checked(
         result.files = write_results(out, cfg, daily, summary, meta)
         result.out_dir = out
     return result
-
-
-def check_out_dir(out_dir: Path) -> None:
-    """Refuse a folder that already holds results (an empty or Hydra-only folder is fine)."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ResultsExistError(f"{out_dir} exists and is not a folder")
-    if out_dir.is_dir():
-        found = [n for n in RESULT_FILES if (out_dir / n).exists()]
-        if found:
-            raise ResultsExistError(
-                f"{out_dir} already holds results ({', '.join(found)}); "
-                "choose a new output.dir or delete the old results first"
-            )
 
 
 # --------------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 from sim.model.config import Config, ConfigError, check_number, load_config, set_dotted, to_dict
-from sim.running.run import RESULT_FILES
+from sim.running.paths import RESULT_FILES
 
 log = logging.getLogger("corridor.sweep")
 
