@@ -224,12 +224,12 @@ def small_run():
 
 
 def test_observe_returns_every_target_and_the_official_series(small_run):
-    from sim.studies.targets import INPUTS, OFFICIAL_COLUMNS, load_targets, observe
+    from sim.studies.targets import OFFICIAL_COLUMNS, inputs, load_targets, observe
 
     daily, scale = small_run
     out = observe(daily, scale)
     t = out["targets"]
-    assert len(t) == len([x for x in load_targets() if x.metric not in INPUTS])
+    assert len(t) == len([x for x in load_targets() if x.metric not in inputs()])
     assert (t["distance"] >= 0).all() and np.isfinite(t["distance"]).all()
     off = out["official"]
     assert set(off["segment"]) == {"lithuania", "poland", "latvia"}

@@ -81,7 +81,7 @@ from sim.running.compose import compose_dict
 from sim.running.paths import CONFIG_DIR, PROJECT_DIR, RESULTS_DIR
 from sim.studies.gather import collect
 from sim.studies.sweep import DESIGN_FILE, DESIGN_SECTION
-from sim.studies.targets import INPUTS, compare, distance, load_targets
+from sim.studies.targets import compare, distance, inputs, load_targets
 
 ROOT = PROJECT_DIR  # the checkout, or the working directory of an installed wheel (sim/running/paths.py)
 SPEC_DIR = CONFIG_DIR / "calibration"
@@ -677,7 +677,8 @@ def calibrate(spec: Spec, root: Path, launcher: list[str], log: Any = print) -> 
     root = Path(os.path.abspath(root))
     check_folder(root, spec)
 
-    targets = [t for t in fitted_targets(spec) if t.metric not in INPUTS]
+    given = inputs()
+    targets = [t for t in fitted_targets(spec) if t.metric not in given]
     if not targets:
         raise ConfigError(f"fit_before {spec.fit_before}: no target ends before it; nothing to fit")
     log(f"corridor-calibrate: {root}: {len(spec.names)} parameters, {len(targets)} targets, "

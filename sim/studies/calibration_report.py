@@ -35,11 +35,10 @@ from sim.running.paths import DOCS_DIR, PROJECT_DIR
 from sim.studies.calibration import Calibration, posterior_summary
 from sim.studies.ensemble import default_jobs, simulate
 from sim.studies.targets import (
-    INPUTS,
-    OBSERVATION,
-    STOCK_ESTIMATES,
     compare,
     distances,
+    inputs,
+    load_observations,
     load_targets,
 )
 
@@ -316,24 +315,26 @@ def spec_markdown(spec: Any) -> str:
              "|---|---|---|---|"]
     for k, p in spec.parameters.items():
         lines.append(f"| `{k}` | {p.scale} [{p.low:g}, {p.high:g}] | {p.unit} | {p.why} |")
-    lines += ["", "### Observation models (sim/studies/targets.py)", "",
+    observations = load_observations()
+    given = inputs(observations)
+    lines += ["", "### Observation models (data/observed/observations_2021.csv)", "",
               "Each target of `data/observed/targets_2021.csv`, what its source counts, and the model output "
-              "that counts the same thing over the same period. Counts of people are divided by the run's "
+              "that counts the same thing over the same period, as `data/observed/observations_2021.csv` declares it. Counts of people are divided by the run's "
               "sampling fraction (population.size / population.pool). 'tol.' widens the record's range by that "
               "relative margin for the verdict, and is the unit of the calibration's distance.", "",
               "| target | period | record | what the source counts | model output | kind | tol. |",
               "|---|---|---:|---|---|---|---:|"]
     for t in load_targets():
-        if t.metric in INPUTS:
+        if t.metric in given:
             continue
-        o = OBSERVATION[t.metric]
+        o = observations[t.metric]
         rec = f"{t.value:g}" if t.low == t.high else f"{t.value:g} ({t.low:g}–{t.high:g})"
-        if t.metric in STOCK_ESTIMATES:
+        if o.joint_range:
             rec += " ‡"
-        lines.append(f"| `{t.metric}` | {t.start}..{t.end} | {rec} | {t.counts} | {o.output} | {o.kind} | {o.tol:g} |")
+        lines.append(f"| `{t.metric}` | {t.start}..{t.end} | {rec} | {t.counts} | {o.describes} | {o.kind} | {o.tol:g} |")
     lines += ["", "‡ estimates of one stock by interested parties: compared with their joint range "
               "(7,000–17,000), as the record's README advises.",
-              f"Inputs of the model, not targets: {', '.join(sorted(INPUTS))}."]
+              f"Inputs of the model, not targets: {', '.join(sorted(given))}."]
     return "\n".join(lines)
 
 

@@ -1,17 +1,20 @@
-"""The record, and the model's version of it: one observation model per target.
+"""The record, and the model's version of it: one observation model per target, declared as data.
 
 ``data/observed/targets_2021.csv`` holds figures from the record. Each has a *counts* column
-saying what it counts; :data:`OBSERVATION` maps each (metric) to the model output that counts
-the same thing over the same period, and :func:`compare` returns one row per target: the
-record's value and range, the model's value, and whether the model is within the tolerance we
-defend for that kind of figure (``docs/validation.md`` explains each).
+saying what it counts; ``data/observed/observations_2021.csv`` declares, per metric, which
+outputs of the daily table count the same thing over the same period and how (:data:`HOW`:
+a sum, a rate a week, a value on a day, a mean, a ratio), with the tolerance we defend for that
+kind of figure (``docs/validation.md`` explains each). No place and no world is named here:
+a world's observations name its own output columns (or patterns of them, ``flights_*``).
+:func:`compare` returns one row per target: the record's value and range, the model's value,
+and whether the model is within the tolerance.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Callable
+import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +28,7 @@ from sim.running.paths import OBSERVED_DIR
 
 DATA_DIR = OBSERVED_DIR  # data/observed/ of the checkout, or the copy a wheel ships
 TARGETS_CSV = DATA_DIR / "targets_2021.csv"
+OBSERVATIONS_CSV = DATA_DIR / "observations_2021.csv"  # how the model counts each metric of the targets
 TARGET_COLUMNS = ["metric", "period_start", "period_end", "value", "low", "high", "unit", "counts", "source_url", "note"]
 
 
@@ -77,136 +81,164 @@ def _window(d: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
     return d[(d["date"] >= start.isoformat()) & (d["date"] <= end.isoformat())]
 
 
-def _sum(*cols: str) -> Callable[[pd.DataFrame, Target], float]:
-    def f(d: pd.DataFrame, t: Target) -> float:
-        w = _window(d, t.start, t.end)
-        return float(sum(w[c].sum() for c in cols))
-    return f
-
-
-def _on_day(col: str) -> Callable[[pd.DataFrame, Target], float]:
-    def f(d: pd.DataFrame, t: Target) -> float:
-        w = _window(d, t.end, t.end)
-        return float(w[col].iloc[0]) if len(w) else float("nan")
-    return f
-
-
-def _flight_cols(d: pd.DataFrame, origins: list[str] | None, airline: str | None = None) -> list[str]:
-    out = []
-    for c in d.columns:
-        if not c.startswith("flights_"):
-            continue
-        parts = c[len("flights_"):].split("_")
-        if origins and parts[1] not in origins:
-            continue
-        if airline and parts[0] != airline:
-            continue
-        out.append(c)
-    return out
-
-
-def _flights_total(origins: list[str] | None = None, airline: str | None = None, per_week: bool = False):
-    def f(d: pd.DataFrame, t: Target) -> float:
-        w = _window(d, t.start, t.end)
-        total = float(w[_flight_cols(d, origins, airline)].to_numpy().sum())
-        return total * 7.0 / ((t.end - t.start).days + 1) if per_week else total
-    return f
-
-
-def _share_iraqi_caught_lt(d: pd.DataFrame, t: Target) -> float:
-    w = _window(d, t.start, t.end)
-    total = w["caught_lithuania"].sum()
-    return float(w["caught_lithuania_iraqi"].sum() / total) if total else float("nan")
-
-
-def _repatriated_cum(d: pd.DataFrame, t: Target) -> float:
-    return _sum("repatriated")(d, t)
-
-
-def _kri_share(d: pd.DataFrame, t: Target) -> float:
-    w = _window(d, t.end, t.end)
-    return float(w["in_belarus_kri"].iloc[0] / max(w["in_belarus"].iloc[0], 1)) if len(w) else float("nan")
-
-
-def _mean(col: str) -> Callable[[pd.DataFrame, Target], float]:
-    def f(d: pd.DataFrame, t: Target) -> float:
-        return float(_window(d, t.start, t.end)[col].mean())
-    return f
+# how a figure is counted from the daily table, over the target's period (start..end)
+HOW = {
+    "sum": "the sum of the output columns over the period",
+    "per_week": "that sum a week: sum x 7 / days in the period",
+    "on_day": "the output column on the period's last day",
+    "mean": "the mean of the output column over the period",
+    "ratio_sum": "sum of the output columns / sum of the per columns over the period (undefined if the latter is 0)",
+    "ratio_on_day": "output / max(per, 1) on the period's last day",
+    "input": "an input of the model (it sets a parameter): not compared",
+}
+OBSERVATION_COLUMNS = ["metric", "how", "output", "per", "tol", "kind", "people", "share_of_record",
+                       "joint_range", "describes"]
 
 
 @dataclass(frozen=True)
 class Observation:
-    """How the model counts one target, and the tolerance we defend for it.
+    """How the model counts one kind of figure of the record, declared in the observations file.
 
-    ``tol`` widens the record's own range [low, high] by that relative margin; ``kind`` says
-    why (docs/validation.md).
+    ``output`` and ``per`` are columns of the daily table, or patterns of them (``flights_*``);
+    ``tol`` widens the record's own range [low, high] by that relative margin, ``kind`` says why
+    (docs/validation.md); ``people``: a count of people, divided by the sampling fraction;
+    ``share_of_record``: compare shares of this total instead of counts; ``joint_range``: figures
+    of the same group are estimates of one quantity, compared with their joint range.
     """
 
-    model: Callable[[pd.DataFrame, Target], float]
-    output: str
-    tol: float
-    kind: str
-    scale_to_record: bool = False  # compare a share (e.g. KRI share) instead of a count
-    people: bool = True  # a count of people: scaled by pool/size when the run samples the pool
+    metric: str
+    how: str
+    output: tuple[str, ...] = ()
+    per: tuple[str, ...] = ()
+    tol: float = 0.0
+    kind: str = ""
+    people: bool = True
+    share_of_record: float | None = None
+    joint_range: str = ""
+    describes: str = ""
+
+    def columns(self, daily: pd.DataFrame, patterns: tuple[str, ...]) -> list[str]:
+        """The daily table's columns the patterns name, in the table's order.
+
+        Raises:
+            ConfigError: a pattern names no column (the metric, the pattern and some columns named).
+        """
+        found = []
+        for pat in patterns:
+            cols = [c for c in daily.columns if fnmatch.fnmatchcase(c, pat)]
+            if not cols:
+                raise ConfigError(f"observation of {self.metric!r}: no output column matches {pat!r} "
+                                  f"(the run's columns include {', '.join(list(daily.columns)[:8])}, ...)")
+            found += [c for c in cols if c not in found]
+        return found
+
+    def model(self, daily: pd.DataFrame, t: Target) -> float:
+        """The model's value of target ``t`` (in simulated people where it counts people)."""
+        if self.how in ("on_day", "ratio_on_day"):
+            w = _window(daily, t.end, t.end)
+            if not len(w):
+                return float("nan")
+            value = float(w[self.columns(daily, self.output)].to_numpy().sum())
+            if self.how == "on_day":
+                return value
+            return float(value / max(float(w[self.columns(daily, self.per)].to_numpy().sum()), 1))
+        w = _window(daily, t.start, t.end)
+        if self.how == "mean":
+            return float(w[self.columns(daily, self.output)[0]].mean())
+        total = float(w[self.columns(daily, self.output)].to_numpy().sum())
+        if self.how == "per_week":
+            return total * 7.0 / ((t.end - t.start).days + 1)
+        if self.how == "ratio_sum":
+            per = float(w[self.columns(daily, self.per)].to_numpy().sum())
+            return total / per if per else float("nan")
+        return total
 
 
-OBSERVATION: dict[str, Observation] = {
-    "lt_apprehended": Observation(_sum("caught_lithuania"), "sum of caught_lithuania (people caught inside Lithuania and kept)", 0.5, "monthly flow"),
-    "lt_apprehended_cumulative": Observation(_sum("caught_lithuania"), "sum of caught_lithuania", 0.25, "cumulative flow"),
-    "lt_apprehended_share_iraqi": Observation(_share_iraqi_caught_lt, "caught_lithuania_iraqi / caught_lithuania", 0.25, "share", people=False),
-    "repatriated_from_belarus": Observation(_sum("repatriated"), "sum of repatriated (free flights from Minsk)", 0.25, "cumulative flow"),
-    "repatriated_from_belarus_cumulative": Observation(_repatriated_cum, "sum of repatriated since 18 Nov 2021", 0.15, "cumulative flow"),
-    "stranded_at_borders": Observation(_on_day("in_belarus"), "in_belarus on the day (Minsk + border)", 0.0, "stock estimate"),
-    "stranded_at_borders_kri": Observation(_kri_share, "in_belarus_kri / in_belarus on the day, against 7,500-8,000 of 16,500", 0.25, "share", True, people=False),
-    "migrants_in_belarus": Observation(_on_day("in_belarus"), "in_belarus on the day", 0.0, "stock estimate"),
-    "flights_to_minsk_from_middle_east": Observation(_flights_total(), "sum of flights_<route> (all routes to Minsk)", 0.3, "flights", people=False),
-    "flights_per_week_to_minsk_from_middle_east": Observation(_flights_total(per_week=True), "flights a week, all routes", 0.3, "flights", people=False),
-    "cham_wings_flights_per_week": Observation(_flights_total(["DAM"], "6Q", per_week=True), "flights a week on Cham Wings' routes", 0.3, "flights", people=False),
-    "belavia_dubai_flights_per_week": Observation(_flights_total(["DXB"], "B2", per_week=True), "flights a week Belavia Dubai-Minsk", 0.3, "flights", people=False),
-    "flights_to_minsk_from_dubai": Observation(_flights_total(["DXB"]), "sum of flights from DXB", 0.3, "flights", people=False),
-    "belavia_beirut_flights": Observation(_flights_total(["BEY"], "B2"), "sum of flights Belavia Beirut-Minsk", 0.3, "flights", people=False),
-    "iraqi_airways_baghdad_minsk_per_week": Observation(_flights_total(["BGW"], per_week=True), "flights a week from Baghdad (Iraqi Airways + Fly Baghdad)", 0.2, "flights", people=False),
-    "arrived_in_belarus_by_air": Observation(_sum("arrivals_minsk"), "sum of arrivals_minsk", 0.3, "cumulative flow"),
-    "arrived_in_belarus_cumulative": Observation(_sum("arrivals_minsk"), "sum of arrivals_minsk", 0.0, "estimate range"),
-    "package_price_usd": Observation(_mean("package_price_usd"), "mean package_price_usd over the period", 0.15, "price", people=False),
-    "deaths_at_border": Observation(_sum("deaths"), "sum of deaths (all segments)", 1.0, "small count"),
-}
-# estimates of the same stock by interested parties: the record's README says to treat them
-# together as one range (7,000 by Belarus .. 17,000 by the KRG)
-STOCK_ESTIMATES = ("stranded_at_borders", "migrants_in_belarus")
-# inputs of the model, not outputs: they are used to set parameters, not to check them
-INPUTS = {"visa_price_usd", "smuggling_fee_usd", "monthly_wage_iraq_usd"}
+def load_observations(path: Path | None = None) -> dict[str, Observation]:
+    """Read an observations file (one row per metric of the targets file), refusing a malformed
+    one with the row, the column and what is allowed."""
+    path = OBSERVATIONS_CSV if path is None else path
+    out: dict[str, Observation] = {}
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            missing = [c for c in OBSERVATION_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise ConfigError(f"{path}: missing columns {missing}; expected {OBSERVATION_COLUMNS}")
+            for i, r in enumerate(reader, start=2):
+                where = f"{path}:{i}"
+                how = r["how"].strip()
+                if how not in HOW:
+                    raise ConfigError(f"{where}: how {how!r}; allowed: {', '.join(HOW)}")
+                if r["metric"] in out:
+                    raise ConfigError(f"{where}: metric {r['metric']!r} is declared twice")
+                if how == "input":
+                    out[r["metric"]] = Observation(r["metric"], how, describes=r["describes"])
+                    continue
+                output, per = tuple(r["output"].split()), tuple(r["per"].split())
+                if not output or (how.startswith("ratio") != bool(per)):
+                    raise ConfigError(f"{where}: how {how!r} needs output columns" +
+                                      (" and per columns" if how.startswith("ratio") else " and no per columns"))
+                if r["people"].strip() not in ("true", "false"):
+                    raise ConfigError(f"{where}: people {r['people']!r}; allowed: true, false")
+                share = r["share_of_record"].strip()
+                out[r["metric"]] = Observation(
+                    r["metric"], how, output, per,
+                    check_number(r["tol"], f"{where}: tol", lo=0.0, text=True), r["kind"],
+                    r["people"].strip() == "true",
+                    check_number(share, f"{where}: share_of_record", lo=0.0, text=True) if share else None,
+                    r["joint_range"].strip(), r["describes"])
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: observations file not found") from None
+    return out
 
 
-def compare(daily: pd.DataFrame, targets: list[Target] | None = None, scale: float = 1.0) -> pd.DataFrame:
+def inputs(observations: dict[str, Observation] | None = None) -> set[str]:
+    """The record's figures that are inputs of the model (they set parameters), not targets."""
+    obs = load_observations() if observations is None else observations
+    return {m for m, o in obs.items() if o.how == "input"}
+
+
+def compare(daily: pd.DataFrame, targets: list[Target] | None = None, scale: float = 1.0,
+            observations: dict[str, Observation] | None = None) -> pd.DataFrame:
     """One row per target: record (value, low, high), model value, tolerance band and verdict.
 
     ``scale`` is the run's sampling fraction (population.size / population.pool): counts of
-    people are divided by it to compare with the record.
+    people are divided by it to compare with the record. Each target is counted as its
+    observation (the observations file) declares.
+
+    Raises:
+        ConfigError: a target has no observation, or an observation names no column of the run.
     """
     targets = load_targets() if targets is None else targets
+    obs_of = load_observations() if observations is None else observations
     rows = []
-    stock = [t for t in targets if t.metric in STOCK_ESTIMATES]
-    stock_low = min((t.low for t in stock), default=0.0)
-    stock_high = max((t.high for t in stock), default=0.0)
+    missing = sorted({t.metric for t in targets} - set(obs_of))
+    if missing:
+        raise ConfigError(f"{OBSERVATIONS_CSV.name}: no observation for the target metric(s) {', '.join(missing)}; "
+                          f"add a row each (how: {', '.join(HOW)})")
+    joint: dict[str, tuple[float, float]] = {}
     for t in targets:
-        if t.metric in INPUTS:
+        g = obs_of[t.metric].joint_range
+        if g:
+            lo, hi = joint.get(g, (float("inf"), float("-inf")))
+            joint[g] = (min(lo, t.low), max(hi, t.high))
+    for t in targets:
+        obs = obs_of[t.metric]
+        if obs.how == "input":
             continue
-        obs = OBSERVATION.get(t.metric)
-        if obs is None:
-            raise ConfigError(f"{TARGETS_CSV.name}: no observation model for metric {t.metric!r}; add one to sim/studies/targets.py")
         value, low, high = t.value, t.low, t.high
-        if t.metric in STOCK_ESTIMATES:
-            low, high = stock_low, stock_high
-        if obs.scale_to_record:  # a share of a stock estimate: compare shares
-            total = 16500.0
+        if obs.joint_range:
+            low, high = joint[obs.joint_range]
+        if obs.share_of_record:  # a share of a stock estimate: compare shares
+            total = obs.share_of_record
             value, low, high = value / total, low / total, high / total
         model = obs.model(daily, t) / (scale if obs.people else 1.0)
         lo_ok, hi_ok = low * (1 - obs.tol), high * (1 + obs.tol)
         rows.append({
             "metric": t.metric, "period": f"{t.start}..{t.end}", "record": value, "low": low, "high": high,
             "model": model, "band_low": lo_ok, "band_high": hi_ok, "within": bool(lo_ok <= model <= hi_ok),
-            "kind": obs.kind, "model_output": obs.output, "counts": t.counts,
+            "kind": obs.kind, "model_output": obs.describes, "counts": t.counts, "tol": obs.tol,
         })
     return pd.DataFrame(rows)
 
@@ -267,7 +299,7 @@ def distances(table: pd.DataFrame) -> pd.Series:
     m = np.maximum(table["model"].to_numpy(float), 1e-9)
     low = np.maximum(table["low"].to_numpy(float), 1e-9)
     high = np.maximum(table["high"].to_numpy(float), 1e-9)
-    tol = np.array([max(OBSERVATION[k].tol, MIN_TOL) for k in table["metric"]])
+    tol = np.maximum(table["tol"].to_numpy(float), MIN_TOL)
     d = np.where(m > high, np.log(m / high), np.where(m < low, np.log(low / m), 0.0))
     d = np.minimum(d / np.log1p(tol), MAX_DISTANCE)
     d = np.where(np.isfinite(table["model"].to_numpy(float)), d, MAX_DISTANCE)
