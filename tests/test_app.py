@@ -264,12 +264,20 @@ def test_page_in_chromium_moves_a_lever_resets_steps_and_plays():
             expect(page.get_by_text("The model runs with these settings.")).to_be_visible()
             page.screenshot(path=ARTIFACTS / "app-01-loaded.png", full_page=True)
 
-            # move a lever: Iraq's flight suspension two weeks earlier (keyboard on the slider)
+            # move a lever: Iraq's flight suspension two weeks earlier (keyboard on the slider), one
+            # day at a time, each step seen on the page before the next: a busy machine may re-draw
+            # the slider between two key presses, and a press sent meanwhile would be lost
             slider = page.locator(".date-iraq_flight_suspension [role=slider]")
-            slider.focus()
-            for _ in range(14):
-                slider.press("ArrowLeft")
-            expect(page.get_by_text("2021-Jul-23")).to_be_visible()
+            start = date(2021, 8, 6).toordinal()  # configs/scenario/baseline_2021.yaml
+
+            def label(d: date) -> str:  # how the slider shows a day: 2021-Aug-6
+                return f"{d.year}-{d:%b}-{d.day}"
+
+            expect(page.get_by_text(label(date.fromordinal(start)), exact=True)).to_be_visible()
+            for back in range(1, 15):
+                slider.press("ArrowLeft")  # focuses the slider (as drawn now), then presses
+                expect(page.get_by_text(label(date.fromordinal(start - back)), exact=True)).to_be_visible()
+            expect(page.get_by_text("2021-Jul-23", exact=True)).to_be_visible()
             page.get_by_text("Lithuania pushes back").click()
             expect(page.get_by_text(re.compile("press RESET"))).to_be_visible()
             command = page.get_by_text(re.compile("levers.iraq_flight_suspension.when.start=2021-07-23"))

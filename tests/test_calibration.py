@@ -244,8 +244,9 @@ def test_observe_returns_every_target_and_the_official_series(small_run):
 def test_distance_is_zero_inside_the_range_and_grows_outside():
     from sim.studies.targets import distances
 
+    # a compare() table: each row carries its observation's tolerance (lt_apprehended: 0.5)
     t = pd.DataFrame({"metric": ["lt_apprehended"] * 4, "model": [100.0, 150.0, 300.0, 0.0],
-                      "low": [100.0] * 4, "high": [200.0] * 4})
+                      "low": [100.0] * 4, "high": [200.0] * 4, "tol": [0.5] * 4})
     d = distances(t).to_numpy()
     assert d[0] == 0 and d[1] == 0
     assert d[2] == pytest.approx(np.log(1.5) / np.log(1.5))  # tol 0.5: exactly one tolerance out
