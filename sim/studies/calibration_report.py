@@ -106,7 +106,7 @@ def band_table(base: pd.DataFrame, values: dict[str, np.ndarray], fit_before: dt
     """One row per target: the record, and per group the median, 5th and 95th percentiles,
     the distance of the median (in tolerances) and whether the median is within the band."""
 
-    out = base[["metric", "period", "record", "low", "high", "band_low", "band_high", "kind"]].copy()
+    out = base[["metric", "period", "record", "low", "high", "band_low", "band_high", "kind", "tol"]].copy()
     ends = [dt.date.fromisoformat(p.split("..")[1]) for p in out["period"]]
     out["held_out"] = [fit_before is not None and e >= fit_before for e in ends]
 
