@@ -1,14 +1,18 @@
-"""MigrationModel: the corridor as a Mesa model. The model owns and wires; kernels compute.
+"""MigrationModel: the corridor as a Mesa model. The model owns the state; the rules act on it.
 
-One step is one day::
+One step is one day: a new :class:`sim.model.day.Day`, then the phases of
+:data:`sim.model.rules.PHASES` in order, then the record::
 
-    1. levers       reset today's policy; states and airlines pull their active levers
-    2. states       issuers scale visa capacity to their queues
-    3. airlines     publish today's flights and corridor seats
-    4. agencies     sell packages to intending migrants (want, then allocate)
-    5. migrants     intention, visas, flights, Minsk, returns (vectorised)
-    6. guards       resolve today's attempts at each border segment
-    7. record       the day's stocks and flows
+    levers       reset today's policy; states and airlines pull their active levers
+    states       issuers scale visa capacity to yesterday's queues
+    airlines     publish today's flights and corridor seats
+    agencies     sell packages to intending migrants (want, then allocate)
+    migrants     intention, visas, flights, the transit country, returns (kernels over people)
+    guards       resolve today's attempts at each border segment
+    record       the day's row, from what the recorder is given
+
+The per-person work of the migrant phases is done by kernels, in numpy or compiled
+(``run.engine``; :attr:`MigrationModel.kernels`): the same numbers either way.
 
 The model's randomness comes only from streams derived from ``run.seed`` (Mesa's ``model.rng``
 is seeded from the same root), so the same config and seed give identical outputs.
@@ -135,7 +139,8 @@ class MigrationModel(mesa.Model):
 
     # ------------------------------------------------------------------------------------
     def step(self) -> None:
-        """One day: levers -> states -> airlines -> agencies -> migrants -> guards -> record."""
+        """One day: the phases of the registry in order (levers -> states -> airlines -> agencies ->
+        migrants -> guards), each given today's :class:`Day`; then the record."""
         if self.day >= self.cfg.n_days:
             self.running = False
             return
