@@ -100,3 +100,18 @@ def test_the_shipped_observations_cover_every_target() -> None:
     obs = load_observations()
     assert {t.metric for t in load_targets()} <= set(obs)
     assert inputs(obs) == {"visa_price_usd", "smuggling_fee_usd", "monthly_wage_iraq_usd"}
+
+
+def test_a_world_names_its_own_record(tiny_world) -> None:
+    """The record a run is compared with is the one its world names (world.record), under
+    data/observed/; a world that names none gets an error saying which keys to set."""
+    from sim.model.config import load_config
+    from sim.running.compose import compose
+    from sim.studies.targets import DATA_DIR, record_paths
+
+    assert record_paths(compose([])) == (DATA_DIR / "targets_2021.csv", DATA_DIR / "observations_2021.csv")
+    assert record_paths() == record_paths(compose([]))  # the default: the default world's
+    with pytest.raises(ConfigError, match=r"world\.record: the world 'tiny' declares no record; set world\.record\.targets"):
+        record_paths(load_config(tiny_world()))
+    named = load_config(tiny_world(**{"world.record": {"targets": "t.csv", "observations": "o.csv"}}))
+    assert record_paths(named) == (DATA_DIR / "t.csv", DATA_DIR / "o.csv")

@@ -289,10 +289,19 @@ class AirlineInfo:
 
 
 @dataclass
+class RecordConfig:
+    """Where a world's record is: files under ``data/observed/`` (the world's observed data)."""
+
+    targets: str = param("", "figures from the record, with sources: a targets file under data/observed/ ('' = none)")
+    observations: str = param("", "how the model counts each of those figures: an observations file under data/observed/")
+
+
+@dataclass
 class WorldConfig:
     """The world: places, routes, visa channels, border segments. Data, not code."""
 
     name: str = param("", "world name")
+    record: RecordConfig = sub(RecordConfig)
     nationalities: list[str] = param([], "nationalities modelled")
     states: list[str] = param([], "states that can act (own levers)")
     airports: dict[str, str] = param({}, "airport code -> state it is in")

@@ -1,7 +1,8 @@
 """The record, and the model's version of it: one observation model per target, declared as data.
 
-``data/observed/targets_2021.csv`` holds figures from the record. Each has a *counts* column
-saying what it counts; ``data/observed/observations_2021.csv`` declares, per metric, which
+A world names its record in its config (``world.record``: for the 2021 world
+``data/observed/targets_2021.csv``, figures from the record, each with a *counts* column saying
+what it counts, and ``data/observed/observations_2021.csv``). The observations file declares, per metric, which
 outputs of the daily table count the same thing over the same period and how (:data:`HOW`:
 a sum, a rate a week, a value on a day, a mean, a ratio), with the tolerance we defend for that
 kind of figure (``docs/validation.md`` explains each). No place and no world is named here:
@@ -15,20 +16,19 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import fnmatch
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sim.model.config import ConfigError, check_number
+from sim.model.config import Config, ConfigError, check_number
 from sim.model.model import MigrationModel
-from sim.running.compose import compose
+from sim.running.compose import compose, config_dir
 from sim.running.paths import OBSERVED_DIR
 
 DATA_DIR = OBSERVED_DIR  # data/observed/ of the checkout, or the copy a wheel ships
-TARGETS_CSV = DATA_DIR / "targets_2021.csv"
-OBSERVATIONS_CSV = DATA_DIR / "observations_2021.csv"  # how the model counts each metric of the targets
 TARGET_COLUMNS = ["metric", "period_start", "period_end", "value", "low", "high", "unit", "counts", "source_url", "note"]
 
 
@@ -46,8 +46,31 @@ class Target:
     note: str
 
 
-def load_targets(path: Path = TARGETS_CSV) -> list[Target]:
-    """Read the targets file, refusing a malformed one with the row and column named."""
+def record_paths(cfg: Config | None = None) -> tuple[Path, Path]:
+    """The targets and observations files of a config's world (``world.record``; default: the
+    default config's world), under ``data/observed/``.
+
+    Raises:
+        ConfigError: the world declares no record (naming the world and the keys to set).
+    """
+    if cfg is None:
+        return _default_record(str(config_dir()))
+    r = cfg.world.record
+    if not r.targets or not r.observations:
+        raise ConfigError(f"world.record: the world {cfg.world.name!r} declares no record; set world.record.targets "
+                          "and world.record.observations to its files under data/observed/ (docs/validation.md)")
+    return DATA_DIR / r.targets, DATA_DIR / r.observations
+
+
+@functools.lru_cache(maxsize=4)
+def _default_record(configs: str) -> tuple[Path, Path]:  # composed once per configs folder and process
+    return record_paths(compose([]))
+
+
+def load_targets(path: Path | None = None) -> list[Target]:
+    """Read a targets file (default: the default world's, :func:`record_paths`), refusing a
+    malformed one with the row and column named."""
+    path = record_paths()[0] if path is None else path
     rows = []
     try:
         with open(path, newline="", encoding="utf-8") as f:
@@ -157,7 +180,7 @@ class Observation:
 def load_observations(path: Path | None = None) -> dict[str, Observation]:
     """Read an observations file (one row per metric of the targets file), refusing a malformed
     one with the row, the column and what is allowed."""
-    path = OBSERVATIONS_CSV if path is None else path
+    path = record_paths()[1] if path is None else path
     out: dict[str, Observation] = {}
     try:
         with open(path, newline="", encoding="utf-8") as f:
@@ -215,7 +238,7 @@ def compare(daily: pd.DataFrame, targets: list[Target] | None = None, scale: flo
     rows = []
     missing = sorted({t.metric for t in targets} - set(obs_of))
     if missing:
-        raise ConfigError(f"{OBSERVATIONS_CSV.name}: no observation for the target metric(s) {', '.join(missing)}; "
+        raise ConfigError(f"the observations: no observation for the target metric(s) {', '.join(missing)}; "
                           f"add a row each (how: {', '.join(HOW)})")
     joint: dict[str, tuple[float, float]] = {}
     for t in targets:
@@ -243,14 +266,15 @@ def compare(daily: pd.DataFrame, targets: list[Target] | None = None, scale: flo
     return pd.DataFrame(rows)
 
 
-def compare_seeds(runs: list[tuple[pd.DataFrame, float]], targets: list[Target] | None = None) -> pd.DataFrame:
+def compare_seeds(runs: list[tuple[pd.DataFrame, float]], targets: list[Target] | None = None,
+                  observations: dict[str, Observation] | None = None) -> pd.DataFrame:
     """:func:`compare` over several runs (daily table, scale) of one scenario with different seeds.
 
     ``model`` is the mean across seeds (the verdict uses it), ``model_p5``/``model_p95`` the
     5th and 95th percentiles, ``seeds`` how many runs.
     """
 
-    tables = [compare(d, targets, scale) for d, scale in runs]
+    tables = [compare(d, targets, scale, observations) for d, scale in runs]
     out = tables[0].copy()
     values = np.array([t["model"].to_numpy(float) for t in tables])
     out["model"] = values.mean(axis=0)
@@ -273,7 +297,8 @@ def run_default_seeds(seeds: list[int] = DEFAULT_SEEDS, overrides: list[str] | N
         model = MigrationModel(cfg, rng=seed)
         model.run()
         runs.append((model.recorder.frame(), model.scale))
-    return compare_seeds(runs)
+    targets, observations = record_paths(cfg)  # the record of the world the overrides chose
+    return compare_seeds(runs, load_targets(targets), load_observations(observations))
 
 
 # --------------------------------------------------------------------------------------
