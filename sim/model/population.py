@@ -232,10 +232,21 @@ def choose_by_weight(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
         cum = np.cumsum(weights)
         pick = np.searchsorted(cum / (cum[-1] if cum[-1] > 0 else 1.0), u, side="right")
         return np.minimum(pick, weights.shape[0] - 1)
+    return pick_by_share(cumulative_shares(weights), u)
+
+
+def cumulative_shares(weights: np.ndarray) -> np.ndarray:
+    """(n, J): each row's ``cumsum(w) / sum(w)`` (a row of zeros stays zeros): the table
+    :func:`choose_by_weight` picks from, made once when many people share a row of weights."""
     cum = np.cumsum(weights, axis=1)
     total = cum[:, -1:]
-    pick = (cum / np.where(total > 0, total, 1.0) <= u[:, None]).sum(axis=1)
-    return np.minimum(pick, weights.shape[1] - 1)
+    return cum / np.where(total > 0, total, 1.0)
+
+
+def pick_by_share(share: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Per row of ``share`` (:func:`cumulative_shares`), the first ``j`` with ``share_j > u``
+    (at most the last column)."""
+    return np.minimum((share <= u[:, None]).sum(axis=1), share.shape[1] - 1)
 
 
 def segment_weights(perceived_success: np.ndarray, belarus_weight: np.ndarray,

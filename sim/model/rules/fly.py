@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model.allocate import allocate_fifo
-from sim.model.population import State, pay
+from sim.model.population import State, cumulative_shares, pay, pick_by_share
 from sim.model.rng import HUB_CHOICE, HUB_RECHOICE, SEAT_ROUTE_ORDER, SEAT_TIE, draw
 from sim.model.rules.sell import cancel
 
@@ -119,7 +119,7 @@ def queue_and_reroute(tk, tr, origin, nationality, day_entered, day_due, hub, sa
     - ``hub_w`` (K, H): :func:`_hub_weights` of ``flights_per_week * route_seats * route_share``;
       ``share = cumsum(hub_w, axis=1) / total`` (over 1 where the total is 0), ``hub_ok = total > 0``;
     - the other ticketed (``n_reroute`` of them): with ``hub_ok`` and ``savings >= hub_extra_usd``
-      they go (``go``): hub by :func:`_choose_hub` on draw ``choice_key``, pay the detour
+      they go (``go``): hub by :func:`sim.model.population.pick_by_share` on draw ``choice_key``, pay the detour
       (:func:`_pay`), ``day_due = day + hub_extra_days``; the rest whose
       ``day - day_entered > hub_stranded_days`` are to be cancelled (``cancel``).
 
@@ -136,15 +136,13 @@ def queue_and_reroute(tk, tr, origin, nationality, day_entered, day_due, hub, sa
     n_tk = int(np.count_nonzero(go_direct))
 
     hub_w = _hub_weights(carry, route_from_hub, flights_per_week * route_seats * route_share, n_hubs)
-    cum = np.cumsum(hub_w, axis=1)
-    total = cum[:, -1:] if n_hubs else np.zeros((hub_w.shape[0], 1))
-    share = cum / np.where(total > 0, total, 1.0)
-    hub_ok = total[:, 0] > 0
+    share = cumulative_shares(hub_w)  # each nationality's hub choice, made once
+    hub_ok = (hub_w > 0).any(axis=1)  # the weights are >= 0: some hub carries them
 
     reroute = tk[~go_direct]
     can = hub_ok[nationality[reroute]] & (savings[reroute] >= hub_extra_usd)
     go = reroute[can]
-    hub[go] = _choose_hub(share, nationality[go], draw(choice_key, go))
+    hub[go] = pick_by_share(share[nationality[go]], draw(choice_key, go))
     pay(go, hub_extra_usd, savings, spent)
     day_due[go] = day + hub_extra_days
     waiting = reroute[~can]
@@ -165,7 +163,7 @@ def seat_and_strand(pool, n_tk, order, seats, boarding_ok, direct, route_from_hu
       (:func:`sim.model.allocate.allocate_fifo`); the seated get ``day_in_belarus = day``, hub -1;
     - in transit and not seated (``n_rest``): ``day - day_due > hub_stranded_days`` -> home
       (hub -1, returns + 1); else, if ``hub_w[k, hub] <= 0``, ``hub_ok[k]`` and
-      ``savings >= hub_extra_usd`` -> another hub (``go``): :func:`_choose_hub` on draw
+      ``savings >= hub_extra_usd`` -> another hub (``go``): :func:`sim.model.population.pick_by_share` on draw
       ``rechoice_key``, pay the detour, ``day_entered = day``.
 
     Changes ``hub``, ``day_entered``, ``day_in_belarus``, ``returns``, ``savings``, ``spent`` in place.
@@ -208,16 +206,8 @@ def seat_and_strand(pool, n_tk, order, seats, boarding_ok, direct, route_from_hu
     rest = rest[~too_long]
     k = nationality[rest]
     go = rest[(hub_w[k, hub[rest]] <= 0) & hub_ok[k] & (savings[rest] >= hub_extra_usd)]
-    hub[go] = _choose_hub(share, nationality[go], draw(rechoice_key, go))
+    hub[go] = pick_by_share(share[nationality[go]], draw(rechoice_key, go))
     pay(go, hub_extra_usd, savings, spent)
     day_entered[go] = day
     return (pool[:n_tk][seated[:n_tk]], pool[n_tk:][seated[n_tk:]], sold, np.array(visited, dtype=np.int64),
             n_rest, home, go)
-
-
-def _choose_hub(share: np.ndarray, k: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """:func:`sim.model.population.choose_by_weight` with the weights of nationality ``k``:
-    the number of hubs whose ``share[k]`` (float64) is ``<= u``, at most the last hub."""
-    return np.minimum((share[k] <= u[:, None]).sum(axis=1), share.shape[1] - 1)
-
-
