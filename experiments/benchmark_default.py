@@ -40,7 +40,7 @@ print(json.dumps({
     "n": int(sys.argv[1]), "days": len(daily), "import_s": t_import, "build_s": t_build, "run_s": t_run,
     "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     "population_bytes_per_person": model.people.nbytes() / model.people.n,
-    "arrivals_minsk": int(daily["arrivals_minsk"].sum()),
+    "arrivals": int(daily["arrivals"].sum()),
 }))
 """
 

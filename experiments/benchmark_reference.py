@@ -68,7 +68,7 @@ CATEGORIES = {
     "levers": ["pull_levers"],
     "institutions": ["states_decide", "publish_flights"],
     "migrant transitions": ["sell_packages", "intend", "apply_for_visas", "collect_visas", "fly",
-                            "live_in_belarus", "go_home", "leave_minsk"],
+                            "live_in_transit_country", "go_home", "go_to_border"],
     "allocation": ["allocate_fifo", "allocate_by_group"],
     "border": ["resolve_border"],
     "recording": ["start_day", "end_day", "collect"],
@@ -170,7 +170,7 @@ def child(kind: str, n: int, days: int | None, phases: bool) -> None:
         "population_bytes": int(people.nbytes()) if hasattr(people, "nbytes") else None,
         "rss_before": rss_before, "rss_built": rss_built, "peak_rss": peak,
         "phase_s": dict(clock.seconds), "phase_calls": dict(clock.calls),
-        "arrivals_minsk": int(np.sum([r["arrivals_minsk"] for r in model.recorder.rows])),
+        "arrivals": int(np.sum([r["arrivals"] for r in model.recorder.rows])),
     }))
 
 

@@ -120,7 +120,7 @@ def test_views_draw_and_change_as_the_model_steps():
     later = draw()
     for a, b in zip(first, later, strict=True):
         assert a.startswith(b"\x89PNG") and b.startswith(b"\x89PNG") and a != b
-    assert model.column("n_in_eu").shape == (240,)
+    assert model.column("n_in_destination").shape == (240,)
 
 
 def test_launcher_binds_loopback_with_telemetry_off_and_local_assets():

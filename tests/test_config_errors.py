@@ -233,7 +233,7 @@ def test_bad_schedule_values(tiny_world, when: dict, key: str) -> None:
          "nationality 'martian'", "iraqi"),
         (lever("eu_visa_restriction", "EU", nationality="martian"), "nationality", "nationality 'martian'", "syrian"),
         (lever("pushback", "Poland", segments=["estonia"], pushback=True), r"segments\[0\]", "segment 'estonia'", "poland"),
-        (lever("belarus_facilitation", "Belarus", segment_weights={"estonia": 2.0}), r"segment_weights\.estonia",
+        (lever("transit_facilitation", "Belarus", segment_weights={"estonia": 2.0}), r"segment_weights\.estonia",
          "segment 'estonia'", "lithuania"),
         (lever("consulate_closure", "Iraq", channels=["consulate_erbil"]), r"channels\[0\]", "channel 'consulate_erbil'",
          "consulate_baghdad"),

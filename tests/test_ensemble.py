@@ -82,7 +82,7 @@ def test_paired_runs_are_identical_until_a_changed_lever_acts(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("outcome", ["arrivals_minsk", "reached_eu"])
+@pytest.mark.parametrize("outcome", ["arrivals", "reached_destination"])
 def test_paired_difference_spreads_far_less_than_a_run(
     paired_ensemble: EnsembleResult, outcome: str
 ) -> None:
@@ -256,7 +256,7 @@ def _fake(values: dict[str, list[float]], per_row: float = 5.0) -> EnsembleResul
     for sc, vals in values.items():
         for seed, v in zip(seeds, vals, strict=True):
             summary = {o.key: 0 for o in OUTCOMES if o.key != "peak_day"}
-            summary.update(got_through=v, peak_in_belarus_date="2021-10-01", days=424)
+            summary.update(got_through=v, peak_in_transit_country_date="2021-10-01", days=424)
             runs[(sc, seed)] = RunOutput(sc, seed, pd.DataFrame(), summary, {}, per_row, 0.0)
     return EnsembleResult(
         runs=runs, failures=[], configs=dict.fromkeys(values, cfg), seeds=seeds, n_jobs=1
@@ -348,7 +348,7 @@ def test_compare_scenarios_writes_the_report(tmp_path: Path) -> None:
     assert len(runs) == 6 and (runs["status"] == "ok").all()
     # counts are in real people: the simulated sample is scaled up by pool/size
     assert (runs["per_row"] == 50).all()
-    assert (runs["arrivals_minsk"] % 50 == 0).all()
+    assert (runs["arrivals"] % 50 == 0).all()
 
 
 def test_compare_scenarios_refuses_an_unknown_scenario(tmp_path: Path) -> None:

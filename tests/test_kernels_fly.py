@@ -61,7 +61,7 @@ def random_people(rng: np.random.Generator, world: dict, n: int) -> dict:
         hub=np.where(state == 2, rng.integers(0, max(world["n_hubs"], 1), n), -1).astype(np.int8),
         savings=np.where(rng.random(n) < 0.2, USD, rng.random(n) * 1500).astype(np.float32),
         spent=(rng.random(n) * 100).astype(np.float32),
-        day_in_belarus=np.full(n, -1, dtype=np.int16),
+        day_arrived=np.full(n, -1, dtype=np.int16),
         returns=rng.integers(0, 3, n).astype(np.int8),
     )
 
@@ -76,7 +76,7 @@ def queue_args(pp: dict, world: dict) -> tuple:
 def seat_args(pp: dict, world: dict, queued: tuple, order: np.ndarray, seats: np.ndarray) -> tuple:
     pool, n_tk, hub_w, share, hub_ok = queued[:5]
     return (pool, n_tk, order, seats, world["boarding_ok"], world["direct"], world["route_from_hub"], pp["origin"],
-            pp["nationality"], pp["hub"], pp["day_entered"], pp["day_due"], pp["day_in_belarus"], pp["returns"],
+            pp["nationality"], pp["hub"], pp["day_entered"], pp["day_due"], pp["day_arrived"], pp["returns"],
             pp["savings"], pp["spent"], hub_w, share, hub_ok, DAY, STRANDED, USD, KEYS[0], KEYS[1])
 
 
@@ -150,7 +150,7 @@ def small_people(n: int) -> dict:
         origin=np.zeros(n, dtype=np.int8), nationality=np.zeros(n, dtype=np.int8),
         day_entered=np.full(n, DAY, dtype=np.int16), day_due=np.full(n, DAY, dtype=np.int16),
         hub=np.full(n, -1, dtype=np.int8), savings=np.full(n, 1000, dtype=np.float32),
-        spent=np.zeros(n, dtype=np.float32), day_in_belarus=np.full(n, -1, dtype=np.int16),
+        spent=np.zeros(n, dtype=np.float32), day_arrived=np.full(n, -1, dtype=np.int16),
         returns=np.zeros(n, dtype=np.int8),
     )
 
@@ -198,8 +198,8 @@ def test_seats_first_come_first_served_never_above_capacity(engine: str) -> None
     assert seat_tk.tolist() == [0, 2] and seat_tr.tolist() == [5]  # the longest waiting
     assert sold.tolist() == [2, 1] and visited.tolist() == [1, 0]
     assert n_rest == 1 and home.size == 0 and go.size == 0
-    assert pp["day_in_belarus"][[0, 2, 5]].tolist() == [DAY] * 3 and (pp["hub"][[0, 2, 5]] == -1).all()
-    assert pp["hub"][4] == 0 and (pp["day_in_belarus"][[1, 3, 4]] == -1).all()
+    assert pp["day_arrived"][[0, 2, 5]].tolist() == [DAY] * 3 and (pp["hub"][[0, 2, 5]] == -1).all()
+    assert pp["hub"][4] == 0 and (pp["day_arrived"][[1, 3, 4]] == -1).all()
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -179,7 +179,7 @@ def intend_inputs(rng: np.random.Generator, counts: np.ndarray) -> dict:
     n, n_o = int(counts.sum()), counts.size
     return dict(
         bits=rng.integers(0, 2**32, n, dtype=np.uint32), origin_counts=counts,
-        state=rng.choice([State.AT_HOME, State.AT_HOME, State.INTENDING, State.IN_EU], n).astype(np.int8),
+        state=rng.choice([State.AT_HOME, State.AT_HOME, State.INTENDING, State.IN_DESTINATION], n).astype(np.int8),
         net_weight=rng.beta(2, 5, n).astype(np.float32), origin=np.repeat(np.arange(n_o, dtype=np.int8), counts),
         base=float(rng.choice([1e-4, 0.01, 0.3, 5.0])), push=rng.uniform(0.5, 2.0, n_o),
         offer_mult=rng.choice([1.0, 0.2], n_o), intent_mult=rng.choice([0.0, 1.0, 1.5], n_o),

@@ -65,7 +65,7 @@ def test_boarding_ban(tiny_world, run) -> None:
     p = m_on.people
     ban_day = m_on.world.day_of(pd.Timestamp(START).date())
     iraqi = p.nationality == m_on.world.nationalities.index("iraqi")
-    assert not (iraqi & (p.day_in_belarus >= ban_day)).any()
+    assert not (iraqi & (p.day_arrived >= ban_day)).any()
 
 
 def test_boarding_ban_leaves_other_nationalities_flying(tiny_world, run) -> None:
@@ -203,19 +203,19 @@ def test_information_campaign(tiny_world, run) -> None:
     assert window(neg)[col].sum() < window(off)[col].sum()
 
 
-def test_belarus_transport(tiny_world, run) -> None:
+def test_transit_transport(tiny_world, run) -> None:
     """Protects: Belarus' transport (transport_mult > 1) raises the flow from Minsk to the border."""
     off, on, _ = compare(tiny_world, run,
-                         {"x": lever("belarus_facilitation", "Belarus", transport_mult=3.0)})
-    col = "flow_in_minsk__at_border"
+                         {"x": lever("transit_facilitation", "Belarus", transport_mult=3.0)})
+    col = "flow_in_city__at_border"
     assert window(on)[col].sum() > window(off)[col].sum()
-    assert window(on)["n_in_minsk"].mean() < window(off)["n_in_minsk"].mean()
+    assert window(on)["n_in_city"].mean() < window(off)["n_in_city"].mean()
 
 
-def test_belarus_segment_weights(tiny_world, run) -> None:
+def test_transit_segment_weights(tiny_world, run) -> None:
     """Protects: Belarus driving people to a segment raises the attempts there."""
     off, on, _ = compare(tiny_world, run,
-                         {"x": lever("belarus_facilitation", "Belarus", segment_weights={"lithuania": 5.0})})
+                         {"x": lever("transit_facilitation", "Belarus", segment_weights={"lithuania": 5.0})})
     assert window(on)["attempts_lithuania"].sum() > window(off)["attempts_lithuania"].sum()
 
 
@@ -247,7 +247,7 @@ INACTIVE_CASES = {
     "border_policy": lever("border_policy", "Poland", segments=["poland"], pushback=True, guard_mult=3.0,
                            interior_catch_mult=2.0),
     "information_campaign": lever("information_campaign", "Belarus", intensity=2.0),
-    "belarus_facilitation": lever("belarus_facilitation", "Belarus", transport_mult=3.0,
+    "transit_facilitation": lever("transit_facilitation", "Belarus", transport_mult=3.0,
                                   segment_weights={"poland": 3.0}, attempt_mult=2.0, shelter=True),
 }
 
@@ -307,11 +307,11 @@ def test_trigger_that_never_fires_changes_nothing(tiny_world, run, base_run) -> 
 def test_trigger_fires_after_its_condition_holds(tiny_world, run) -> None:
     """Protects: a trigger lever acts once its metric has been above the threshold for for_days,
     lag_days later, and not before."""
-    spec = lever("pushback", "Poland", when={"trigger": {"metric": "in_belarus", "above": 50, "for_days": 3,
+    spec = lever("pushback", "Poland", when={"trigger": {"metric": "in_transit_country", "above": 50, "for_days": 3,
                                                          "lag_days": 2}},
                  segments=["poland"], pushback=True)
     _, d = run(tiny_world({"x": spec}))
-    above = (d["in_belarus"] > 50).to_numpy()
+    above = (d["in_transit_country"] > 50).to_numpy()
     first_hold = next(i for i in range(2, len(d)) if above[i - 2: i + 1].all())
     # metric of day t is seen on day t + 1; fired_on = (first day the 3-day run is seen) + lag
     fire_day = first_hold + 1 + 2
@@ -330,7 +330,7 @@ def test_trigger_fires_after_its_condition_holds(tiny_world, run) -> None:
          lever("state_of_emergency", "Poland", when={"start": "2021-03-01", "ramp_days": 9}, segments=["poland"],
                guard_mult=2.3, interior_catch_mult=1.3, pushback=True)),
         # same actor, different fields
-        (lever("belarus_facilitation", "Belarus", transport_mult=1.9, segment_weights={"poland": 0.7}),
+        (lever("transit_facilitation", "Belarus", transport_mult=1.9, segment_weights={"poland": 0.7}),
          lever("information_campaign", "Belarus", origins=["Damascus"], intensity=0.7)),
         # same actor, booleans and seats
         (lever("consulate_closure", "Iraq", when={"start": "2021-03-01", "end": "2021-03-20"}, channels=["consulate_baghdad"]),

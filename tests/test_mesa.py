@@ -17,9 +17,9 @@ from sim.model.model import MigrationModel
 SIM_DIR = Path(__file__).resolve().parent.parent / "sim"
 
 REPORTERS = {
-    "in_belarus": lambda m: m.recorder.rows[-1]["in_belarus"],
-    "in_eu": lambda m: int(m.people.stocks()[8]),
-    "arrivals_minsk": lambda m: m.recorder.rows[-1]["arrivals_minsk"],
+    "in_transit_country": lambda m: m.recorder.rows[-1]["in_transit_country"],
+    "in_destination": lambda m: int(m.people.stocks()[8]),
+    "arrivals": lambda m: m.recorder.rows[-1]["arrivals"],
 }
 
 
@@ -103,9 +103,9 @@ def test_datacollector_with_model_reporters(tiny_world) -> None:
     got = dc.get_model_vars_dataframe().reset_index(drop=True)
     daily = m.recorder.frame()
     assert len(got) == len(daily) == m.cfg.n_days
-    assert got["in_belarus"].tolist() == daily["in_belarus"].tolist()
-    assert got["in_eu"].tolist() == daily["n_in_eu"].tolist()
-    assert got["arrivals_minsk"].sum() > 0
+    assert got["in_transit_country"].tolist() == daily["in_transit_country"].tolist()
+    assert got["in_destination"].tolist() == daily["n_in_destination"].tolist()
+    assert got["arrivals"].sum() > 0
 
 
 def test_institutions_are_mesa_agents(tiny_world) -> None:

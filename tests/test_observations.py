@@ -46,8 +46,8 @@ def test_a_world_declares_how_its_own_outputs_count_the_record(tmp_path, tiny_da
     obs = observations(tmp_path, [
         "caught_pl,sum,caught_poland,,0.5,monthly flow,true,,,people kept in Poland",
         "tries_a_week,per_week,attempts_*,,0.3,flights,false,,,attempts a week, all segments",
-        "stock_a,on_day,in_belarus,,0,stock estimate,true,,stock,",
-        "stock_b,on_day,in_belarus,,0,stock estimate,true,,stock,",
+        "stock_a,on_day,in_transit_country,,0,stock estimate,true,,stock,",
+        "stock_b,on_day,in_transit_country,,0,stock estimate,true,,stock,",
         "price,mean,package_price_usd,,0.15,price,false,,,",
         "kept_share,ratio_sum,caught_poland,caught_poland caught_lithuania,0.25,share,false,,,",
         "flights_syria,sum,flights_6Q_DAM_*,,0.3,flights,false,,,",
@@ -63,7 +63,7 @@ def test_a_world_declares_how_its_own_outputs_count_the_record(tmp_path, tiny_da
     assert table.at["caught_pl", "model"] == w("2021-02-01", "2021-03-31")["caught_poland"].sum() / model.scale
     attempts = w("2021-03-01", "2021-03-14")[["attempts_poland", "attempts_lithuania"]].to_numpy().sum()
     assert table.at["tries_a_week", "model"] == pytest.approx(attempts * 7 / 14)
-    assert table.at["stock_b", "model"] == w("2021-04-30", "2021-04-30")["in_belarus"].iloc[0] / model.scale
+    assert table.at["stock_b", "model"] == w("2021-04-30", "2021-04-30")["in_transit_country"].iloc[0] / model.scale
     # estimates of one stock: compared with their joint range
     assert (table.at["stock_a", "low"], table.at["stock_a", "high"]) == (50, 400) == (table.at["stock_b", "low"], table.at["stock_b", "high"])
     assert table.at["price", "model"] == pytest.approx(w("2021-03-01", "2021-03-31")["package_price_usd"].mean())

@@ -104,17 +104,17 @@ N_PERMUTATIONS = 4000
 
 TOTALS = {
     "packages_sold": ["packages_sold"],
-    "arrivals_minsk": ["arrivals_minsk"],
+    "arrivals": ["arrivals"],
     "rerouted_via_hub": ["rerouted_via_hub"],
     "cancelled": ["cancelled"],
     "attempts": ["attempts"],
     "turned_back": ["turned_back"],
-    "reached_eu": ["caught", "got_through"],
+    "reached_destination": ["caught", "got_through"],
     "went_home": ["repatriated", "returned_own_ticket"],
 }
 PIPELINE = ["n_intending", "n_waiting_package", "n_waiting_visa", "n_ticketed", "n_in_transit"]
 OCCUPANCY = {
-    **{f"in_belarus_{d}": (d, ["in_belarus"]) for d in ("2021-07-31", "2021-09-30", "2021-11-15", "2021-12-31")},
+    **{f"in_transit_country_{d}": (d, ["in_transit_country"]) for d in ("2021-07-31", "2021-09-30", "2021-11-15", "2021-12-31")},
     **{f"pipeline_{d}": (d, PIPELINE) for d in ("2021-07-31", "2021-10-31")},
 }
 DURATIONS = ("days_minsk_to_eu", "days_minsk_to_home")
@@ -127,12 +127,12 @@ def durations(people: Any) -> dict[str, np.ndarray]:
     """Days from arrival in Minsk to leaving Belarus, from the people's final columns.
 
     To the EU: everyone now in the EU entered it on the day they crossed (``day_entered``) and
-    arrived in Minsk on ``day_in_belarus``. Home: people returning entered that state the day
+    arrived in Minsk on ``day_arrived``. Home: people returning entered that state the day
     they left; people back home entered it the day after. (A person's last trip is the one
     counted; both models keep the columns the same way.)
     """
-    state, entered, arrived = people.state, people.day_entered.astype(np.int64), people.day_in_belarus.astype(np.int64)
-    to_eu = state == State.IN_EU
+    state, entered, arrived = people.state, people.day_entered.astype(np.int64), people.day_arrived.astype(np.int64)
+    to_eu = state == State.IN_DESTINATION
     home = ((state == State.RETURNING) | (state == State.RETURNED)) & (arrived >= 0)
     left_home = entered - (state == State.RETURNED)
     return {"days_minsk_to_eu": (entered - arrived)[to_eu], "days_minsk_to_home": (left_home - arrived)[home]}
@@ -345,7 +345,7 @@ def test_reference_run_keeps_the_accounting(small_reference_run) -> None:
         assert (change[f"n_{STATE_NAMES[s]}"].to_numpy() == flow.to_numpy()).all(), STATE_NAMES[s]
     np.testing.assert_array_equal(model.people.state, model.people.column("state"))
     assert d[cols].iloc[-1].tolist() == np.bincount(model.people.state, minlength=len(State)).tolist()
-    for k in ("packages_sold", "arrivals_minsk", "attempts", "turned_back", "got_through", "caught",
+    for k in ("packages_sold", "arrivals", "attempts", "turned_back", "got_through", "caught",
               "repatriated", "returned_own_ticket", "rerouted_via_hub"):
         assert d[k].sum() > 0, k
 

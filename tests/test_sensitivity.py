@@ -124,7 +124,7 @@ def test_the_experiment_config_declares_the_analysis() -> None:
         "border.attempt_prob_per_day",
         "returns.base_willing_per_day",
     } <= set(spec.names)
-    assert spec.outputs == ["got_through", "peak_in_belarus", "repatriated"]
+    assert spec.outputs == ["got_through", "peak_in_transit_country", "repatriated"]
     assert load_spec(["hydra.callbacks.sensitivity.method=morris"]).method == "morris"
 
 
@@ -180,7 +180,7 @@ def test_the_command_runs_a_design_through_a_launcher(
         assert cfg["intention"]["network_gain"] == X[int(r["sensitivity.row"]), 0]
     idx = pd.read_csv(root / "sensitivity" / "indices.csv")
     key = "ST" if method == "sobol" else "mu_star"
-    assert set(idx["output"]) == {"got_through", "peak_in_belarus", "repatriated"}
+    assert set(idx["output"]) == {"got_through", "peak_in_transit_country", "repatriated"}
     assert np.isfinite(idx.loc[idx["output"] == "got_through", key]).all()
     for name in ("report.md", f"{method}_indices.png", f"{method}_convergence.png"):
         assert (root / "sensitivity" / name).stat().st_size > 0

@@ -301,7 +301,7 @@ def test_joblib_grid_over_lever_dates_and_seeds_then_skips_when_run_again(tmp_pa
     r = assert_complete_once(root, 4)
     assert sorted(r[SUSPENSION]) == ["2021-03-01", "2021-03-01", "2021-04-15", "2021-04-15"]
     assert sorted(r["run.seed"]) == [1, 1, 2, 2] and (r["seed"] == r["run.seed"]).all()
-    assert {"got_through", "peak_in_belarus", "repatriated", "wall_seconds"} <= set(r.columns)
+    assert {"got_through", "peak_in_transit_country", "repatriated", "wall_seconds"} <= set(r.columns)
     assert (r["days"] == DAYS).all()
     lines = [ln for ln in p.stderr.splitlines() if "[corridor sweep]" in ln]
     assert lines and all(PROGRESS.match(ln) for ln in lines), lines  # whole lines, nothing glued on

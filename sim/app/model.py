@@ -308,17 +308,17 @@ class AppModel(MigrationModel):
             return
         p, w = self.people, self.world
         hub_before = p.hub.copy()
-        was_in_minsk = p.state == State.IN_MINSK
+        was_in_city = p.state == State.IN_CITY
         day = self.day
         super().step()
         if self.day == day:  # nothing happened (end of the run)
             return
-        arrived = np.flatnonzero(p.day_in_belarus == day)
+        arrived = np.flatnonzero(p.day_arrived == day)
         via = hub_before[arrived].astype(np.int64) + 1  # 0 = direct
         flows = np.zeros((w.n_origins, len(w.hubs) + 1))
         np.add.at(flows, (p.origin[arrived].astype(np.int64), via), 1.0)
         self.route_flows.append(flows)
-        went = np.flatnonzero(was_in_minsk & (p.state == State.AT_BORDER))
+        went = np.flatnonzero(was_in_city & (p.state == State.AT_BORDER))
         self.border_flows.append(np.bincount(p.segment[went].astype(np.int64), minlength=w.n_segments)
                                  .astype(float))
 

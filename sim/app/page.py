@@ -131,10 +131,10 @@ def ReturnsView(model: AppModel):
     chart = solara.use_memo(lambda: views.returns_chart(model.settings.run_window, _markers(model)), [model])
     col = model.column
     rep, own = col("repatriated"), col("returned_own_ticket")
-    now = col("in_belarus")[-1] if len(rep) else 0.0
+    now = col("in_transit_country")[-1] if len(rep) else 0.0
     heads = [f"Leaving Belarus for home: {rep.sum():,.0f} on free flights, {own.sum():,.0f} on their own "
              "ticket", f"People in Belarus: {now:,.0f} on {_today(model)}"]
-    _show(chart.update({"repatriated": rep, "own_ticket": own, "in_minsk": col("n_in_minsk"),
+    _show(chart.update({"repatriated": rep, "own_ticket": own, "in_city": col("n_in_city"),
                         "at_border": col("n_at_border")}, heads), heads)
 
 
@@ -158,11 +158,11 @@ def CorridorView(model: AppModel):
     at_hub = np.bincount(p.hub[in_transit].astype(np.int64), minlength=len(w.hubs)) * k
     at_border = (p.state == State.AT_BORDER) & (p.segment >= 0)
     at_seg = np.bincount(p.segment[at_border].astype(np.int64), minlength=w.n_segments) * k
-    in_minsk, in_eu = float((p.state == State.IN_MINSK).sum() * k), float((p.state == State.IN_EU).sum() * k)
-    text = [f"The corridor on {_today(model)}: {in_minsk:,.0f} in Minsk, "
+    in_city, in_destination = float((p.state == State.IN_CITY).sum() * k), float((p.state == State.IN_DESTINATION).sum() * k)
+    text = [f"The corridor on {_today(model)}: {in_city:,.0f} in Minsk, "
             + ", ".join(f"{s.capitalize()} {n:,.0f}" for s, n in zip(w.segment_ids, at_seg, strict=True))
-            + f" at the border, {in_eu:,.0f} in the EU"]
-    _show(chart.update(via, to_seg, to_eu, home, at_hub, in_minsk, at_seg, in_eu, _today(model)), text)
+            + f" at the border, {in_destination:,.0f} in the EU"]
+    _show(chart.update(via, to_seg, to_eu, home, at_hub, in_city, at_seg, in_destination, _today(model)), text)
 
 
 @solara.component

@@ -204,9 +204,9 @@ def people_chart(window, markers) -> LiveChart:
             Series("returned", "back home after a trip", "#1a9850")], "people"),
         Panel("on the way, and arrived", [
             Series("in_transit", "at a hub (Istanbul, Dubai ...)", "#f46d43"),
-            Series("in_minsk", "in Minsk", "#74add1"),
+            Series("in_city", "in Minsk", "#74add1"),
             Series("at_border", "at the border", "#d73027"),
-            Series("in_eu", "in the EU (total)", "#313695"),
+            Series("in_destination", "in the EU (total)", "#313695"),
             Series("died", "died (total)", "#000000")], "people", 2),
     ], window, markers)
 
@@ -215,15 +215,15 @@ def people_data(col: Callable[[str], np.ndarray]) -> dict[str, np.ndarray]:
     return {"intending": col("n_intending"),
             "waiting": col("n_waiting_package") + col("n_waiting_visa") + col("n_ticketed"),
             "returned": col("n_returned") + col("n_returning"),
-            "in_transit": col("n_in_transit"), "in_minsk": col("n_in_minsk"),
-            "at_border": col("n_at_border"), "in_eu": col("n_in_eu"), "died": col("n_died")}
+            "in_transit": col("n_in_transit"), "in_city": col("n_in_city"),
+            "at_border": col("n_at_border"), "in_destination": col("n_in_destination"), "died": col("n_died")}
 
 
 def people_headlines(d: dict[str, np.ndarray], today: str) -> list[str]:
     last = {k: (v[-1] if len(v) else 0) for k, v in d.items()}
     return [f"People by state on {today}: {last['intending']:,.0f} intending, {last['waiting']:,.0f} waiting",
-            f"on the way: {last['in_transit']:,.0f} at hubs, {last['in_minsk']:,.0f} in Minsk, "
-            f"{last['at_border']:,.0f} at the border; {last['in_eu']:,.0f} in the EU, {last['died']:,.0f} died"]
+            f"on the way: {last['in_transit']:,.0f} at hubs, {last['in_city']:,.0f} in Minsk, "
+            f"{last['at_border']:,.0f} at the border; {last['in_destination']:,.0f} in the EU, {last['died']:,.0f} died"]
 
 
 AIRPORT_COLOURS = list(matplotlib.colormaps["tab10"].colors)
@@ -255,15 +255,15 @@ def returns_chart(window, markers) -> LiveChart:
             Series("repatriated", "on free repatriation flights", "#4575b4", "step", "stack"),
             Series("own_ticket", "on their own ticket", "#fdae61", "step", "stack")], "people a day"),
         Panel("People in Belarus", [
-            Series("in_minsk", "in Minsk", "#abd9e9", kind="stack"),
+            Series("in_city", "in Minsk", "#abd9e9", kind="stack"),
             Series("at_border", "at the border", "#d73027", kind="stack")], "people"),
     ], window, markers)
 
 
 COMPARE = [
-    ("in_belarus", "In Belarus", False),
-    ("arrivals_minsk", "Arrived in Minsk", True),
-    ("n_in_eu", "Reached the EU", False),
+    ("in_transit_country", "In Belarus", False),
+    ("arrivals", "Arrived in Minsk", True),
+    ("n_in_destination", "Reached the EU", False),
     ("went_home", "Went home", True),
 ]
 
@@ -345,7 +345,7 @@ class CorridorDiagram:
                                     animated=True))
 
     def update(self, via: np.ndarray, to_segment: np.ndarray, to_eu: np.ndarray, home: float,
-               at_hub: np.ndarray, in_minsk: float, at_segment: np.ndarray, in_eu: float,
+               at_hub: np.ndarray, in_city: float, at_segment: np.ndarray, in_destination: float,
                today: str) -> bytes:
         """A PNG of the day.
 
@@ -355,7 +355,7 @@ class CorridorDiagram:
             to_segment: (segments,) people leaving Minsk for each segment a day.
             to_eu: (segments,) people reaching the EU a day (caught and kept, or unseen).
             home: people leaving Belarus for home a day.
-            at_hub, at_segment: people at each hub / at each segment now; in_minsk, in_eu too.
+            at_hub, at_segment: people at each hub / at each segment now; in_city, in_destination too.
         """
         if self.background is None:
             self.canvas.draw()
@@ -377,10 +377,10 @@ class CorridorDiagram:
         for v, (name, n) in enumerate(zip(self.hubs, at_hub, strict=True), start=1):
             arts.append(self.ax.text(X["via"] - 0.015, self.yv[v], f"{name}: {n:,.0f}", ha="right", va="center",
                                      fontsize=7, animated=True, zorder=5, bbox=box))
-        self._label(arts, X["minsk"], self.ym, f"Minsk\n{in_minsk:,.0f}")
+        self._label(arts, X["minsk"], self.ym, f"Minsk\n{in_city:,.0f}")
         for s, name in enumerate(self.segments):
             self._label(arts, X["segment"], self.ys[s], f"{name.capitalize()}\n{at_segment[s]:,.0f}")
-        self._label(arts, X["end"], self.ye, f"EU\n{in_eu:,.0f}")
+        self._label(arts, X["end"], self.ye, f"EU\n{in_destination:,.0f}")
         self._label(arts, X["end"], self.yh, "home")
         arts.append(self.fig.text(0.01, 0.985, f"The corridor on {today}", fontsize=9, va="top", animated=True))
         for a in arts:

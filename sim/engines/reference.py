@@ -104,7 +104,7 @@ def pick_by_weight(weights: list[float], u: float) -> int:
     return len(weights) - 1
 
 
-def return_chance(base: float, days_in_belarus: int, days_scale: float, pushbacks: int,
+def return_chance(base: float, days_in_transit_country: int, days_scale: float, pushbacks: int,
                   pushback_weight: float, cold: float, cold_weight: float, broke: bool,
                   broke_weight: float, risk: float, stress_max: float,
                   free_seat_mult: float) -> float:
@@ -114,7 +114,7 @@ def return_chance(base: float, days_in_belarus: int, days_scale: float, pushback
     ``p = min(1, base * (1.5 - risk) * m_free * exp(min(z, z_max)))`` with stress
     ``z = days / d0 + b_pb * pushbacks + b_cold * cold + b_broke * [money gone]``.
     """
-    z = (days_in_belarus / days_scale + pushback_weight * pushbacks + cold_weight * cold
+    z = (days_in_transit_country / days_scale + pushback_weight * pushbacks + cold_weight * cold
          + broke_weight * broke)
     return min(1.0, base * (1.5 - risk) * free_seat_mult * math.exp(min(z, stress_max)))
 
@@ -153,7 +153,7 @@ def crossing_outcome(u_death: float, u_line: float, u_inside: float, death_prob:
 
 # What a person does at each stage of the day, by the state they are in. Stages run in this
 # order (MigrationModel's phases: sell_packages | intend | apply_for_visas | collect_visas |
-# fly | live_in_belarus | go_home | leave_minsk | resolve_border).
+# fly | live_in_transit_country | go_home | go_to_border | resolve_border).
 PLAN: dict[str, dict[State, str]] = {
     "agencies": {State.INTENDING: "ask_for_package"},
     "intend": {State.AT_HOME: "consider_leaving", State.RETURNED: "consider_leaving_again"},
@@ -161,10 +161,10 @@ PLAN: dict[str, dict[State, str]] = {
     "visa": {State.WAITING_PACKAGE: "ask_for_visa"},
     "collect": {State.WAITING_VISA: "collect_visa"},
     "fly": {State.TICKETED: "ask_for_direct_seat", State.IN_TRANSIT: "ask_for_seat_from_hub"},
-    "hotel": {State.IN_MINSK: "pay_for_the_day", State.AT_BORDER: "pay_for_the_day"},
+    "hotel": {State.IN_CITY: "pay_for_the_day", State.AT_BORDER: "pay_for_the_day"},
     "arrive_home": {State.RETURNING: "arrive_home"},
-    "return": {State.IN_MINSK: "consider_going_home", State.AT_BORDER: "consider_going_home"},
-    "minsk": {State.IN_MINSK: "consider_the_border"},
+    "return": {State.IN_CITY: "consider_going_home", State.AT_BORDER: "consider_going_home"},
+    "minsk": {State.IN_CITY: "consider_the_border"},
     "border": {State.AT_BORDER: "consider_an_attempt"},
 }
 
@@ -198,7 +198,7 @@ class Migrant(mesa.Agent):
         risk: risk tolerance in (0, 1). net_weight: weight put on the network's reports.
         state: their :class:`State`. day_entered: the day they entered it.
         day_due: the day their pending event happens (visa ready, arrival at hub or border).
-        day_in_belarus: day of arrival in Minsk on the current trip, -1 if none.
+        day_arrived: day of arrival in Minsk on the current trip, -1 if none.
         channel, hub, segment: visa channel applied to, hub in transit, border segment (-1: none).
         has_smuggler: has paid a smuggler.
         attempts, pushbacks, returns: counts over the whole run.
@@ -219,7 +219,7 @@ class Migrant(mesa.Agent):
         self.state = State.AT_HOME
         self.day_entered = 0
         self.day_due = 0
-        self.day_in_belarus = -1
+        self.day_arrived = -1
         self.channel = -1
         self.hub = -1
         self.segment = -1
@@ -265,7 +265,7 @@ class Migrant(mesa.Agent):
     def choose_segment(self, decision: str) -> None:
         """Pick a border segment by its attractiveness today; travel there if it is a new one.
 
-        Mirrors :func:`sim.model.rules.belarus.choose_segment` (weights: :func:`segment_weights`).
+        Mirrors :func:`sim.model.rules.transit.choose_segment` (weights: :func:`segment_weights`).
         """
         m = self.model
         seg = pick_by_weight(m.segment_weights_today, m.draw(decision))
@@ -387,9 +387,9 @@ class Migrant(mesa.Agent):
 
     def fly_to_minsk(self) -> None:
         """Seated: I land in Minsk today."""
-        self.day_in_belarus = self.model.day
+        self.day_arrived = self.model.day
         self.hub = -1
-        self.move_to(State.IN_MINSK)
+        self.move_to(State.IN_CITY)
 
     def stay_at_hub(self) -> None:
         """At my hub without a seat: home after ``hub_stranded_days``; if no flight from this
@@ -408,7 +408,7 @@ class Migrant(mesa.Agent):
             m.count("paid_agencies_usd", cfg.purchase.hub_extra_usd)
             self.day_entered = m.day
 
-    # ---- 5. migrants: Belarus (mirrors live_in_belarus, go_home, leave_minsk) ---------------
+    # ---- 5. migrants: Belarus (mirrors live_in_transit_country, go_home, go_to_border) ---------------
     def pay_for_the_day(self) -> None:
         """In Belarus: pay for a day's living (``hotel_usd_per_day``)."""
         self.pay(self.model.cfg.purchase.hotel_usd_per_day)
@@ -429,7 +429,7 @@ class Migrant(mesa.Agent):
             self.savings_usd >= m.repat_fare_today)
         if m.draw("return.willing") >= self.willingness_to_return(free_seat_open):
             return None
-        return Request(self, self.day_in_belarus, m.draw("return.tie") if free_seat_open else 0.0,
+        return Request(self, self.day_arrived, m.draw("return.tie") if free_seat_open else 0.0,
                        free_seat_open)
 
     def willingness_to_return(self, free_seat_open: bool) -> float:
@@ -438,7 +438,7 @@ class Migrant(mesa.Agent):
         ``free_seat_mult`` times higher when a free seat is open to me."""
         m, c = self.model, self.model.cfg.returns
         cold = m.cold_today if self.state == State.AT_BORDER else 0.0
-        return return_chance(c.base_willing_per_day, m.day - self.day_in_belarus, c.days_scale,
+        return return_chance(c.base_willing_per_day, m.day - self.day_arrived, c.days_scale,
                              self.pushbacks, c.pushback_weight, cold, c.cold_weight,
                              self.savings_usd < c.own_ticket_usd, c.broke_weight, self.risk,
                              c.stress_max, c.free_seat_mult if free_seat_open else 1.0)
@@ -447,7 +447,7 @@ class Migrant(mesa.Agent):
         """A free repatriation seat (pay its fare, if any): leave Belarus."""
         if self.model.repat_fare_today > 0:
             self.pay(self.model.repat_fare_today)
-        self.leave_belarus()
+        self.leave_transit_country()
 
     def consider_own_ticket(self) -> bool:
         """Willing without a free seat: buy a ticket home (chance ``own_ticket_share``) unless
@@ -455,20 +455,20 @@ class Migrant(mesa.Agent):
         m, c = self.model, self.model.cfg.returns
         if m.draw("return.own") < c.own_ticket_share and not self.savings_usd < c.own_ticket_usd:
             self.pay(c.own_ticket_usd)
-            self.leave_belarus()
+            self.leave_transit_country()
             return True
         return False
 
-    def leave_belarus(self) -> None:
+    def leave_transit_country(self) -> None:
         """Fly home: returning today, home tomorrow."""
         self.day_due = self.model.day + 1
         self.move_to(State.RETURNING)
 
     def consider_the_border(self) -> None:
-        """In Minsk: leave for the border with chance ``minsk_to_border_per_day`` times
+        """In Minsk: leave for the border with chance ``city_to_border_per_day`` times
         Belarus' transport, choosing a segment."""
         m = self.model
-        if m.draw("leave_minsk") < m.to_border_today:
+        if m.draw("go_to_border") < m.to_border_today:
             self.choose_segment(SEGMENT_CHOICE)
             self.move_to(State.AT_BORDER)
 
@@ -505,7 +505,7 @@ class Migrant(mesa.Agent):
         if outcome == Outcome.DIED:
             self.move_to(State.DIED)
         elif outcome in (Outcome.CAUGHT_KEPT, Outcome.THROUGH):
-            self.move_to(State.IN_EU)
+            self.move_to(State.IN_DESTINATION)
         else:
             self.pushbacks += 1
             self.day_due = m.day + 1
@@ -539,7 +539,7 @@ class Roster:
         "state": np.int8, "origin": np.int8, "nationality": np.int8, "agency": np.int16,
         "has_agency": bool, "savings_usd": np.float32, "spent_usd": np.float32, "risk": np.float32,
         "net_weight": np.float32, "day_entered": np.int16, "day_due": np.int16,
-        "day_in_belarus": np.int16, "channel": np.int8, "hub": np.int8, "segment": np.int8,
+        "day_arrived": np.int16, "channel": np.int8, "hub": np.int8, "segment": np.int8,
         "has_smuggler": bool, "attempts": np.int16, "pushbacks": np.int16, "returns": np.int8,
     }
 
@@ -780,14 +780,14 @@ class ReferenceModel(MigrationModel):
             sold[r] = len(served)
             self.count(f"arrivals_{w.route_ids[r]}", len(served))
             self.count("paid_airlines_usd", float(len(served) * w.route_fare[r]))
-            waiting = [q for q in waiting if q.migrant.state != State.IN_MINSK]
+            waiting = [q for q in waiting if q.migrant.state != State.IN_CITY]
         for airline in self.airline_agents.values():
             airline.record_sales(sold / self.scale)
         for q in waiting:
             if q.migrant.state == State.IN_TRANSIT:
                 q.migrant.stay_at_hub()
 
-    def live_in_belarus(self, today: Day) -> None:
+    def live_in_transit_country(self, today: Day) -> None:
         """Everyone in Belarus pays for the day (stage ``hotel``)."""
         self.run_stage("hotel")
 
@@ -796,7 +796,7 @@ class ReferenceModel(MigrationModel):
         seats first (first come by the day they arrived), then their own tickets."""
         w, pol, day = self.world, self.world.policy, self.day
         self.run_stage("arrive_home")
-        if not (self.people.members[State.IN_MINSK] or self.people.members[State.AT_BORDER]):
+        if not (self.people.members[State.IN_CITY] or self.people.members[State.AT_BORDER]):
             return
         seats = int(self.scaled(pol.repat_seats * pol.cooperation, REPATRIATION_SEATS))
         self.free_seats_today = seats
@@ -819,14 +819,14 @@ class ReferenceModel(MigrationModel):
         for q in served + own:
             self.failure_ema[q.migrant.origin] += a
 
-    def leave_minsk(self, today: Day) -> None:
+    def go_to_border(self, today: Day) -> None:
         """People in Minsk leave for the border (stage ``minsk``)."""
-        self.to_border_today = min(1.0, self.cfg.travel.minsk_to_border_per_day * self.world.policy.transport_mult)
+        self.to_border_today = min(1.0, self.cfg.travel.city_to_border_per_day * self.world.policy.transport_mult)
         self.segment_weights_today = self._segment_weights().tolist()
         self.run_stage("minsk")
 
     def _segment_weights(self) -> np.ndarray:
-        """(S,) today's attractiveness of each segment (as :func:`sim.model.rules.belarus.choose_segment`)."""
+        """(S,) today's attractiveness of each segment (as :func:`sim.model.rules.transit.choose_segment`)."""
         w = self.world
         k = self.cfg.border.prior_weight_per_day * self.scale
         perceived = (self.seg_success_ema + k * self.seg_prior) / (self.seg_attempts_ema + k)

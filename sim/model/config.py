@@ -148,7 +148,7 @@ class TravelConfig:
 
     rebook_wait_days: int = nonneg(10, "days a ticketed person waits for a seat before the agency rebooks through a hub (days)")
     hub_stranded_days: int = nonneg(21, "days at a hub with no flight that will carry them before going home (days)")
-    minsk_to_border_per_day: float = prob(0.12, "daily chance of leaving Minsk for the border, unaided")
+    city_to_border_per_day: float = prob(0.12, "daily chance of leaving Minsk for the border, unaided")
     package_cancel_days: int = nonneg(60, "days a bought package waits for a visa application before the agency cancels it and refunds part (days)")
     refund_share: float = prob(0.5, "share of the package price refunded when a trip is cancelled")
 
@@ -276,7 +276,7 @@ class Segment:
     adapt_per_day: float = prob(0.02, "daily relative growth of guard capacity towards pressure")
     capacity_max_mult: float = param(5.0, "guard capacity ceiling as a multiple of the base", 1.0, None)
     travel_days: int = nonneg(1, "days from Minsk to this segment (days)")
-    belarus_bias: float = nonneg(1.0, "weight Belarus' transport gives this segment")
+    steering_weight: float = nonneg(1.0, "weight Belarus' transport gives this segment")
     note: str = param("", "source or assumption")
 
 

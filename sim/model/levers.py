@@ -498,8 +498,8 @@ class FacilitationParams:
     shelter: bool = False
 
 
-@register("belarus_facilitation")
-class BelarusFacilitation(Lever):
+@register("transit_facilitation")
+class TransitFacilitation(Lever):
     """Belarus' hand at the border: transport from Minsk (``transport_mult``), where it takes
     people (``segment_weights`` per segment), pressure to try (``attempt_mult``; a camp at a
     crossing raises it) and a shelter that houses people at the border (``shelter``: no cold).

@@ -8,7 +8,7 @@ and never touches the model. :class:`sim.model.model.MigrationModel` wires them 
 States (``State``), in the order people pass through them::
 
     AT_HOME -> INTENDING -> WAITING_PACKAGE -> WAITING_VISA -> TICKETED -> IN_TRANSIT
-      -> IN_MINSK -> AT_BORDER <-> (turned back) -> IN_EU (caught and kept, or unseen)
+      -> IN_CITY -> AT_BORDER <-> (turned back) -> IN_DESTINATION (caught and kept, or unseen)
                               -> RETURNING -> RETURNED (may leave again)   | DIED
 """
 
@@ -30,9 +30,9 @@ class State(IntEnum):
     WAITING_VISA = 3
     TICKETED = 4
     IN_TRANSIT = 5
-    IN_MINSK = 6
+    IN_CITY = 6
     AT_BORDER = 7
-    IN_EU = 8
+    IN_DESTINATION = 8
     RETURNING = 9
     RETURNED = 10
     DIED = 11
@@ -40,10 +40,10 @@ class State(IntEnum):
 
 STATE_NAMES = [s.name.lower() for s in State]
 N_STATES = len(State)
-IN_BELARUS = (State.IN_MINSK, State.AT_BORDER)
+IN_TRANSIT_COUNTRY = (State.IN_CITY, State.AT_BORDER)
 # the states of people who have left home and not yet settled (in the EU, dead) or come home:
 # few people each, and their rules run every day (Population keeps a list of rows for each)
-AWAY = frozenset(s for s in State if s not in (State.AT_HOME, State.IN_EU, State.DIED))
+AWAY = frozenset(s for s in State if s not in (State.AT_HOME, State.IN_DESTINATION, State.DIED))
 
 
 class Population:
@@ -53,7 +53,7 @@ class Population:
         state (int8): current :class:`State`.
         day_entered (int16): day the current state was entered.
         day_due (int16): day the pending event happens (visa ready, arrival at hub or border).
-        day_in_belarus (int16): day of arrival in Minsk on the current trip, -1 if none.
+        day_arrived (int16): day of arrival in Minsk on the current trip, -1 if none.
         origin (int8), nationality (int8): indices into the world's origins and nationalities;
             rows are sorted by origin, ``origin_counts`` (O,) rows per origin.
         agency (int16): the travel agency this person buys from (global index).
@@ -98,7 +98,7 @@ class Population:
         self.state = np.zeros(n, dtype=np.int8)
         self.day_entered = np.zeros(n, dtype=np.int16)
         self.day_due = np.zeros(n, dtype=np.int16)
-        self.day_in_belarus = np.full(n, -1, dtype=np.int16)
+        self.day_arrived = np.full(n, -1, dtype=np.int16)
         self.spent_usd = np.zeros(n, dtype=np.float32)
         self.channel = np.full(n, -1, dtype=np.int8)
         self.hub = np.full(n, -1, dtype=np.int8)
@@ -249,16 +249,16 @@ def pick_by_share(share: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.minimum((share <= u[:, None]).sum(axis=1), share.shape[1] - 1)
 
 
-def segment_weights(perceived_success: np.ndarray, belarus_weight: np.ndarray,
+def segment_weights(perceived_success: np.ndarray, steering_weight: np.ndarray,
                     temperature: float) -> np.ndarray:
     """Attractiveness of each border segment (shared by everyone choosing today).
 
-    Formula: ``w_s = belarus_weight_s * exp(log(p_s) / temperature)`` — a logit on the log of
+    Formula: ``w_s = steering_weight_s * exp(log(p_s) / temperature)`` — a logit on the log of
     the success share the network reports at segment ``s``, tilted by where Belarus drives people.
     """
     logit = np.log(np.maximum(perceived_success, 1e-6)) / temperature
     logit -= logit.max()
-    return belarus_weight * np.exp(logit)
+    return steering_weight * np.exp(logit)
 
 
 def stop_share(detect_max: np.ndarray, capacity: np.ndarray, attempts: np.ndarray,
@@ -294,7 +294,7 @@ def resolve_crossings(segment: np.ndarray, u_death: np.ndarray, u_line: np.ndarr
     return died, stopped, caught_inside, caught_kept, through
 
 
-def return_willingness(base: float, days_in_belarus: np.ndarray, days_scale: float,
+def return_willingness(base: float, days_in_transit_country: np.ndarray, days_scale: float,
                        pushbacks: np.ndarray, pushback_weight: float, cold: float,
                        cold_weight: float, broke: np.ndarray, broke_weight: float,
                        risk: np.ndarray, stress_max: float, free_seat_mult: float) -> np.ndarray:
@@ -304,7 +304,7 @@ def return_willingness(base: float, days_in_belarus: np.ndarray, days_scale: flo
     ``z = days / d0 + b_pb * pushbacks + b_cold * cold + b_broke * [money gone]``; ``m_free``
     is the multiplier when a free repatriation flight leaves today.
     """
-    z = (days_in_belarus / days_scale + pushback_weight * pushbacks + cold_weight * cold
+    z = (days_in_transit_country / days_scale + pushback_weight * pushbacks + cold_weight * cold
          + broke_weight * broke)
     z = np.minimum(z, stress_max)
     return np.minimum(1.0, base * (1.5 - risk) * free_seat_mult * np.exp(z))

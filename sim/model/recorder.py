@@ -24,12 +24,12 @@ if TYPE_CHECKING:
 
 # metrics a lever's trigger may watch (yesterday's value, in real people: rows / scale)
 METRICS = {
-    "in_belarus": "people in Belarus (in Minsk or at the border)",
-    "in_minsk": "people in Minsk",
+    "in_transit_country": "people in Belarus (in Minsk or at the border)",
+    "in_city": "people in Minsk",
     "at_border": "people at the border",
     "intending": "people intending to leave",
-    "in_eu": "people who have reached the EU (caught and kept, or unseen)",
-    "arrivals_minsk": "arrivals in Minsk today",
+    "in_destination": "people who have reached the EU (caught and kept, or unseen)",
+    "arrivals": "arrivals in Minsk today",
     "attempts": "border attempts today, all segments",
     "turned_back": "attempts turned back today, all segments",
     "got_through": "people through unseen today, all segments",
@@ -43,10 +43,10 @@ TRANSITIONS = [
     (State.INTENDING, State.WAITING_PACKAGE), (State.WAITING_PACKAGE, State.WAITING_VISA),
     (State.WAITING_VISA, State.WAITING_PACKAGE), (State.WAITING_PACKAGE, State.AT_HOME),
     (State.WAITING_VISA, State.TICKETED), (State.TICKETED, State.IN_TRANSIT),
-    (State.TICKETED, State.IN_MINSK), (State.TICKETED, State.AT_HOME),
-    (State.IN_TRANSIT, State.IN_MINSK), (State.IN_TRANSIT, State.RETURNED),
-    (State.IN_MINSK, State.AT_BORDER), (State.IN_MINSK, State.RETURNING),
-    (State.AT_BORDER, State.RETURNING), (State.AT_BORDER, State.IN_EU), (State.AT_BORDER, State.DIED),
+    (State.TICKETED, State.IN_CITY), (State.TICKETED, State.AT_HOME),
+    (State.IN_TRANSIT, State.IN_CITY), (State.IN_TRANSIT, State.RETURNED),
+    (State.IN_CITY, State.AT_BORDER), (State.IN_CITY, State.RETURNING),
+    (State.AT_BORDER, State.RETURNING), (State.AT_BORDER, State.IN_DESTINATION), (State.AT_BORDER, State.DIED),
     (State.RETURNING, State.RETURNED), (State.RETURNED, State.INTENDING),
 ]
 
@@ -143,10 +143,10 @@ class Recorder:
         date = self._dates[day] if 0 <= day < len(self._dates) else w.date_of(day).isoformat()
         row: dict[str, Any] = {"date": date, "day": day}
         row.update(zip(self.stock_columns, p.stocks().tolist(), strict=True))
-        in_minsk, at_border = p.ids(State.IN_MINSK), p.ids(State.AT_BORDER)
-        row["in_belarus"] = int(in_minsk.size + at_border.size)
+        in_city, at_border = p.ids(State.IN_CITY), p.ids(State.AT_BORDER)
+        row["in_transit_country"] = int(in_city.size + at_border.size)
         kri = w.origin_kri
-        row["in_belarus_kri"] = int(np.count_nonzero(kri[p.origin[in_minsk]]) + np.count_nonzero(kri[p.origin[at_border]]))
+        row["in_transit_country_kri"] = int(np.count_nonzero(kri[p.origin[in_city]]) + np.count_nonzero(kri[p.origin[at_border]]))
         flows = p.flows.take(_FLOW_CELLS).tolist()  # p.flows[_FLOW_SRC, _FLOW_DST]
         if int(p.flows.sum()) != sum(flows):
             raise RuntimeError("a transition outside TRANSITIONS happened; add it to the recorder")
@@ -158,13 +158,13 @@ class Recorder:
         counts = self.today
         row.update(counts)
         column = counts.__getitem__
-        row["arrivals_minsk"] = int(sum(map(column, self.arrival_columns)))
+        row["arrivals"] = int(sum(map(column, self.arrival_columns)))
         for k, columns in self.outcome_columns.items():
             row[k] = int(sum(map(column, columns)))
         row["intending"] = row["n_intending"]
-        row["in_minsk"] = row["n_in_minsk"]
+        row["in_city"] = row["n_in_city"]
         row["at_border"] = row["n_at_border"]
-        row["in_eu"] = row["n_in_eu"]
+        row["in_destination"] = row["n_in_destination"]
         # np.mean's sum and division, without its Python overhead (the same float)
         row["package_price_usd"] = float(np.add.reduce(book.price_usd) / book.price_usd.size) if book.price_usd.size else 0.0
         row["agency_capacity"] = float(sum(book.capacity.tolist()))  # summed in order, as Python does
@@ -180,23 +180,23 @@ class Recorder:
         return pd.DataFrame(self.rows)
 
 
-def summarize(daily, world_segments: list[str], start_day_in_belarus: Any = None) -> dict[str, Any]:
+def summarize(daily, world_segments: list[str], start_day_arrived: Any = None) -> dict[str, Any]:
     """The run summary from the daily table (a pandas DataFrame)."""
     d = daily
-    peak_i = int(d["in_belarus"].values.argmax()) if len(d) else 0
+    peak_i = int(d["in_transit_country"].values.argmax()) if len(d) else 0
     out = {
         "days": int(len(d)),
-        "arrivals_minsk": int(d["arrivals_minsk"].sum()),
+        "arrivals": int(d["arrivals"].sum()),
         "attempts": int(d["attempts"].sum()),
         "turned_back": int(d["turned_back"].sum()),
         "caught": int(d["caught"].sum()),
         "caught_inside": int(d["caught_inside"].sum()),
         "got_through": int(d["got_through"].sum()),
-        "reached_eu": int(d["caught"].sum() + d["got_through"].sum()),
+        "reached_destination": int(d["caught"].sum() + d["got_through"].sum()),
         "deaths": int(d["deaths"].sum()),
-        "peak_in_belarus": int(d["in_belarus"].max()) if len(d) else 0,
-        "peak_in_belarus_date": str(d["date"].iloc[peak_i]) if len(d) else "",
-        "person_days_in_belarus": int(d["in_belarus"].sum()),
+        "peak_in_transit_country": int(d["in_transit_country"].max()) if len(d) else 0,
+        "peak_in_transit_country_date": str(d["date"].iloc[peak_i]) if len(d) else "",
+        "person_days_in_transit_country": int(d["in_transit_country"].sum()),
         "repatriated": int(d["repatriated"].sum()),
         "returned_own_ticket": int(d["returned_own_ticket"].sum()),
         "rerouted_via_hub": int(d["rerouted_via_hub"].sum()),

@@ -171,7 +171,7 @@ class World:
         self.seg_adapt = np.array([s.adapt_per_day for s in w.segments], dtype=float)
         self.seg_cap_max = np.array([s.capacity_max_mult for s in w.segments], dtype=float)
         self.seg_travel = np.array([s.travel_days for s in w.segments], dtype=int)
-        self.seg_bias = np.array([s.belarus_bias for s in w.segments], dtype=float)
+        self.seg_bias = np.array([s.steering_weight for s in w.segments], dtype=float)
 
         self.cold = np.array(w.cold, dtype=float)
         self.policy = self.neutral_policy()  # today's, set each day by sim.model.levers.DayPolicy

@@ -45,11 +45,11 @@ JOURNEY = [
     "waiting_visa",
     "ticketed",
     "in_transit",
-    "in_minsk",
+    "in_city",
     "at_border",
     "returning",
 ]
-OUTCOMES = ["in_eu", "returned", "died"]
+OUTCOMES = ["in_destination", "returned", "died"]
 LABELS = {
     "at_home": "at home",
     "intending": "intending to leave",
@@ -57,9 +57,9 @@ LABELS = {
     "waiting_visa": "waiting for a visa",
     "ticketed": "ticketed",
     "in_transit": "in transit at a hub",
-    "in_minsk": "in Minsk",
+    "in_city": "in Minsk",
     "at_border": "at the border",
-    "in_eu": "in the EU",
+    "in_destination": "in the EU",
     "returning": "on the way home",
     "returned": "back home (returned)",
     "died": "died",
@@ -429,29 +429,29 @@ def plot_repatriation(daily: pd.DataFrame, subtitle: str = "") -> Figure:
     ax2.set_ylabel("people (cumulative)")
     ax2.set_title(title, loc="left", fontsize=10)
     _legend(ax2)
-    if "n_in_minsk" in daily and "n_at_border" in daily:
+    if "n_in_city" in daily and "n_at_border" in daily:
         ax3.stackplot(
             dates,
-            daily["n_in_minsk"],
+            daily["n_in_city"],
             daily["n_at_border"],
             colors=["#abd9e9", "#f46d43"],
             labels=["in Minsk", "at the border"],
             lw=0,
         )
     else:
-        ax3.plot(dates, daily["in_belarus"], color="#f46d43", label="in Belarus")
-    if "in_belarus_kri" in daily:
+        ax3.plot(dates, daily["in_transit_country"], color="#f46d43", label="in Belarus")
+    if "in_transit_country_kri" in daily:
         ax3.plot(
             dates,
-            daily["in_belarus_kri"],
+            daily["in_transit_country_kri"],
             color="k",
             lw=1.0,
             ls="--",
             label="of whom from the\nKurdistan Region of Iraq",
         )
-    peak = int(daily["in_belarus"].to_numpy().argmax()) if len(daily) else 0
+    peak = int(daily["in_transit_country"].to_numpy().argmax()) if len(daily) else 0
     ax3.set_title(
-        f"People in Belarus (peak {int(daily['in_belarus'].max() if len(daily) else 0):,}"
+        f"People in Belarus (peak {int(daily['in_transit_country'].max() if len(daily) else 0):,}"
         f" on {daily['date'].iloc[peak] if len(daily) else '-'})",
         loc="left",
         fontsize=10,

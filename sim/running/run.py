@@ -332,12 +332,12 @@ def format_summary(summary: dict[str, Any], meta: dict[str, Any] | None = None) 
         lines.append("")
 
     rows = [
-        ("Arrivals in Minsk", s["arrivals_minsk"], ""),
-        ("People in Belarus at the peak", s["peak_in_belarus"], f"on {s['peak_in_belarus_date']}"),
-        ("Person-days in Belarus", s["person_days_in_belarus"], ""),
+        ("Arrivals in Minsk", s["arrivals"], ""),
+        ("People in Belarus at the peak", s["peak_in_transit_country"], f"on {s['peak_in_transit_country_date']}"),
+        ("Person-days in Belarus", s["person_days_in_transit_country"], ""),
         (
             "Reached the EU",
-            s["reached_eu"],
+            s["reached_destination"],
             f"caught and kept {_n(s['caught'])}, unseen {_n(s['got_through'])}",
         ),
         ("Deaths at the border", s["deaths"], ""),

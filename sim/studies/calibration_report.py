@@ -243,7 +243,7 @@ def plot_series(runs: dict[str, list[tuple[pd.DataFrame, float]]], path: Path) -
         axes[0].fill_between(months, np.percentile(m, 5, 0), np.percentile(m, 95, 0), color=COLORS[g], alpha=0.25, step="mid")
         axes[0].plot(months, np.median(m, 0), color=COLORS[g], drawstyle="steps-mid", label=GROUPS[g])
         dates = pd.to_datetime(rs[0][0]["date"])
-        for ax, col, cum in ((axes[1], "in_belarus", False), (axes[2], "repatriated", True)):
+        for ax, col, cum in ((axes[1], "in_transit_country", False), (axes[2], "repatriated", True)):
             v = np.array([(d[col].cumsum() if cum else d[col]).to_numpy() / s for d, s in rs])
             ax.fill_between(dates, np.percentile(v, 5, 0), np.percentile(v, 95, 0), color=COLORS[g], alpha=0.25)
             ax.plot(dates, np.median(v, 0), color=COLORS[g], lw=1.2, label=GROUPS[g])
@@ -252,7 +252,7 @@ def plot_series(runs: dict[str, list[tuple[pd.DataFrame, float]]], path: Path) -
             mid = pd.Timestamp(t.start) + (pd.Timestamp(t.end) - pd.Timestamp(t.start)) / 2
             val = t.value / (3 if (t.end - t.start).days > 80 else 1)
             axes[0].plot([mid], [val], "ks", ms=5)
-        if t.metric in ("stranded_at_borders", "migrants_in_belarus"):
+        if t.metric in ("stranded_at_borders", "migrants_in_transit_country"):
             axes[1].errorbar([pd.Timestamp(t.end)], [t.value], yerr=[[t.value - t.low], [t.high - t.value]], fmt="ks", capsize=3)
         if t.metric in ("repatriated_from_belarus", "repatriated_from_belarus_cumulative"):
             val = t.value + (690 if t.metric.endswith("cumulative") else 0)  # the August wave came first

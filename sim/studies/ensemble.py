@@ -57,14 +57,14 @@ DEFAULT_SEEDS = 20
 # (attempts_<segment>, got_through_<segment>) and per departure airport (arrivals_from_<airport>)
 KEEP = (
     "date",
-    "arrivals_minsk",
+    "arrivals",
     "rerouted_via_hub",
     "n_in_transit",
     "stranded_at_hub_went_home",
     "cancelled",
-    "in_minsk",
+    "in_city",
     "at_border",
-    "in_belarus",
+    "in_transit_country",
     "attempts",
     "turned_back",
     "caught",
@@ -200,7 +200,7 @@ class EnsembleResult:
         return pd.DataFrame(rows)
 
 
-NOT_COUNTS = {"days", "peak_in_belarus_date"}
+NOT_COUNTS = {"days", "peak_in_transit_country_date"}
 
 
 def to_real(summary: dict[str, Any], per_row: float) -> dict[str, Any]:

@@ -13,7 +13,7 @@ sweep still running, interrupted or killed::
 - ``config_hash`` (:func:`sim.studies.sweep.config_hash`), ``seed``, ``overrides`` (as typed),
 - one column per overridden key (``run.seed``, ``levers.x.when.start``; numbers where every
   value is a number),
-- every key of the run's ``summary.json`` (``got_through``, ``peak_in_belarus``, ...),
+- every key of the run's ``summary.json`` (``got_through``, ``peak_in_transit_country``, ...),
 - from ``run.json``: ``scenario``, ``population_size``, ``wall_seconds``, ``git_revision``,
   ``git_dirty``; ``reused_from`` (a job whose config had already run elsewhere in the folder),
 - for failed jobs: ``error`` and ``traceback``.
@@ -215,7 +215,7 @@ def runs_table(records: list[dict[str, Any]]) -> Any:
         df[c] = df[c].astype("string")
     if "git_dirty" in df:
         df["git_dirty"] = df["git_dirty"].astype("boolean")
-    for c in ("scenario", "git_revision", "peak_in_belarus_date"):
+    for c in ("scenario", "git_revision", "peak_in_transit_country_date"):
         if c in df:
             df[c] = df[c].astype("string")
     lead = FIRST_COLUMNS + list(rename.values())

@@ -77,13 +77,13 @@ class Outcome:
 
 
 OUTCOMES = [
-    Outcome("arrivals_minsk", "Arrivals in Minsk", "people", "arrivals in Minsk"),
+    Outcome("arrivals", "Arrivals in Minsk", "people", "arrivals in Minsk"),
     Outcome("got_through", "Got through unseen", "people", "got through unseen"),
     Outcome("attempts", "Border attempts", "attempts", "border attempts"),
-    Outcome("peak_in_belarus", "Peak number in Belarus", "people", "peak number in Belarus"),
+    Outcome("peak_in_transit_country", "Peak number in Belarus", "people", "peak number in Belarus"),
     Outcome("peak_day", "Date of the peak in Belarus", "days", "date of the peak"),
     Outcome(
-        "person_days_in_belarus", "Person-days in Belarus", "person-days", "person-days in Belarus"
+        "person_days_in_transit_country", "Person-days in Belarus", "person-days", "person-days in Belarus"
     ),
     Outcome("repatriated", "Repatriated on free flights", "people", "repatriated"),
     Outcome("deaths", "Deaths at the border", "people", "deaths"),
@@ -115,11 +115,11 @@ def run_metrics(ens: EnsembleResult) -> pd.DataFrame:
     start = {sc: cfg.run.start for sc, cfg in ens.configs.items()}
     table["peak_day"] = [
         (dt.date.fromisoformat(d) - start[sc]).days if d else np.nan
-        for sc, d in zip(table["scenario"], table["peak_in_belarus_date"], strict=True)
+        for sc, d in zip(table["scenario"], table["peak_in_transit_country_date"], strict=True)
     ]
     hubs = [f"total_arrivals_from_{h}" for h in ens.hubs if f"total_arrivals_from_{h}" in table]
     table["arrivals_via_hubs"] = table[hubs].sum(axis=1) if hubs else 0.0
-    table["arrivals_direct"] = table["arrivals_minsk"] - table["arrivals_via_hubs"]
+    table["arrivals_direct"] = table["arrivals"] - table["arrivals_via_hubs"]
     return table
 
 
@@ -450,7 +450,7 @@ def mechanism_paragraph(
         c for c in m.columns if c.startswith("total_arrivals_from_") and c not in hub_keys
     ]
     route_keys = [
-        "arrivals_minsk",
+        "arrivals",
         "arrivals_via_hubs",
         "arrivals_direct",
         "rerouted_via_hub",
@@ -458,7 +458,7 @@ def mechanism_paragraph(
     ]
     if any(p.moved(k) for k in route_keys):
         bh, sh = p("arrivals_via_hubs")
-        ba, sa = p("arrivals_minsk")
+        ba, sa = p("arrivals")
         states = sorted(
             {
                 ens.configs[scenario].world.airports.get(
@@ -470,7 +470,7 @@ def mechanism_paragraph(
         where = " and ".join(states) if states else "the origins"
         share_b, share_s = fmt_pct(_share(bh, ba), False), fmt_pct(_share(sh, sa), False)
         text = (
-            f"Arrivals in Minsk: {p.change('arrivals_minsk')}. Flights direct from {where} carried "
+            f"Arrivals in Minsk: {p.change('arrivals')}. Flights direct from {where} carried "
             f"{p.change('arrivals_direct')}; flights from the hubs {p.change('arrivals_via_hubs')}, so "
             + (
                 f"the hubs' share of arrivals stayed at {share_b}"
@@ -540,8 +540,8 @@ def mechanism_paragraph(
 
     # stranding: in Belarus, at hubs, trips cancelled
     strand_keys = [
-        "peak_in_belarus",
-        "person_days_in_belarus",
+        "peak_in_transit_country",
+        "person_days_in_transit_country",
         "total_stranded_at_hub_went_home",
         "total_cancelled",
     ]
@@ -551,9 +551,9 @@ def mechanism_paragraph(
         when_b = _date(start + dt.timedelta(days=round(bd))) if math.isfinite(bd) else "n/a"
         when_s = _date(start + dt.timedelta(days=round(sd))) if math.isfinite(sd) else "n/a"
         text = (
-            f"Stranding: the peak in Belarus went {p.change('peak_in_belarus')}, on average around "
+            f"Stranding: the peak in Belarus went {p.change('peak_in_transit_country')}, on average around "
             f"{when_b} in the baseline and {when_s} here; person-days in Belarus "
-            f"{p.change('person_days_in_belarus', 'person-days')}. People stuck at a hub who went home: "
+            f"{p.change('person_days_in_transit_country', 'person-days')}. People stuck at a hub who went home: "
             f"{p.change('total_stranded_at_hub_went_home')}; trips cancelled before departure "
             f"(no visa channel, no flight, or no money for a detour): {p.change('total_cancelled')}."
         )
@@ -614,7 +614,7 @@ class Series:
 def series_list(ens: EnsembleResult) -> list[Series]:
     """The panels of a scenario figure, in order."""
     out = [
-        Series("arrivals", "Arrivals in Minsk", "people per week", lambda e: ["arrivals_minsk"]),
+        Series("arrivals", "Arrivals in Minsk", "people per week", lambda e: ["arrivals"]),
         Series(
             "arrivals_hubs",
             "Arrivals in Minsk on flights from a hub (" + ", ".join(ens.hubs) + ")",
@@ -885,11 +885,11 @@ def effects_rows(effects: pd.DataFrame, scenario: str, start: dt.date) -> list[l
 
 
 HEADLINE = [
-    "arrivals_minsk",
+    "arrivals",
     "got_through",
     "attempts",
-    "peak_in_belarus",
-    "person_days_in_belarus",
+    "peak_in_transit_country",
+    "person_days_in_transit_country",
     "repatriated",
     "deaths",
 ]

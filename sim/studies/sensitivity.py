@@ -70,7 +70,7 @@ class Spec:
     conf_level: float = 0.95
     tolerance: float = 0.05
     outputs: list[str] = field(
-        default_factory=lambda: ["got_through", "peak_in_belarus", "repatriated"]
+        default_factory=lambda: ["got_through", "peak_in_transit_country", "repatriated"]
     )
     parameters: dict[str, list[float]] = field(default_factory=dict)
 
@@ -387,7 +387,7 @@ def analyze(root: Path | str, spec: Spec) -> Analysis:
 
 LABELS = {
     "got_through": "got through (crossed unseen)",
-    "peak_in_belarus": "peak in Belarus (stranded)",
+    "peak_in_transit_country": "peak in Belarus (stranded)",
     "repatriated": "repatriated (free flights)",
 }
 

@@ -135,14 +135,14 @@ def queue_and_reroute(tk, tr, origin, nationality, day_entered, day_due, hub, sa
 
 @njit(cache=True)
 def seat_and_strand(pool, n_tk, order, seats, boarding_ok, direct, route_from_hub, origin, nationality,
-                    hub, day_entered, day_due, day_in_belarus, returns, savings, spent, hub_w, share,
+                    hub, day_entered, day_due, day_arrived, returns, savings, spent, hub_w, share,
                     hub_ok, day, hub_stranded_days, hub_extra_usd, tie_key, rechoice_key):
     """:func:`sim.model.rules.fly.seat_and_strand`: today's seats, route by route in ``order``;
     then the people left waiting at a hub.
 
     On each route, the candidates are the pool's people, in pool order, who may board it and
     have no seat yet; the first ``seats[r]`` by (day waiting, ``seat.tie`` draw, position) get a
-    seat (``first_k``); seated people get ``day_in_belarus`` and lose their hub. Then the
+    seat (``first_k``); seated people get ``day_arrived`` and lose their hub. Then the
     stranded: in transit, not seated, waited more than ``hub_stranded_days`` -> home (hub -1,
     returns + 1); else, if their hub carries them no more and another does, and they can pay
     -> a new hub (``hub.rechoice``), the price paid, ``day_entered``.
@@ -203,7 +203,7 @@ def seat_and_strand(pool, n_tk, order, seats, boarding_ok, direct, route_from_hu
     for j in range(n):
         i = pool[j]
         if seat_route[j] >= 0:
-            day_in_belarus[i] = day
+            day_arrived[i] = day
             hub[i] = -1
             if j < n_tk:
                 seat_tk[n_seat_tk] = i

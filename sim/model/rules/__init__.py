@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from sim.model import rng
 from sim.model.rng import Stream
-from sim.model.rules import belarus, border, fly, institutions, intend, sell, visas
+from sim.model.rules import border, fly, institutions, intend, sell, transit, visas
 
 if TYPE_CHECKING:
     from sim.model.model import MigrationModel
@@ -72,13 +72,13 @@ PHASES: tuple[Phase, ...] = (
     Phase("fly", fly.fly,
           "seats to the transit country, first come first served; reroutes through hubs; stranding",
           (rng.SEAT_TIE, rng.SEAT_ROUTE_ORDER, rng.HUB_CHOICE, rng.HUB_RECHOICE)),
-    Phase("live_in_belarus", belarus.live_in_belarus, "everyone in the transit country pays a day's hotel"),
-    Phase("go_home", belarus.go_home,
+    Phase("live_in_transit_country", transit.live_in_transit_country, "everyone in the transit country pays a day's hotel"),
+    Phase("go_home", transit.go_home,
           "returning people land; stranded people become willing to go home: free seats, own tickets",
           (rng.REPATRIATION_SEATS, rng.RETURN_WILLING, rng.RETURN_TIE, rng.RETURN_OWN)),
-    Phase("leave_minsk", belarus.leave_minsk,
+    Phase("go_to_border", transit.go_to_border,
           "people leave the capital for the border, choosing a segment",
-          (rng.LEAVE_MINSK, rng.SEGMENT_CHOICE)),
+          (rng.GO_TO_BORDER, rng.SEGMENT_CHOICE)),
     Phase("resolve_border", border.resolve_border,
           "who tries today, smugglers hired, each attempt's outcome, what the network hears",
           (rng.ATTEMPT, rng.SMUGGLER, rng.CROSS_DEATH, rng.CROSS_LINE, rng.CROSS_INSIDE, rng.SWITCH,
@@ -87,7 +87,7 @@ PHASES: tuple[Phase, ...] = (
 
 
 # the modules whose phases have kernels; sim.engines.compiled has a module of the same name for each
-KERNEL_MODULES: tuple[ModuleType, ...] = (sell, intend, visas, fly, belarus, border)
+KERNEL_MODULES: tuple[ModuleType, ...] = (sell, intend, visas, fly, transit, border)
 
 
 def numpy_kernels() -> SimpleNamespace:

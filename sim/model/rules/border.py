@@ -25,7 +25,7 @@ from sim.model.rng import (
     SWITCH,
     draw,
 )
-from sim.model.rules.belarus import choose_segment
+from sim.model.rules.transit import choose_segment
 
 if TYPE_CHECKING:
     from sim.model.day import Day
@@ -77,7 +77,7 @@ def resolve_border(model: MigrationModel, today: Day) -> None:
         g.adapt(int(n_att[g.segment]), cap[g.segment])
 
     p.move(died, State.AT_BORDER, State.DIED, day)
-    p.move(into_eu, State.AT_BORDER, State.IN_EU, day)
+    p.move(into_eu, State.AT_BORDER, State.IN_DESTINATION, day)
     choose_segment(model, switch, SEGMENT_RECHOICE)
 
     # what the network hears: per origin, and per segment

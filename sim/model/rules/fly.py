@@ -59,13 +59,13 @@ def fly(model: MigrationModel, today: Day) -> None:
         order = np.zeros(0, dtype=np.int64)
     seat_tk, seat_tr, sold, visited, n_rest, home, go_again = kernels.seat_and_strand(
         pool, n_tk, order, today.seats, pol.boarding_ok, w.direct, w.route_from_hub, p.origin,
-        p.nationality, p.hub, p.day_entered, p.day_due, p.day_in_belarus, p.returns, p.savings_usd,
+        p.nationality, p.hub, p.day_entered, p.day_due, p.day_arrived, p.returns, p.savings_usd,
         p.spent_usd, hub_w, share, hub_ok, day, cfg.travel.hub_stranded_days, usd32,
         streams.counter_key(SEAT_TIE, day), streams.counter_key(HUB_RECHOICE, day))
 
     # seats: moves, arrivals and fares route by route, in seating order (the fares are a float sum)
-    p.move(seat_tk, State.TICKETED, State.IN_MINSK, day)
-    p.move(seat_tr, State.IN_TRANSIT, State.IN_MINSK, day)
+    p.move(seat_tk, State.TICKETED, State.IN_CITY, day)
+    p.move(seat_tr, State.IN_TRANSIT, State.IN_CITY, day)
     sold_by_route = sold.tolist()
     for r in visited.tolist():
         rec.add(rec.arrival_columns[r], sold_by_route[r])
@@ -151,7 +151,7 @@ def queue_and_reroute(tk, tr, origin, nationality, day_entered, day_due, hub, sa
 
 
 def seat_and_strand(pool, n_tk, order, seats, boarding_ok, direct, route_from_hub, origin, nationality,
-                    hub, day_entered, day_due, day_in_belarus, returns, savings, spent, hub_w, share,
+                    hub, day_entered, day_due, day_arrived, returns, savings, spent, hub_w, share,
                     hub_ok, day, hub_stranded_days, hub_extra_usd, tie_key, rechoice_key):
     """Today's seats, route by route in ``order``; then the people left waiting at a hub.
 
@@ -160,13 +160,13 @@ def seat_and_strand(pool, n_tk, order, seats, boarding_ok, direct, route_from_hu
       hub (in transit: ``hub == route_from_hub[r]``);
     - each route in ``order`` seats the first ``seats[r]`` of those with no seat yet by (day
       waiting: ``day_entered`` ticketed, ``day_due`` in transit; draw ``tie_key``; position)
-      (:func:`sim.model.allocate.allocate_fifo`); the seated get ``day_in_belarus = day``, hub -1;
+      (:func:`sim.model.allocate.allocate_fifo`); the seated get ``day_arrived = day``, hub -1;
     - in transit and not seated (``n_rest``): ``day - day_due > hub_stranded_days`` -> home
       (hub -1, returns + 1); else, if ``hub_w[k, hub] <= 0``, ``hub_ok[k]`` and
       ``savings >= hub_extra_usd`` -> another hub (``go``): :func:`sim.model.population.pick_by_share` on draw
       ``rechoice_key``, pay the detour, ``day_entered = day``.
 
-    Changes ``hub``, ``day_entered``, ``day_in_belarus``, ``returns``, ``savings``, ``spent`` in place.
+    Changes ``hub``, ``day_entered``, ``day_arrived``, ``returns``, ``savings``, ``spent`` in place.
 
     Returns:
         seat_tk, seat_tr (seated, from ticketed / in transit), sold (R,) int64, visited (routes
@@ -194,7 +194,7 @@ def seat_and_strand(pool, n_tk, order, seats, boarding_ok, direct, route_from_hu
         sold[r] = win.size
         visited.append(r)
     ids = pool[seated]
-    day_in_belarus[ids] = day
+    day_arrived[ids] = day
     hub[ids] = -1
 
     rest = pool[n_tk:][~seated[n_tk:]]

@@ -1,10 +1,10 @@
-"""Compiled twins of the kernels of :mod:`sim.model.rules.belarus` (people in Belarus).
+"""Compiled twins of the kernels of :mod:`sim.model.rules.transit` (people in Belarus).
 
 Each function here has the name, the arguments and the results, bit for bit, of the numpy kernel
 of the same name, which is the rule (its docstring has the formula): :func:`pay_hotel`,
 :func:`arrive_home`, :func:`stranded`, :func:`decide_returns`, :func:`leavers`,
 :func:`pick_segments`. The phases that call them, and the books they keep, are in
-:mod:`sim.model.rules.belarus`, the same for both engines.
+:mod:`sim.model.rules.transit`, the same for both engines.
 
 Where numpy meets a Python float with a float32 array it computes in float32 (NEP 50), numba in
 float64: the thin Python functions here type such scalars (:func:`as_numpy_compares`) before
@@ -21,12 +21,12 @@ from sim.engines.compiled.common import as_numpy_compares, first_k, u01
 
 
 @njit(cache=True)
-def pay_hotel(in_minsk: np.ndarray, at_border: np.ndarray, usd: float, savings: np.ndarray,
+def pay_hotel(in_city: np.ndarray, at_border: np.ndarray, usd: float, savings: np.ndarray,
               spent: np.ndarray) -> None:
     """Everyone in both lists pays ``usd``: ``amount = min(float32(usd), savings)``; savings -=
     amount; spent += amount (float32)."""
     usd32 = np.float32(usd)
-    for rows in (in_minsk, at_border):
+    for rows in (in_city, at_border):
         for i in rows:
             amount = min(usd32, savings[i])
             savings[i] = savings[i] - amount
@@ -47,21 +47,21 @@ def arrive_home(returning: np.ndarray, day_due: np.ndarray, returns: np.ndarray,
     return home[:n]
 
 
-def stranded(in_minsk: np.ndarray, at_border: np.ndarray, day: int, day_in_belarus: np.ndarray,
+def stranded(in_city: np.ndarray, at_border: np.ndarray, day: int, day_arrived: np.ndarray,
              pushbacks: np.ndarray, savings: np.ndarray, risk: np.ndarray, nationality: np.ndarray,
              repat_ok: np.ndarray, seats_today: bool, fare_usd: float, cold_at_border: float,
              own_ticket_usd: float, free_seat_mult: float):
     """Per person in Belarus, the arguments of ``return_willingness`` and who may take a free seat."""
-    return _stranded(in_minsk, at_border, day, day_in_belarus, pushbacks, savings, risk, nationality,
+    return _stranded(in_city, at_border, day, day_arrived, pushbacks, savings, risk, nationality,
                      repat_ok, bool(seats_today), as_numpy_compares(fare_usd), float(cold_at_border),
                      as_numpy_compares(own_ticket_usd), float(free_seat_mult))
 
 
 @njit(cache=True)
-def _stranded(in_minsk, at_border, day, day_in_belarus, pushbacks, savings, risk, nationality, repat_ok,
+def _stranded(in_city, at_border, day, day_arrived, pushbacks, savings, risk, nationality, repat_ok,
               seats_today, fare_usd, cold_at_border, own_ticket_usd, free_seat_mult):
-    n_minsk = in_minsk.size
-    n = n_minsk + at_border.size
+    n_city = in_city.size
+    n = n_city + at_border.size
     here = np.empty(n, dtype=np.int64)
     days = np.empty(n, dtype=np.int16)
     pb = np.empty(n, dtype=np.int16)
@@ -71,10 +71,10 @@ def _stranded(in_minsk, at_border, day, day_in_belarus, pushbacks, savings, risk
     seat_mult = np.empty(n, dtype=np.float64)
     eligible = np.empty(n, dtype=np.bool_)
     for j in range(n):
-        at_the_border = j >= n_minsk
-        i = at_border[j - n_minsk] if at_the_border else in_minsk[j]
+        at_the_border = j >= n_city
+        i = at_border[j - n_city] if at_the_border else in_city[j]
         here[j] = i
-        days[j] = np.int16(day - day_in_belarus[i])
+        days[j] = np.int16(day - day_arrived[i])
         pb[j] = pushbacks[i]
         cold[j] = cold_at_border if at_the_border else 0.0
         broke[j] = savings[i] < own_ticket_usd
@@ -85,20 +85,20 @@ def _stranded(in_minsk, at_border, day, day_in_belarus, pushbacks, savings, risk
     return here, days, pb, cold, broke, rk, seat_mult, eligible
 
 
-def decide_returns(here: np.ndarray, n_minsk: int, prob: np.ndarray, broke: np.ndarray,
+def decide_returns(here: np.ndarray, n_city: int, prob: np.ndarray, broke: np.ndarray,
                    eligible: np.ndarray, seats: int, key_willing: np.uint64, key_tie: np.uint64,
-                   key_own: np.uint64, own_share: float, day_in_belarus: np.ndarray, savings: np.ndarray,
+                   key_own: np.uint64, own_share: float, day_arrived: np.ndarray, savings: np.ndarray,
                    spent: np.ndarray, fare_usd: float, own_ticket_usd: float, day_due: np.ndarray,
                    day: int):
     """Who goes home today (free seats, then own tickets), with the payments and ``day_due``."""
-    return _decide_returns(here, n_minsk, prob, broke, eligible, seats, key_willing, key_tie, key_own,
-                           as_numpy_compares(own_share), day_in_belarus, savings, spent, bool(fare_usd > 0),
+    return _decide_returns(here, n_city, prob, broke, eligible, seats, key_willing, key_tie, key_own,
+                           as_numpy_compares(own_share), day_arrived, savings, spent, bool(fare_usd > 0),
                            np.float32(fare_usd), np.float32(own_ticket_usd), day_due, day)
 
 
 @njit(cache=True)
-def _decide_returns(here, n_minsk, prob, broke, eligible, seats, key_willing, key_tie, key_own, own_share,
-                    day_in_belarus, savings, spent, pay_fare, fare_usd, own_ticket_usd, day_due, day):
+def _decide_returns(here, n_city, prob, broke, eligible, seats, key_willing, key_tie, key_own, own_share,
+                    day_arrived, savings, spent, pay_fare, fare_usd, own_ticket_usd, day_due, day):
     n = here.size
     willing = np.empty(n, dtype=np.bool_)
     n_cand = 0
@@ -108,13 +108,13 @@ def _decide_returns(here, n_minsk, prob, broke, eligible, seats, key_willing, ke
             n_cand += 1
     # the candidates in ascending row order: merge the Minsk part's and the border part's
     cand = np.empty(n_cand, dtype=np.int64)
-    a, b = 0, n_minsk
+    a, b = 0, n_city
     for c in range(n_cand):
-        while a < n_minsk and not (willing[a] and eligible[a]):
+        while a < n_city and not (willing[a] and eligible[a]):
             a += 1
         while b < n and not (willing[b] and eligible[b]):
             b += 1
-        if b >= n or (a < n_minsk and here[a] < here[b]):
+        if b >= n or (a < n_city and here[a] < here[b]):
             cand[c] = a
             a += 1
         else:
@@ -124,7 +124,7 @@ def _decide_returns(here, n_minsk, prob, broke, eligible, seats, key_willing, ke
     cand_tie = np.empty(n_cand, dtype=np.float32)
     for c in range(n_cand):
         i = here[cand[c]]
-        cand_day[c] = day_in_belarus[i]
+        cand_day[c] = day_arrived[i]
         cand_tie[c] = u01(key_tie, i)
     seated = np.zeros(n, dtype=np.bool_)
     win = first_k(seats, cand_day, cand_tie)
@@ -150,13 +150,13 @@ def _decide_returns(here, n_minsk, prob, broke, eligible, seats, key_willing, ke
             g = 2
         else:
             continue
-        if j >= n_minsk:
+        if j >= n_city:
             g += 1
         group[j] = g
         sizes[g] += 1
-    free_minsk = np.empty(sizes[0], dtype=np.int64)
+    free_city = np.empty(sizes[0], dtype=np.int64)
     free_border = np.empty(sizes[1], dtype=np.int64)
-    own_minsk = np.empty(sizes[2], dtype=np.int64)
+    own_city = np.empty(sizes[2], dtype=np.int64)
     own_border = np.empty(sizes[3], dtype=np.int64)
     due = np.int16(day + 1)
     sizes[:] = 0
@@ -166,28 +166,28 @@ def _decide_returns(here, n_minsk, prob, broke, eligible, seats, key_willing, ke
             continue
         i = here[j]
         if g == 0:
-            free_minsk[sizes[0]] = i
+            free_city[sizes[0]] = i
         elif g == 1:
             free_border[sizes[1]] = i
         elif g == 2:
-            own_minsk[sizes[2]] = i
+            own_city[sizes[2]] = i
         else:
             own_border[sizes[3]] = i
         sizes[g] += 1
         day_due[i] = due
-    return free_minsk, free_border, own_minsk, own_border
+    return free_city, free_border, own_city, own_border
 
 
-def leavers(in_minsk: np.ndarray, key: np.uint64, chance: float) -> np.ndarray:
+def leavers(in_city: np.ndarray, key: np.uint64, chance: float) -> np.ndarray:
     """The people in Minsk whose leave draw is below today's ``chance``."""
-    return _leavers(in_minsk, key, as_numpy_compares(chance))
+    return _leavers(in_city, key, as_numpy_compares(chance))
 
 
 @njit(cache=True)
-def _leavers(in_minsk, key, chance):
-    go = np.empty(in_minsk.size, dtype=np.int64)
+def _leavers(in_city, key, chance):
+    go = np.empty(in_city.size, dtype=np.int64)
     n = 0
-    for i in in_minsk:
+    for i in in_city:
         if u01(key, i) < chance:
             go[n] = i
             n += 1

@@ -1,4 +1,4 @@
-"""The kernels of the Belarus and border phases (sim.model.rules.belarus, .border).
+"""The kernels of the Belarus and border phases (sim.model.rules.transit, .border).
 
 Each kernel's compiled twin gives its numpy result bit for bit and changes its in-place arrays
 the same way, on random inputs (empty ones too); and each kernel does what its rule says on a
@@ -81,9 +81,9 @@ def money(g: np.random.Generator, n: int = N) -> np.ndarray:
 @pytest.mark.parametrize("seed", SEEDS)
 def test_pay_hotel_twins_agree(seed: int) -> None:
     g = np.random.default_rng(seed)
-    in_minsk, at_border = split(g, sizes(seed))
+    in_city, at_border = split(g, sizes(seed))
     for usd in (25.0, 0.1, 0.0, 25, np.float64(1 / 3)):
-        both("pay_hotel", in_minsk, at_border, usd, money(g), (g.random(N) * 100).astype(np.float32))
+        both("pay_hotel", in_city, at_border, usd, money(g), (g.random(N) * 100).astype(np.float32))
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -98,10 +98,10 @@ def test_arrive_home_twins_agree(seed: int) -> None:
 @pytest.mark.parametrize("seed", SEEDS)
 def test_stranded_twins_agree(seed: int) -> None:
     g = np.random.default_rng(seed)
-    in_minsk, at_border = split(g, sizes(seed))
+    in_city, at_border = split(g, sizes(seed))
     for seats_today, fare in ((True, 0.0), (True, 300.5), (True, float("inf")), (False, 0.0),
                               (True, np.float64(400.0000001))):
-        both("stranded", in_minsk, at_border, 200, g.integers(0, 200, N).astype(np.int16),
+        both("stranded", in_city, at_border, 200, g.integers(0, 200, N).astype(np.int16),
              g.integers(0, 5, N).astype(np.int16), money(g), g.random(N).astype(np.float32),
              g.integers(0, 3, N).astype(np.int8), g.random(3) < 0.7, seats_today, fare,
              float(g.random()), 400.0, 15.0)
@@ -110,13 +110,13 @@ def test_stranded_twins_agree(seed: int) -> None:
 @pytest.mark.parametrize("seed", SEEDS)
 def test_decide_returns_twins_agree(seed: int) -> None:
     g = np.random.default_rng(seed)
-    in_minsk, at_border = split(g, sizes(seed))
-    here = np.concatenate([in_minsk, at_border])
+    in_city, at_border = split(g, sizes(seed))
+    here = np.concatenate([in_city, at_border])
     n = here.size
     prob = g.random(n)
     prob[g.random(n) < 0.2] = 1.0
     for seats, fare in ((0, 0.0), (1, 0.0), (n // 3, 250.0), (n + 2, 100.0)):
-        both("decide_returns", here, in_minsk.size, prob, g.random(n) < 0.3, g.random(n) < 0.7, seats,
+        both("decide_returns", here, in_city.size, prob, g.random(n) < 0.3, g.random(n) < 0.7, seats,
              key(g), key(g), key(g), 0.35, g.integers(100, 104, N).astype(np.int16), money(g),
              np.zeros(N, np.float32), fare, 400.0, g.integers(0, 300, N).astype(np.int16), 300)
 
@@ -124,9 +124,9 @@ def test_decide_returns_twins_agree(seed: int) -> None:
 @pytest.mark.parametrize("seed", SEEDS)
 def test_leavers_twins_agree(seed: int) -> None:
     g = np.random.default_rng(seed)
-    in_minsk = rows(g, N, sizes(seed))
+    in_city = rows(g, N, sizes(seed))
     for chance in (0.0, 0.12, 1.0, np.float64(0.12), g.random()):
-        both("leavers", in_minsk, key(g), chance)
+        both("leavers", in_city, key(g), chance)
 
 
 def test_leavers_twins_agree_where_float32_and_float64_differ() -> None:
@@ -206,21 +206,21 @@ def test_stranded_gives_the_seat_only_to_who_can_board_and_pay() -> None:
 def test_decide_returns_seats_the_longest_waiting_first_and_the_broke_stay() -> None:
     n = 6
     here = np.arange(n, dtype=np.int64)
-    day_in_belarus = np.array([9, 3, 7, 1, 5, 2], np.int16)
+    day_arrived = np.array([9, 3, 7, 1, 5, 2], np.int16)
     savings = np.full(n, 1000.0, np.float32)
     spent = np.zeros(n, np.float32)
     day_due = np.zeros(n, np.int16)
     broke = np.array([False, False, False, False, False, True])
     eligible = np.array([True, True, True, True, False, False])
-    free_minsk, free_border, own_minsk, own_border = NUMPY.decide_returns(
+    free_city, free_border, own_city, own_border = NUMPY.decide_returns(
         here, 3, np.ones(n), broke, eligible, 2, np.uint64(1), np.uint64(2), np.uint64(3), 1.0,
-        day_in_belarus, savings, spent, 100.0, 400.0, day_due, 10)
-    assert free_minsk.tolist() == [1] and free_border.tolist() == [3]  # days 3 and 1: the earliest of 0-3
-    assert own_minsk.tolist() == [0, 2] and own_border.tolist() == [4]  # all the other willing but the broke
+        day_arrived, savings, spent, 100.0, 400.0, day_due, 10)
+    assert free_city.tolist() == [1] and free_border.tolist() == [3]  # days 3 and 1: the earliest of 0-3
+    assert own_city.tolist() == [0, 2] and own_border.tolist() == [4]  # all the other willing but the broke
     assert spent.tolist() == [400.0, 100.0, 400.0, 100.0, 400.0, 0.0]
     assert day_due.tolist() == [11, 11, 11, 11, 11, 0]
     nobody = NUMPY.decide_returns(here, 3, np.zeros(n), broke, eligible, 2, np.uint64(1), np.uint64(2),
-                                  np.uint64(3), 1.0, day_in_belarus, savings, spent, 100.0, 400.0, day_due, 10)
+                                  np.uint64(3), 1.0, day_arrived, savings, spent, 100.0, 400.0, day_due, 10)
     assert all(part.size == 0 for part in nobody)  # nobody willing, nobody goes
 
 
