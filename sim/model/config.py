@@ -136,7 +136,7 @@ class PurchaseConfig:
     reserve_usd: float = nonneg(500.0, "money a buyer keeps above the package price (USD)")
     hub_extra_usd: float = nonneg(700.0, "extra cost of a package routed through a hub (USD)")
     hub_extra_days: int = nonneg(2, "extra days of travel through a hub (days)")
-    hotel_usd_per_day: float = nonneg(25.0, "living cost in Belarus (USD/day)")
+    hotel_usd_per_day: float = nonneg(25.0, "living cost in the transit country (USD/day)")
     smuggler_fee_usd: float = nonneg(6500.0, "fee for a smuggler at the EU border (USD); source: targets smuggling_fee_usd")
     smuggler_take_prob: float = prob(0.35, "share of people who can afford a smuggler that hire one")
     smuggler_detect_mult: float = prob(0.6, "detection multiplier for people with a smuggler")
@@ -164,6 +164,10 @@ class BorderConfig:
     congestion_half: float = param(1.0, "attempts per unit of guard capacity at which the stop share halves", 1e-6, None)
     death_prob_per_attempt: float = prob(2.0e-4, "chance an attempt ends in death at mild temperatures")
     cold_death_mult: float = nonneg(4.0, "extra death multiplier at full cold (December)")
+    closed_rechoose_per_day: float = prob(0.5, "daily chance that a person at a closed crossing point chooses again among "
+                                          "the segments open to them (a closure is public: nobody sets out for a closed one)")
+    closed_go_back_per_day: float = prob(0.15, "daily chance that a person at a closed crossing point who does not choose "
+                                         "again goes back to the city; the others wait nearby")
 
 
 @dataclass
@@ -218,12 +222,19 @@ class Origin:
 
     name: str = param("", "origin name")
     nationality: str = param("", "nationality of the people there (one of world.nationalities)")
-    kri: bool = param(False, "in the Kurdistan Region of Iraq")
+    group: str = param("", "a group of origins reported together (a key of world.groups; '' = none): "
+                       "the daily table gains in_transit_country_<group>")
     share: float = prob(0.0, "share of the pool of people who might leave")
     push: float = nonneg(1.0, "push multiplier on the intention hazard (insecurity, jobs)")
     savings_median_usd: float = nonneg(8000.0, "median savings of a person there (USD)")
-    airports: list[str] = param([], "airports people fly from, nearest first (codes in world.airports)")
-    agencies: int = nonneg(0, "travel agencies selling Minsk packages here")
+    airports: list[str] = param([], "airports people fly from, nearest first (codes in world.airports; "
+                                "empty for residents of the transit country)")
+    agencies: int = nonneg(0, "travel agencies selling packages to the transit country here")
+    lives_in: str = param("", "residents: the entry point (world.transit.entry_points id) of the transit country "
+                          "where these people already live, on a visa they hold; they need no package, visa or flight "
+                          "('' = they start from home abroad)")
+    visa_held_share: float = prob(0.0, "share of these people who already hold a valid visa of the transit country "
+                                  "(they buy a package without a visa)")
     note: str = param("", "source or assumption")
 
 
@@ -234,7 +245,8 @@ class Route:
     id: str = param("", "route id, e.g. IA_BGW_MSQ")
     airline: str = param("", "operating airline (a key of world.airlines)")
     origin: str = param("", "departure airport code")
-    destination: str = param("MSQ", "arrival airport code")
+    destination: str = param("", "arrival airport code: an entry point's airport (world.transit.entry_points); "
+                             "'' = the only entry point's")
     weekdays: list[int] = param([], "days of the week flown, 0 = Monday")
     seats: int = nonneg(180, "seats per flight")
     corridor_share: float = prob(0.8, "share of seats sold to people on the corridor")
@@ -246,17 +258,21 @@ class Route:
 
 @dataclass
 class VisaChannel:
-    """A way to get a Belarusian visa (a row of ``world.visa_channels``)."""
+    """A way to get a visa of the transit country (a row of ``world.visa_channels``)."""
 
     id: str = param("", "channel id")
     kind: str = param("consulate", "consulate | invitation | mission")
     place: str = param("", "where it is (city)")
-    state: str = param("Belarus", "state that issues the visa")
+    state: str = param("", "state that issues the visa")
     host_state: str = param("", "state hosting the mission (can close it)")
     nationalities: list[str] = param([], "nationalities served")
+    origins: list[str] = param([], "origins served whatever their nationality (names in world.origins), as well as "
+                               "the nationalities")
     capacity_per_day: int = nonneg(50, "visas issued per day at most")
     processing_days: int = nonneg(7, "days from application to visa (days)")
-    cost_usd: float = nonneg(1500.0, "price of the visa inside the package (USD)")
+    cost_usd: float = nonneg(1500.0, "price of the visa (USD); agencies try the cheapest and fastest channel first")
+    in_package: bool = param(True, "the visa's price is part of the package (the agency pays it); false: the "
+                             "traveller pays cost_usd when the visa is issued")
     capacity_growth_per_day: float = prob(0.0, "daily relative growth of capacity while applications queue (the issuer scaling up)")
     capacity_max_mult: float = param(1.0, "capacity ceiling as a multiple of capacity_per_day", 1.0, None)
     start: dt.date = param(dt.date(2000, 1, 1), "first day of service")
@@ -266,18 +282,64 @@ class VisaChannel:
 
 @dataclass
 class Segment:
-    """A land border segment from Belarus into the EU (a row of ``world.segments``)."""
+    """A place on the land border where people cross from the transit country into the
+    destination (a row of ``world.segments``): a green border (attempts, detection,
+    pushbacks) or an official crossing point (people present themselves and apply)."""
 
-    id: str = param("", "segment id (poland, lithuania, latvia)")
+    id: str = param("", "segment id (lower case; used in output column names)")
     state: str = param("", "state guarding it")
+    kind: str = param("green", "green: a stretch of border crossed irregularly (attempts, detection, pushbacks); "
+                      "crossing: an official crossing point where people present themselves and apply for asylum "
+                      "(opening hours, a throughput; it can be closed and reopened)", choices=("green", "crossing"))
     guard_capacity_per_day: float = nonneg(100.0, "attempts the guards can stop per day at full strength")
     detect_max: float = prob(0.9, "share of attempts stopped when there is no congestion")
     interior_catch_prob: float = prob(0.5, "chance that someone across the line is caught inside the country")
     adapt_per_day: float = prob(0.02, "daily relative growth of guard capacity towards pressure")
     capacity_max_mult: float = param(5.0, "guard capacity ceiling as a multiple of the base", 1.0, None)
-    travel_days: int = nonneg(1, "days from Minsk to this segment (days)")
-    steering_weight: float = nonneg(1.0, "weight Belarus' transport gives this segment")
+    steering_weight: float = nonneg(1.0, "weight the transit state's transport gives this segment (1 = neutral)")
+    hours_per_day: float = param(24.0, "crossing: opening hours a day (hours)", 0.0, 24.0)
+    throughput_per_hour: float = nonneg(0.0, "crossing: people the border guards can register an open hour (people/hour)")
+    registers_claims_at_gate: bool = param(True, "crossing: an asylum claim made at the gate is registered whatever "
+                                           "the traveller's mode (a mode ban is then enforced only by the transit state)")
     note: str = param("", "source or assumption")
+
+
+@dataclass
+class EntryPoint:
+    """A place where people arrive in (or live in) the transit country (a row of
+    ``world.transit.entry_points``)."""
+
+    id: str = param("", "entry point id (lower case)")
+    airport: str = param("", "its airport (a key of world.airports; '' if no route flies there)")
+    note: str = param("", "source or assumption")
+
+
+@dataclass
+class Leg:
+    """A way over land from an entry point to border segments (a row of ``world.legs``):
+    road, rail, bus, taxi, a driver who leaves people near the border with a bicycle."""
+
+    id: str = param("", "leg id")
+    entry: str = param("", "the entry point it leaves from (world.transit.entry_points id)")
+    to: list[str] = param([], "the segments it reaches (ids in world.segments)")
+    mode: str = param("road", "how people travel and arrive at the border (e.g. road, rail, bus, taxi, bicycle): "
+                      "what a mode ban names")
+    days: int = nonneg(1, "days from the entry point to the border (days)")
+    price_usd: float = nonneg(0.0, "price paid by the traveller (USD)")
+    capacity_per_day: float | None = param(None, "people it carries a day, all its segments together (people/day); "
+                                          "null = as many as want to go", 0.0, None)
+    note: str = param("", "source or assumption")
+
+
+@dataclass
+class TransitConfig:
+    """The transit country: its state, where people arrive, and its stance at the border."""
+
+    state: str = param("", "the transit state (one of world.states): it owns the transit levers")
+    entry_points: list[EntryPoint] = param([], "where people arrive (airports) or live")
+    exit_control: float = prob(0.0, "share of people without the destination's visa whom the transit state keeps from "
+                               "going to the border on a day when no lever acts (1 = it stops everyone; levers lift it)")
+    visa_free: list[str] = param([], "nationalities that enter the transit country without a visa")
 
 
 @dataclass
@@ -306,12 +368,14 @@ class WorldConfig:
     states: list[str] = param([], "states that can act (own levers)")
     airports: dict[str, str] = param({}, "airport code -> state it is in")
     hubs: list[str] = param([], "transit hub airport codes")
-    minsk: str = param("MSQ", "airport code of Minsk")
+    transit: TransitConfig = sub(TransitConfig)
+    groups: dict[str, str] = param({}, "origin group id -> its label in figures (origins name their group)")
     airlines: dict[str, AirlineInfo] = param({}, "airline code -> its details")
     origins: list[Origin] = param([], "origins")
-    routes: list[Route] = param([], "flight routes to Minsk")
+    routes: list[Route] = param([], "flight routes to the transit country's entry points")
     visa_channels: list[VisaChannel] = param([], "visa channels")
-    segments: list[Segment] = param([], "EU border segments")
+    segments: list[Segment] = param([], "border segments into the destination")
+    legs: list[Leg] = param([], "ways over land from the entry points to the segments")
     agency_capacity_per_day: float = nonneg(3.0, "packages one agency can sell per day at the start")
     agency_base_price_usd: float = nonneg(3500.0, "package price: visa + flight + hotel (USD); source: targets package_price_usd")
     cold: list[float] = param([0.0] * 12, "cold index per calendar month, 0 = mild, 1 = the coldest nights (Jan..Dec)")
@@ -357,6 +421,16 @@ class LeverSpec:
 
 
 @dataclass
+class MetaConfig:
+    """What a scenario is, for people: the report's and the app's title, its baseline, the levers
+    shown."""
+
+    title: str = param("", "one line: the question the scenario answers (report and app title)")
+    baseline: str = param("", "the scenario this one is compared with (a name in configs/scenario/; '' = itself)")
+    levers_shown: list[str] = param([], "levers the app offers to move (names in levers:; empty = all)")
+
+
+@dataclass
 class Config:
     """A whole run."""
 
@@ -373,6 +447,7 @@ class Config:
     world: WorldConfig = sub(WorldConfig)
     levers: dict[str, LeverSpec] = field(default_factory=dict)
     scenario: str = "custom"
+    meta: MetaConfig = sub(MetaConfig)
 
     @property
     def n_days(self) -> int:
