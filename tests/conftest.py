@@ -38,7 +38,7 @@ TINY_WORLD: dict[str, Any] = {
     "states": ["Iraq", "Syria", "Turkey", "Belarus", "Poland", "Lithuania", "EU"],
     "airports": {"BGW": "Iraq", "DAM": "Syria", "IST": "Turkey", "MSQ": "Belarus"},
     "hubs": ["IST"],
-    "minsk": "MSQ",
+    "transit": {"state": "Belarus", "entry_points": [{"id": "minsk", "airport": "MSQ"}]},
     "airlines": {
         "IA": {"name": "Iraqi Airways", "state": "Iraq"},
         "6Q": {"name": "Cham Wings", "state": "Syria"},
@@ -67,10 +67,11 @@ TINY_WORLD: dict[str, Any] = {
     ],
     "segments": [
         {"id": "poland", "state": "Poland", "guard_capacity_per_day": 6, "detect_max": 0.7,
-         "interior_catch_prob": 0.5, "adapt_per_day": 0.01, "capacity_max_mult": 2, "travel_days": 1},
+         "interior_catch_prob": 0.5, "adapt_per_day": 0.01, "capacity_max_mult": 2},
         {"id": "lithuania", "state": "Lithuania", "guard_capacity_per_day": 4, "detect_max": 0.6,
-         "interior_catch_prob": 0.6, "adapt_per_day": 0.01, "capacity_max_mult": 2, "travel_days": 1},
+         "interior_catch_prob": 0.6, "adapt_per_day": 0.01, "capacity_max_mult": 2},
     ],
+    "legs": [{"id": "road", "entry": "minsk", "to": ["poland", "lithuania"], "mode": "road", "days": 1}],
     "agency_capacity_per_day": 2,
     "agency_base_price_usd": 3000,
     "cold": [1.0, 0.9, 0.6, 0.2, 0.0, 0.0, 0.0, 0.0, 0.1, 0.35, 0.7, 0.95],

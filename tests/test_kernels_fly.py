@@ -42,6 +42,7 @@ def random_world(rng: np.random.Generator, n_hubs: int) -> dict:
         direct=rng.random((n_origins, n_routes)) < 0.4,
         route_from_hub=rng.integers(-1, n_hubs, n_routes).astype(np.int64),
         n_hubs=n_hubs,
+        route_entry=rng.integers(0, 3, n_routes).astype(np.int64),  # three entry points
     )
 
 
@@ -62,6 +63,7 @@ def random_people(rng: np.random.Generator, world: dict, n: int) -> dict:
         savings=np.where(rng.random(n) < 0.2, USD, rng.random(n) * 1500).astype(np.float32),
         spent=(rng.random(n) * 100).astype(np.float32),
         day_arrived=np.full(n, -1, dtype=np.int16),
+        entry=np.full(n, -1, dtype=np.int8),
         returns=rng.integers(0, 3, n).astype(np.int8),
     )
 
@@ -77,7 +79,8 @@ def seat_args(pp: dict, world: dict, queued: tuple, order: np.ndarray, seats: np
     pool, n_tk, hub_w, share, hub_ok = queued[:5]
     return (pool, n_tk, order, seats, world["boarding_ok"], world["direct"], world["route_from_hub"], pp["origin"],
             pp["nationality"], pp["hub"], pp["day_entered"], pp["day_due"], pp["day_arrived"], pp["returns"],
-            pp["savings"], pp["spent"], hub_w, share, hub_ok, DAY, STRANDED, USD, KEYS[0], KEYS[1])
+            pp["savings"], pp["spent"], hub_w, share, hub_ok, DAY, STRANDED, USD, KEYS[0], KEYS[1],
+            world["route_entry"], pp["entry"])
 
 
 def copy(pp: dict) -> dict:
@@ -141,6 +144,7 @@ def small_world(n_hubs: int = 1) -> dict:
         direct=np.eye(1, n_routes, dtype=bool),
         route_from_hub=np.arange(-1, n_hubs, dtype=np.int64),
         n_hubs=n_hubs,
+        route_entry=np.arange(n_routes, dtype=np.int64) % 2,
     )
 
 
@@ -151,7 +155,7 @@ def small_people(n: int) -> dict:
         day_entered=np.full(n, DAY, dtype=np.int16), day_due=np.full(n, DAY, dtype=np.int16),
         hub=np.full(n, -1, dtype=np.int8), savings=np.full(n, 1000, dtype=np.float32),
         spent=np.zeros(n, dtype=np.float32), day_arrived=np.full(n, -1, dtype=np.int16),
-        returns=np.zeros(n, dtype=np.int8),
+        entry=np.full(n, -1, dtype=np.int8), returns=np.zeros(n, dtype=np.int8),
     )
 
 

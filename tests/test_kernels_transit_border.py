@@ -144,9 +144,12 @@ def test_leavers_twins_agree_where_float32_and_float64_differ() -> None:
 def test_pick_segments_twins_agree(seed: int) -> None:
     g = np.random.default_rng(seed)
     ids = rows(g, N, sizes(seed))
+    entry = g.integers(0, 2, N).astype(np.int8)  # two entry points
+    travel = np.array([[1, 2, 3, 4], [4, 1, 2, 2]])
     for weights in (g.random(4), np.array([0.0, 2.0, 0.0, 1.0]), np.zeros(4), np.array([1e-300, 1.0, 1e300, 0.5])):
-        both("pick_segments", ids, key(g), weights, g.integers(-1, 4, N).astype(np.int8),
-             np.zeros(N, np.int16), np.array([1, 2, 3, 4]), 50)
+        table = np.stack([weights, weights[::-1] * g.random(4)])
+        both("pick_segments", ids, key(g), table, entry, g.integers(-1, 4, N).astype(np.int8),
+             np.zeros(N, np.int16), travel, 50)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -236,14 +239,15 @@ def test_pick_segments_never_picks_a_weightless_segment_and_sets_the_travel() ->
     ids = np.arange(0, 200, 2, dtype=np.int64)
     segment = np.zeros(201, np.int8)
     day_due = np.zeros(201, np.int16)
-    NUMPY.pick_segments(ids, np.uint64(7), np.array([0.0, 1.0, 0.0, 3.0]), segment, day_due,
-                        np.array([5, 6, 7, 8]), 50)
+    entry = np.zeros(201, np.int8)
+    NUMPY.pick_segments(ids, np.uint64(7), np.array([[0.0, 1.0, 0.0, 3.0]]), entry, segment, day_due,
+                        np.array([[5, 6, 7, 8]]), 50)
     picked = segment[ids]
     assert set(picked.tolist()) == {1, 3}
     assert (day_due[ids] == 50 + np.where(picked == 1, 6, 8)).all()  # all changed from segment 0
     assert not segment[1::2].any() and not day_due[1::2].any()  # the others untouched
-    NUMPY.pick_segments(ids, np.uint64(7), np.array([0.0, 0.0, 0.0, 1.0]), segment, day_due,
-                        np.array([5, 6, 7, 8]), 60)
+    NUMPY.pick_segments(ids, np.uint64(7), np.array([[0.0, 0.0, 0.0, 1.0]]), entry, segment, day_due,
+                        np.array([[5, 6, 7, 8]]), 60)
     assert (segment[ids] == 3).all()
     assert (day_due[ids] == np.where(picked == 3, 61, 68)).all()  # staying: tomorrow
 

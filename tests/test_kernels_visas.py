@@ -51,7 +51,7 @@ def channel_inputs(rng: np.random.Generator, n: int):
     first_day = int(rng.integers(0, day + 1))
     return dict(
         wp=rows(rng, n),
-        nationality=rng.integers(0, K, N).astype(np.int8),
+        group=rng.integers(0, K, N).astype(np.int8),
         day_entered=rng.integers(first_day, day + 1, N).astype(np.int16),
         day_due=np.zeros(N, dtype=np.int16),
         channel=np.full(N, -1, dtype=np.int8),
@@ -104,7 +104,7 @@ def test_lapsed_applications_twins_agree(seed: int) -> None:
     C, K = int(rng.integers(1, 5)), int(rng.integers(1, 4))
     args = dict(wv=rows(rng, int(rng.integers(0, 100)) if seed else 0),
                 channel=rng.integers(0, C, N).astype(np.int8),
-                nationality=rng.integers(0, K, N).astype(np.int8),
+                group=rng.integers(0, K, N).astype(np.int8),
                 serving=rng.random((C, K)) < 0.5)
     got, after, twin_got, twin_after = call_both("lapsed_applications", args)
     assert_same(got, twin_got)
@@ -129,7 +129,7 @@ def test_visas_due_twins_agree(seed: int) -> None:
 def fifo_by_sorting(args: dict):
     """``apply_at_channels``'s winners and stuck by another road: each channel, in preference order,
     sorts its free candidates by (day entered, tie draw, row) and takes the first ``cap[c]``."""
-    wp, k = args["wp"], args["nationality"][args["wp"]]
+    wp, k = args["wp"], args["group"][args["wp"]]
     entered, tie = args["day_entered"][wp], draw(args["key"], wp)
     free = np.ones(wp.size, bool)
     placed_at = {}
@@ -155,7 +155,7 @@ def test_apply_at_channels_is_first_come_first_served_in_preference_order(seed: 
     assert np.array_equal(stuck, stuck_expected)
     assert np.all(n_won <= np.maximum(args["cap"], 0))  # never more than a channel has
     assert n_won.sum() == winners.size
-    k = args["nationality"][args["wp"]]
+    k = args["group"][args["wp"]]
     assert queue.tolist() == [float(np.isin(k, np.flatnonzero(s)).sum()) for s in args["serving"]]
 
 

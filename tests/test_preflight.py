@@ -287,11 +287,11 @@ def test_a_list_element_addressed_by_name_gets_its_position(tmp_path: Path) -> N
     """Protects: an override that names an element of a list (world.segments.lithuania...) is a
     configuration error naming the override, each element's position and the override to write
     instead — not Hydra's raw TypeError — from the command line and from Python alike."""
-    done = corridor(["world.segments.lithuania.travel_days=2", f"output.dir={tmp_path / 'out'}"], tmp_path)
+    done = corridor(["world.segments.lithuania.detect_max=0.5", f"output.dir={tmp_path / 'out'}"], tmp_path)
     assert done.returncode == 2, done.stderr
-    assert "world.segments.lithuania.travel_days=2: world.segments is a list" in done.stderr
-    assert "(0 lithuania, 1 poland, 2 latvia); here: world.segments.0.travel_days=2" in done.stderr
+    assert "world.segments.lithuania.detect_max=0.5: world.segments is a list" in done.stderr
+    assert "(0 lithuania, 1 poland, 2 latvia); here: world.segments.0.detect_max=0.5" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "out").exists()
     with pytest.raises(ConfigError, match=r"here: world\.segments\.0\.travel_days=2"):
-        compose(["world.segments.lithuania.travel_days=2"])
-    assert compose(["world.segments.0.travel_days=2"]).world.segments[0].travel_days == 2
+        compose(["world.segments.lithuania.detect_max=0.5"])
+    assert compose(["world.segments.0.detect_max=0.5"]).world.segments[0].detect_max == 0.5

@@ -263,7 +263,7 @@ class VisaChannel:
     id: str = param("", "channel id")
     kind: str = param("consulate", "consulate | invitation | mission")
     place: str = param("", "where it is (city)")
-    state: str = param("", "state that issues the visa")
+    state: str = param("", "state that issues the visa ('' = the transit state)")
     host_state: str = param("", "state hosting the mission (can close it)")
     nationalities: list[str] = param([], "nationalities served")
     origins: list[str] = param([], "origins served whatever their nationality (names in world.origins), as well as "

@@ -17,12 +17,12 @@ import numpy as np
 @dataclass
 class Day:
     """One day's handoffs between phases (arrays over the world's routes R, visa channels C,
-    nationalities K, origins O).
+    origins O).
 
     Attributes:
         index: the day (0 = the run's first).
         active_levers: names of the levers pulled today — written by ``pull_levers``; recorded.
-        serving: (C, K) bool, channel c in service today and issuing to nationality k — written
+        serving: (C, O) bool, channel c in service today and issuing to origin o's people — written
             by ``pull_levers``; read by ``sell_packages`` (what is on sale) and ``apply_for_visas``.
         flights, seats: (R,) int, today's flights and corridor seats (simulated people) per
             route — written by ``publish_flights``; read by ``fly``; recorded.

@@ -496,15 +496,19 @@ class FacilitationParams:
     segment_weights: dict[str, float] = field(default_factory=dict)
     attempt_mult: float = 1.0
     shelter: bool = False
+    exit_control_mult: float = 1.0
 
 
 @register("transit_facilitation")
 class TransitFacilitation(Lever):
-    """Belarus' hand at the border: transport from Minsk (``transport_mult``), where it takes
-    people (``segment_weights`` per segment), pressure to try (``attempt_mult``; a camp at a
+    """The transit state's hand at the border: its exit control (``exit_control_mult`` on
+    ``world.transit.exit_control``, the share of people it keeps from going to the border: 0
+    lifts it), transport from the city (``transport_mult``), where it takes people
+    (``segment_weights`` per segment: steering), pressure to try (``attempt_mult``; a camp at a
     crossing raises it) and a shelter that houses people at the border (``shelter``: no cold).
-    Stands for: Lukashenko's 26 May announcement (events 2021-05-26), the camp at Bruzgi-
-    Kuznica (2021-11-08) and the logistics-centre shelter (2021-11-18).
+    Stands for, in 2021: Belarus' announcement of 26 May (events 2021-05-26), the camp at the
+    crossing (2021-11-08) and the logistics-centre shelter (2021-11-18); in 2023: Russia no
+    longer keeping people from Finland's crossing points (events 2023-08-01).
     """
 
     Params = FacilitationParams
@@ -516,7 +520,7 @@ class TransitFacilitation(Lever):
             if w < 0:
                 raise ConfigError(f"{where}.segment_weights.{s}: {w} is negative; allowed: >= 0")
             self.weights[world.index("segment", s, f"{where}.segment_weights.{s}")] = w
-        for k in ("transport_mult", "attempt_mult"):
+        for k in ("transport_mult", "attempt_mult", "exit_control_mult"):
             if getattr(p, k) < 0:
                 raise ConfigError(f"{where}.{k}: {getattr(p, k)} is negative; allowed: >= 0")
 
@@ -526,6 +530,72 @@ class TransitFacilitation(Lever):
         policy.segment_weight *= 1.0 + strength * (self.weights - 1.0)
         policy.attempt_mult *= 1.0 + strength * (p.attempt_mult - 1.0)
         policy.shelter = policy.shelter or (p.shelter and strength > 0)
+        policy.exit_control = min(1.0, policy.exit_control * (1.0 + strength * (p.exit_control_mult - 1.0)))
+
+
+@dataclass(frozen=True)
+class ClosureParams:
+    segments: list[str] = field(default_factory=list)
+    hours_per_day: float = 0.0
+
+
+@register("crossing_closure")
+class CrossingClosure(Lever):
+    """A destination state closes crossing points (``hours_per_day: 0``, the default) or keeps
+    them open only ``hours_per_day`` hours; the schedule's end reopens them. Nobody sets out for
+    a closed crossing (the closure is public); those at one choose again, go back to the city
+    or wait nearby (``border.closed_*``). Stands for: Finland's closures of November and
+    December 2023 (events 2023-11-16, 2023-11-22, 2023-11-28, 2023-12-14).
+    """
+
+    Params = ClosureParams
+
+    def build(self, world: World, where: str) -> None:
+        p = self.params
+        if not p.segments:
+            raise ConfigError(f"{where}.segments: empty; name crossing points: "
+                              f"{', '.join(s for s, c in zip(world.segment_ids, world.seg_crossing, strict=True) if c) or 'none'}")
+        self.idx = _indices(world, "segment", p.segments, f"{where}.segments")
+        for i, s in zip(self.idx, p.segments, strict=True):
+            if not world.seg_crossing[i]:
+                raise ConfigError(f"{where}.segments: {s!r} is a green border, not a crossing point; a closure "
+                                  "acts on crossing points (kind: crossing); for a green border use border_policy")
+        if not 0.0 <= p.hours_per_day <= 24.0:
+            raise ConfigError(f"{where}.hours_per_day: {p.hours_per_day} is out of range; allowed: hours in [0, 24]")
+
+    def apply(self, policy: Policy, strength: float, day: int) -> None:
+        np.minimum.at(policy.crossing_hours, self.idx, self.params.hours_per_day)
+
+
+@dataclass(frozen=True)
+class ModeBanParams:
+    modes: list[str] = field(default_factory=list)
+    segments: list[str] = field(default_factory=list)
+
+
+@register("mode_ban")
+class ModeBan(Lever):
+    """A destination state bans arriving by some modes (``modes``, as legs name them, e.g.
+    bicycle) at some segments (``segments``; all if empty). A crossing point that registers
+    claims at the gate (``registers_claims_at_gate``) registers an asylum claim whatever the
+    mode: the ban then binds only as far as the transit state enforces it, through its exit
+    control (people on a banned mode are held back from that segment); at a gate that does not
+    register claims, people on a banned mode are refused and go back. Stands for: Finland's
+    bicycle bans (events 2023-11-09, 2023-11-15: "enforcement on the Russian side left to Russia").
+    """
+
+    Params = ModeBanParams
+
+    def build(self, world: World, where: str) -> None:
+        p = self.params
+        if not p.modes:
+            raise ConfigError(f"{where}.modes: empty; name modes of the world's legs: {', '.join(world.modes)}")
+        self.modes = _indices(world, "mode", p.modes, f"{where}.modes")
+        self.idx = (_indices(world, "segment", p.segments, f"{where}.segments") if p.segments
+                    else list(range(world.n_segments)))
+
+    def apply(self, policy: Policy, strength: float, day: int) -> None:
+        policy.mode_banned[np.ix_(self.idx, self.modes)] = True
 
 
 class DayPolicy:

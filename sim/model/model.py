@@ -122,6 +122,8 @@ class MigrationModel(mesa.Model):
         # (a fraction of a person a day in a sampled run) is neither lost nor rounded away
         self.agency_credit = np.zeros(len(self.agencies))
         self.channel_credit = np.zeros(w.n_channels)
+        self.leg_credit = np.zeros(w.n_legs)
+        self.crossing_credit = np.zeros(S)
         self.success_ema = np.zeros(O)
         self.failure_ema = np.zeros(O)
         # what people believe of each segment before anyone reports: the share that gets past

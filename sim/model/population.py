@@ -53,7 +53,7 @@ class Population:
         state (int8): current :class:`State`.
         day_entered (int16): day the current state was entered.
         day_due (int16): day the pending event happens (visa ready, arrival at hub or border).
-        day_arrived (int16): day of arrival in Minsk on the current trip, -1 if none.
+        day_arrived (int16): day of arrival in the transit country on the current trip, -1 if none.
         origin (int8), nationality (int8): indices into the world's origins and nationalities;
             rows are sorted by origin, ``origin_counts`` (O,) rows per origin.
         agency (int16): the travel agency this person buys from (global index).
@@ -64,6 +64,10 @@ class Population:
         channel (int8): visa channel applied to, -1 if none.
         hub (int8): hub index while in transit, -1 otherwise.
         segment (int8): border segment while at the border, -1 otherwise.
+        entry (int8): the entry point of the transit country a person landed at (or, for a
+            resident, lives at); -1 before the first arrival.
+        visa_held (bool): holds a valid visa of the transit country from the start (residents, and
+            each origin's ``visa_held_share``); needs_visa (bool): neither that nor visa-free.
         has_smuggler (bool): has paid a smuggler (once in the run; the fee is not paid again).
         attempts (int16), pushbacks (int16), returns (int8): counts over the whole run.
         flows: (N_STATES, N_STATES) int64, people moved today from -> to.
@@ -94,6 +98,9 @@ class Population:
         n_ag = np.maximum(world.origin_agencies[self.origin], 1)
         self.agency = (first_agency[self.origin] + np.floor(g.random(n) * n_ag)).astype(np.int16)
         self.has_agency = world.origin_agencies[self.origin] > 0
+        # residents of the transit country hold its visa; of the others, each origin's share does
+        self.visa_held = (world.origin_home_entry[self.origin] >= 0) | (g.random(n) < world.origin_visa_held[self.origin])
+        self.needs_visa = ~(self.visa_held | world.visa_free[self.nationality])
 
         self.state = np.zeros(n, dtype=np.int8)
         self.day_entered = np.zeros(n, dtype=np.int16)
@@ -103,6 +110,8 @@ class Population:
         self.channel = np.full(n, -1, dtype=np.int8)
         self.hub = np.full(n, -1, dtype=np.int8)
         self.segment = np.full(n, -1, dtype=np.int8)
+        # where in the transit country: residents where they live, travellers where they landed
+        self.entry = world.origin_home_entry[self.origin].astype(np.int8)
         self.has_smuggler = np.zeros(n, dtype=bool)
         self.attempts = np.zeros(n, dtype=np.int16)
         self.pushbacks = np.zeros(n, dtype=np.int16)

@@ -24,12 +24,13 @@ if TYPE_CHECKING:
 
 # metrics a lever's trigger may watch (yesterday's value, in real people: rows / scale)
 METRICS = {
-    "in_transit_country": "people in Belarus (in Minsk or at the border)",
-    "in_city": "people in Minsk",
+    "in_transit_country": "people in the transit country (in a city or at the border)",
+    "in_city": "people in the transit country's cities, away from the border",
     "at_border": "people at the border",
     "intending": "people intending to leave",
-    "in_destination": "people who have reached the EU (caught and kept, or unseen)",
-    "arrivals": "arrivals in Minsk today",
+    "in_destination": "people who have reached the destination (caught and kept, registered, or unseen)",
+    "arrivals": "arrivals in the transit country today (all routes)",
+    "applied": "people registered to apply for asylum at crossing points today, all segments",
     "attempts": "border attempts today, all segments",
     "turned_back": "attempts turned back today, all segments",
     "got_through": "people through unseen today, all segments",
@@ -47,6 +48,7 @@ TRANSITIONS = [
     (State.IN_TRANSIT, State.IN_CITY), (State.IN_TRANSIT, State.RETURNED),
     (State.IN_CITY, State.AT_BORDER), (State.IN_CITY, State.RETURNING),
     (State.AT_BORDER, State.RETURNING), (State.AT_BORDER, State.IN_DESTINATION), (State.AT_BORDER, State.DIED),
+    (State.INTENDING, State.IN_CITY), (State.WAITING_PACKAGE, State.TICKETED), (State.AT_BORDER, State.IN_CITY),
     (State.RETURNING, State.RETURNED), (State.RETURNED, State.INTENDING),
 ]
 
@@ -83,13 +85,20 @@ class Recorder:
         self.visa_columns = [f"visas_{c}" for c in w.channel_ids]
         self.outcome_columns = {m: [f"{m}_{s}" for s in w.segment_ids] for m in OUTCOMES}
         self.caught_by_nationality_columns = [f"caught_{s}_{k}" for s in w.segment_ids for k in w.nationalities]
+        self.applied_columns = [f"applied_{s}" for s in w.segment_ids]
+        self.refused_columns = [f"refused_{s}" for s in w.segment_ids]
+        self.applied_nationality_columns = [f"applied_nationality_{k}" for k in w.nationalities]
+        self.group_columns = [f"in_transit_country_{g}" for g in w.group_ids]
+        self.waiting_columns = [f"waiting_{s}" for s in w.segment_ids]
         self.counters = (
             ["packages_sold", "package_demand", "visa_lapsed", "cancelled", "rerouted_via_hub",
              "stranded_at_hub_went_home", "repatriated", "returned_own_ticket", "repatriation_seats",
-             "repatriation_flights", "paid_agencies_usd", "paid_airlines_usd", "paid_smugglers_usd"]
+             "repatriation_flights", "paid_agencies_usd", "paid_airlines_usd", "paid_smugglers_usd",
+             "paid_visas_usd", "paid_legs_usd", "set_out_residents", "kept_from_border"]
             + self.arrival_columns + self.visa_application_columns + self.visa_columns
             + [f"{m}_{s}" for s in w.segment_ids for m in OUTCOMES]
             + self.caught_by_nationality_columns
+            + self.applied_columns + self.refused_columns + self.applied_nationality_columns
         )
         self.guard_capacity_columns = [f"guard_capacity_{s}" for s in w.segment_ids]
         self.pushback_columns = [f"pushback_{s}" for s in w.segment_ids]
@@ -145,8 +154,13 @@ class Recorder:
         row.update(zip(self.stock_columns, p.stocks().tolist(), strict=True))
         in_city, at_border = p.ids(State.IN_CITY), p.ids(State.AT_BORDER)
         row["in_transit_country"] = int(in_city.size + at_border.size)
-        kri = w.origin_kri
-        row["in_transit_country_kri"] = int(np.count_nonzero(kri[p.origin[in_city]]) + np.count_nonzero(kri[p.origin[at_border]]))
+        if self.group_columns:  # each origin group's people in the transit country
+            group = w.origin_group
+            n = np.bincount(group[p.origin[in_city]] + 1, minlength=len(self.group_columns) + 1) + np.bincount(
+                group[p.origin[at_border]] + 1, minlength=len(self.group_columns) + 1)
+            row.update(zip(self.group_columns, n[1:].tolist(), strict=True))
+        row.update(zip(self.waiting_columns, np.bincount(p.segment[at_border].astype(np.int64), minlength=w.n_segments).tolist(),
+                       strict=True))
         flows = p.flows.take(_FLOW_CELLS).tolist()  # p.flows[_FLOW_SRC, _FLOW_DST]
         if int(p.flows.sum()) != sum(flows):
             raise RuntimeError("a transition outside TRANSITIONS happened; add it to the recorder")
@@ -161,6 +175,7 @@ class Recorder:
         row["arrivals"] = int(sum(map(column, self.arrival_columns)))
         for k, columns in self.outcome_columns.items():
             row[k] = int(sum(map(column, columns)))
+        row["applied"] = int(sum(map(column, self.applied_columns)))
         row["intending"] = row["n_intending"]
         row["in_city"] = row["n_in_city"]
         row["at_border"] = row["n_at_border"]

@@ -37,12 +37,16 @@ class Policy:
         intent_mult: (O,) float, multiplier on the intention hazard (e.g. a legal route closed).
         guard_cap_mult: (S,) float, guard reinforcement.
         interior_catch_mult: (S,) float, multiplier on the chance of being caught inside.
-        pushback: (S,) bool, people caught inside are returned to Belarus.
-        segment_weight: (S,) float, Belarus' transport weight per segment.
-        transport_mult: float, multiplier on the daily chance of going from Minsk to the border.
+        pushback: (S,) bool, people caught inside are returned to the transit country.
+        segment_weight: (S,) float, the transit state's transport weight per segment (steering).
+        crossing_hours: (S,) float, hours a crossing point is open today (0: closed; a green
+            segment keeps 24).
+        mode_banned: (S, M) bool, arriving by mode m is banned at segment s.
+        exit_control: float, share of people the transit state keeps from leaving for the border.
+        transport_mult: float, multiplier on the daily chance of going from the city to the border.
         attempt_mult: float, multiplier on the daily attempt chance (a shelter lowers it).
         shelter: bool, people at the border are housed (no cold stress, no cold deaths).
-        repat_seats: int, free repatriation seats out of Minsk today (before cooperation).
+        repat_seats: int, free repatriation seats out of the transit country today (before cooperation).
         charters: list of (airline code, seats) repatriation flights ordered today.
         repat_fare_usd: the fare on today's repatriation flights (0 = free; the cheapest wins).
         repat_ok: (K,) bool, nationalities the repatriation flights take.
@@ -62,6 +66,9 @@ class Policy:
     interior_catch_mult: np.ndarray
     pushback: np.ndarray
     segment_weight: np.ndarray
+    crossing_hours: np.ndarray
+    mode_banned: np.ndarray
+    exit_control: float = 0.0
     transport_mult: float = 1.0
     attempt_mult: float = 1.0
     shelter: bool = False
@@ -77,20 +84,34 @@ class World:
 
     Attributes:
         nationalities, states, airports, hubs, airlines: names, index = position.
-        origin_names: (O,) names; origin_nat (O,) int; origin_kri (O,) bool;
+        transit_state: the transit state's name; entry_ids (E,) its entry points;
+            exit_control: the share it keeps from the border when no lever acts;
+            visa_free (K,) bool: nationalities that need no visa.
+        group_ids: origin groups (world.groups keys); group_labels: their labels.
+        origin_names: (O,) names; origin_nat (O,) int; origin_group (O,) int (-1: none);
+            origin_home_entry (O,) int: the entry point residents live at (-1: abroad);
+            origin_visa_held (O,) float: share already holding a visa;
             origin_share, origin_push, origin_savings (O,) float; origin_agencies (O,) int.
         origin_reach: (O, A) bool, airports an origin's people can fly from.
         route_ids: (R,) names; route_airline (R,) int; route_from (R,) airport index;
+            route_entry (R,) entry point it lands at;
             route_from_hub (R,) hub index or -1; route_seats (R,) int; route_share (R,) float;
             route_fare (R,) float; route_week (R, 7) int flights per weekday;
             route_flights_per_week (R,) int;
             route_start, route_end (R,) day index of service (inclusive).
         direct (O, R) bool: route r leaves from an airport origin o reaches by land.
-        channel_ids (C,); channel_nat (C, K) bool; channel_cap, channel_days, channel_cost,
+        channel_ids (C,); channel_nat (C, K) bool; channel_origin (C, O) bool: serves origin o
+            (its nationality, or the origin by name); channel_in_package (C,) bool;
+            channel_cap, channel_days, channel_cost,
             channel_growth, channel_max_mult (C,); channel_start, channel_end (C,) day index;
             channel_preference (C,) channels in the order agencies try them.
         segment_ids (S,); seg_cap, seg_detect, seg_interior, seg_adapt, seg_cap_max,
-            seg_bias (S,) float; seg_travel (S,) int days.
+            seg_bias (S,) float; seg_crossing (S,) bool (an official crossing point);
+            seg_hours, seg_throughput (S,) float; seg_registers (S,) bool.
+        leg_ids (L,); leg_entry (L,) int; leg_mode (L,) int into ``modes``; leg_days (L,) int;
+            leg_price, leg_cap (L,) float (inf: unlimited);
+            leg_of (E, S) int: the leg from entry point e to segment s (-1: none);
+            travel (E, S) int days; reach (E, S) bool.
         cold: (12,) cold index per calendar month.
         policy: today's Policy.
     """
@@ -105,14 +126,25 @@ class World:
         self.airport_codes = list(w.airports)
         self.hubs = list(w.hubs)
         self.airlines = list(w.airlines)
-        self.minsk = w.minsk
         K, A = len(self.nationalities), len(self.airport_codes)
         ap = {a: i for i, a in enumerate(self.airport_codes)}
         nat = {n: i for i, n in enumerate(self.nationalities)}
 
+        t = w.transit
+        self.transit_state = t.state
+        self.entry_ids = [e.id for e in t.entry_points]
+        entry = {e: i for i, e in enumerate(self.entry_ids)}
+        entry_at = {e.airport: i for i, e in enumerate(t.entry_points) if e.airport}
+        self.exit_control = float(t.exit_control)
+        self.visa_free = np.isin(self.nationalities, t.visa_free)
+        self.group_ids = list(w.groups)
+        self.group_labels = [w.groups[g] for g in self.group_ids]
+
         self.origin_names = [o.name for o in w.origins]
         self.origin_nat = np.array([nat[o.nationality] for o in w.origins], dtype=np.int8)
-        self.origin_kri = np.array([o.kri for o in w.origins], dtype=bool)
+        self.origin_group = np.array([self.group_ids.index(o.group) if o.group else -1 for o in w.origins], dtype=int)
+        self.origin_home_entry = np.array([entry[o.lives_in] if o.lives_in else -1 for o in w.origins], dtype=int)
+        self.origin_visa_held = np.array([o.visa_held_share for o in w.origins], dtype=float)
         share = np.array([o.share for o in w.origins], dtype=float)
         self.origin_share = share / share.sum()
         self.origin_push = np.array([o.push for o in w.origins], dtype=float)
@@ -141,12 +173,18 @@ class World:
             [self.day_of(r.end) if r.end else 10**6 for r in w.routes], dtype=int
         )
         self.route_state = [w.airports[r.origin] for r in w.routes]
+        only = self.entry_ids[0] if len(self.entry_ids) == 1 else None
+        self.route_entry = np.array([entry_at[r.destination] if r.destination else entry[only] for r in w.routes], dtype=int)
         self.direct = self.origin_reach[:, self.route_from]  # (O, R)
 
         self.channel_ids = [c.id for c in w.visa_channels]
         self.channel_nat = np.zeros((len(w.visa_channels), K), dtype=bool)
         for i, c in enumerate(w.visa_channels):
             self.channel_nat[i, [nat[n] for n in c.nationalities]] = True
+        self.channel_origin = self.channel_nat[:, self.origin_nat]  # (C, O)
+        for i, c in enumerate(w.visa_channels):
+            self.channel_origin[i, [self.origin_names.index(o) for o in c.origins]] = True
+        self.channel_in_package = np.array([c.in_package for c in w.visa_channels], dtype=bool)
         self.channel_cap = np.array([c.capacity_per_day for c in w.visa_channels], dtype=float)
         self.channel_days = np.array([c.processing_days for c in w.visa_channels], dtype=int)
         self.channel_cost = np.array([c.cost_usd for c in w.visa_channels], dtype=float)
@@ -159,7 +197,7 @@ class World:
         self.channel_host = [c.host_state for c in w.visa_channels]
         # agencies apply at the cheapest and fastest channel first (a day counts as $50)
         self.channel_preference = np.argsort(self.channel_cost + 50.0 * self.channel_days, kind="stable")
-        self.channel_state = [c.state for c in w.visa_channels]
+        self.channel_state = [c.state or t.state for c in w.visa_channels]  # the transit state's visa unless named
         self.agency_capacity = w.agency_capacity_per_day
         self.agency_price = w.agency_base_price_usd
 
@@ -170,8 +208,26 @@ class World:
         self.seg_interior = np.array([s.interior_catch_prob for s in w.segments], dtype=float)
         self.seg_adapt = np.array([s.adapt_per_day for s in w.segments], dtype=float)
         self.seg_cap_max = np.array([s.capacity_max_mult for s in w.segments], dtype=float)
-        self.seg_travel = np.array([s.travel_days for s in w.segments], dtype=int)
         self.seg_bias = np.array([s.steering_weight for s in w.segments], dtype=float)
+        self.seg_crossing = np.array([s.kind == "crossing" for s in w.segments], dtype=bool)
+        self.seg_hours = np.array([s.hours_per_day if s.kind == "crossing" else 24.0 for s in w.segments], dtype=float)
+        self.seg_throughput = np.array([s.throughput_per_hour for s in w.segments], dtype=float)
+        self.seg_registers = np.array([s.registers_claims_at_gate for s in w.segments], dtype=bool)
+
+        self.leg_ids = [g.id for g in w.legs]
+        self.modes = sorted({g.mode for g in w.legs})
+        self.leg_entry = np.array([entry[g.entry] for g in w.legs], dtype=int)
+        self.leg_mode = np.array([self.modes.index(g.mode) for g in w.legs], dtype=int)
+        self.leg_days = np.array([g.days for g in w.legs], dtype=int)
+        self.leg_price = np.array([g.price_usd for g in w.legs], dtype=float)
+        self.leg_cap = np.array([np.inf if g.capacity_per_day is None else g.capacity_per_day for g in w.legs])
+        E, S = len(self.entry_ids), len(self.segment_ids)
+        self.leg_of = np.full((E, S), -1, dtype=int)
+        for i, g in enumerate(w.legs):
+            self.leg_of[entry[g.entry], [self.segment_ids.index(x) for x in g.to]] = i
+        self.reach = self.leg_of >= 0
+        self.travel = np.where(self.reach, self.leg_days[self.leg_of], 0)
+        self.seg_travel = self.travel[0]  # the first entry point's (the benchmark's reference engine has one)
 
         self.cold = np.array(w.cold, dtype=float)
         self.policy = self.neutral_policy()  # today's, set each day by sim.model.levers.DayPolicy
@@ -196,6 +252,14 @@ class World:
     @property
     def n_nationalities(self) -> int:
         return len(self.nationalities)
+
+    @property
+    def n_entries(self) -> int:
+        return len(self.entry_ids)
+
+    @property
+    def n_legs(self) -> int:
+        return len(self.leg_ids)
 
     # ---- calendar ----------------------------------------------------------------------
     def day_of(self, date: dt.date) -> int:
@@ -231,6 +295,9 @@ class World:
             interior_catch_mult=np.ones(S),
             pushback=np.zeros(S, bool),
             segment_weight=np.ones(S),
+            crossing_hours=self.seg_hours.copy(),
+            mode_banned=np.zeros((S, len(self.modes)), bool),
+            exit_control=self.exit_control,
             repat_ok=np.zeros(K, bool),
         )
 
@@ -252,6 +319,8 @@ class World:
             "channel": self.channel_ids,
             "segment": self.segment_ids,
             "state": self.states,
+            "mode": self.modes,
+            "entry point": self.entry_ids,
         }[kind]
         if name not in names:
             raise ConfigError(f"{where}: unknown {kind} {name!r}; known: {', '.join(names)}")
@@ -277,9 +346,20 @@ class World:
         need(bool(w.nationalities), "nationalities", "empty; list at least one nationality")
         unique(list(w.nationalities), "nationalities", "nationality")
         need(bool(w.origins), "origins", "empty; list at least one origin")
-        need(bool(w.routes), "routes", "empty; list at least one route to Minsk")
         need(bool(w.segments), "segments", "empty; list at least one border segment")
-        need(w.minsk in w.airports, "minsk", f"{w.minsk!r} is not in world.airports")
+        t = w.transit
+        need(t.state in w.states, "transit.state", f"{t.state!r} is not in world.states ({', '.join(w.states)}); name the transit country's state")
+        need(bool(t.entry_points), "transit.entry_points", "empty; list at least one place where people arrive in the transit country")
+        unique([e.id for e in t.entry_points], "transit.entry_points", "entry point id")
+        entries = [e.id for e in t.entry_points]
+        for i, e in enumerate(t.entry_points):
+            need(not e.airport or e.airport in w.airports, f"transit.entry_points[{i}].airport",
+                 f"unknown airport {e.airport!r}; known: {', '.join(w.airports)}")
+            need(not e.airport or w.airports.get(e.airport) == t.state, f"transit.entry_points[{i}].airport",
+                 f"{e.airport!r} is in {w.airports.get(e.airport)!r}, not in the transit state {t.state!r}")
+        unique([e.airport for e in t.entry_points if e.airport], "transit.entry_points", "entry airport")
+        for n in t.visa_free:
+            need(n in w.nationalities, "transit.visa_free", f"unknown nationality {n!r}; known: {', '.join(w.nationalities)}")
         for h in w.hubs:
             need(h in w.airports, "hubs", f"unknown airport {h!r}; known: {', '.join(w.airports)}")
         for code, state in w.airports.items():
@@ -291,27 +371,48 @@ class World:
         need(abs(total - 1.0) <= 1e-6, "origins", (
             f"the shares sum to {total:g} ({', '.join(f'{o.name} {o.share:g}' for o in w.origins)}); each is the "
             "origin's fraction of the pool of people who might leave, so they must sum to 1"))
+        for g, label in w.groups.items():
+            need(bool(label), f"groups.{g}", "empty label; give the group's name as figures should show it")
         for i, o in enumerate(w.origins):
             need(o.nationality in w.nationalities, f"origins[{i}].nationality",
                  f"unknown nationality {o.nationality!r}; known: {', '.join(w.nationalities)}")
-            need(bool(o.airports), f"origins[{i}].airports", "empty; name at least one airport")
+            need(not o.group or o.group in w.groups, f"origins[{i}].group",
+                 f"unknown group {o.group!r}; known: {', '.join(w.groups) or 'none (add it to world.groups)'}")
+            need(not o.lives_in or o.lives_in in entries, f"origins[{i}].lives_in",
+                 f"unknown entry point {o.lives_in!r}; known: {', '.join(entries)}")
+            if o.lives_in:
+                need(not o.airports and not o.agencies, f"origins[{i}]",
+                     f"{o.name} lives in the transit country (lives_in: {o.lives_in}): residents fly from no airport and "
+                     "buy no package; remove airports and agencies")
+                continue
+            need(bool(o.airports), f"origins[{i}].airports", "empty; name at least one airport (or lives_in for residents)")
             for a in o.airports:
                 need(a in w.airports, f"origins[{i}].airports", f"unknown airport {a!r}; known: {', '.join(w.airports)}")
-        served = {n for c in w.visa_channels for n in c.nationalities}
+        served = {n for c in w.visa_channels for n in c.nationalities} | set(t.visa_free)
+        served_origins = {o for c in w.visa_channels for o in c.origins}
         has_hub_route = any(r.origin in w.hubs for r in w.routes)
         for i, o in enumerate(w.origins):
+            if o.lives_in:
+                continue
             # nobody of an origin could ever travel: say so, rather than run a world where they stay put
-            need(o.nationality in served, f"origins[{i}].nationality",
-                 f"no visa channel serves {o.nationality!r} ({o.name}'s people could never travel); "
-                 "add it to a channel's nationalities, or remove the origin")
+            need(o.nationality in served or o.name in served_origins or o.visa_held_share >= 1.0, f"origins[{i}].nationality",
+                 f"no visa channel serves {o.nationality!r} or {o.name!r}, the nationality is not visa-free and not everyone "
+                 f"holds a visa ({o.name}'s people could never travel); add it to a channel's nationalities or origins, "
+                 "to transit.visa_free, or remove the origin")
             need(has_hub_route or any(r.origin in o.airports for r in w.routes), f"origins[{i}].airports",
                  f"no route flies from {', '.join(o.airports)} and no route from a hub exists ({o.name}'s people "
                  "could never fly); add a route from one of its airports or a hub with routes")
+        entry_airports = [e.airport for e in t.entry_points if e.airport]
         unique([r.id for r in w.routes], "routes", "route id")
         for i, r in enumerate(w.routes):
             need(r.airline in w.airlines, f"routes[{i}].airline", f"unknown airline {r.airline!r}; known: {', '.join(w.airlines)}")
             need(r.origin in w.airports, f"routes[{i}].origin", f"unknown airport {r.origin!r}; known: {', '.join(w.airports)}")
-            need(r.destination == w.minsk, f"routes[{i}].destination", f"{r.destination!r}: routes in this world fly to Minsk ({w.minsk})")
+            if r.destination:
+                need(r.destination in entry_airports, f"routes[{i}].destination",
+                     f"{r.destination!r} is not an entry point's airport; routes fly to: {', '.join(entry_airports) or 'none'}")
+            else:
+                need(len(t.entry_points) == 1 and bool(entry_airports), f"routes[{i}].destination",
+                     "missing; with several entry points (or none with an airport) each route names its destination airport")
             need(all(0 <= d <= 6 for d in r.weekdays), f"routes[{i}].weekdays", f"{r.weekdays}: days are 0 (Monday) to 6 (Sunday)")
             need(r.end is None or r.end >= r.start, f"routes[{i}].end", f"{r.end} is before start {r.start}")
         unique([c.id for c in w.visa_channels], "visa_channels", "channel id")
@@ -319,14 +420,41 @@ class World:
             need(c.kind in ("consulate", "invitation", "mission"), f"visa_channels[{i}].kind",
                  f"{c.kind!r}; allowed: consulate, invitation, mission")
             need(c.host_state in w.states, f"visa_channels[{i}].host_state", f"unknown state {c.host_state!r}; known: {', '.join(w.states)}")
-            need(c.state in w.states, f"visa_channels[{i}].state", f"unknown state {c.state!r}; known: {', '.join(w.states)}")
+            need(not c.state or c.state in w.states, f"visa_channels[{i}].state", f"unknown state {c.state!r}; known: {', '.join(w.states)}")
             for n in c.nationalities:
                 need(n in w.nationalities, f"visa_channels[{i}].nationalities", f"unknown nationality {n!r}; known: {', '.join(w.nationalities)}")
+            for o in c.origins:
+                need(o in [x.name for x in w.origins], f"visa_channels[{i}].origins",
+                     f"unknown origin {o!r}; known: {', '.join(x.name for x in w.origins)}")
             need(c.end is None or c.end >= c.start, f"visa_channels[{i}].end", f"{c.end} is before start {c.start}")
         unique([s.id for s in w.segments], "segments", "segment id")
         for i, s in enumerate(w.segments):
             need(s.state in w.states, f"segments[{i}].state", f"unknown state {s.state!r}; known: {', '.join(w.states)}")
-        for key, n in (("origins", len(w.origins)), ("visa_channels", len(w.visa_channels)),
+            need(s.kind != "crossing" or s.throughput_per_hour > 0, f"segments[{i}].throughput_per_hour",
+                 f"0 at crossing point {s.id!r}: nobody could ever be registered there; give the people registered an open hour")
+        segment_ids = [s.id for s in w.segments]
+        unique([g.id for g in w.legs], "legs", "leg id")
+        pairs: dict[tuple[str, str], str] = {}
+        for i, g in enumerate(w.legs):
+            need(g.entry in entries, f"legs[{i}].entry", f"unknown entry point {g.entry!r}; known: {', '.join(entries)}")
+            need(bool(g.to), f"legs[{i}].to", f"empty; name the segments leg {g.id!r} reaches ({', '.join(segment_ids)})")
+            for x in g.to:
+                need(x in segment_ids, f"legs[{i}].to", f"unknown segment {x!r}; known: {', '.join(segment_ids)}")
+                need((g.entry, x) not in pairs, f"legs[{i}].to",
+                     f"{g.entry} -> {x} is already leg {pairs.get((g.entry, x))!r}; one leg per entry point and segment")
+                pairs[(g.entry, x)] = g.id
+        reached = {x for _, x in pairs}
+        for i, s in enumerate(w.segments):
+            need(s.id in reached, f"segments[{i}]", f"no leg reaches {s.id!r} (nobody could ever get there); add it to a leg's to")
+        used = {w.transit.entry_points[[e.airport for e in t.entry_points].index(r.destination)].id
+                for r in w.routes if r.destination} | {o.lives_in for o in w.origins if o.lives_in}
+        if any(not r.destination for r in w.routes):
+            used.add(entries[0])
+        for e in sorted(used):
+            need(any(a == e for a, _ in pairs), "legs",
+                 f"no leg leaves entry point {e!r}, where people arrive or live (they could never reach the border); add one")
+        for key, n in (("origins", len(w.origins)), ("visa_channels", len(w.visa_channels)), ("legs", len(w.legs)),
+                       ("transit.entry_points", len(t.entry_points)),
                        ("segments", len(w.segments)), ("hubs", len(w.hubs)), ("nationalities", len(w.nationalities))):
             need(n <= 127, key, f"{n} entries; at most 127 are allowed (stored as int8)")
         need(len(w.cold) == 12, "cold", f"{len(w.cold)} values; give one per month, January to December")

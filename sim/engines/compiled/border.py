@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.engines.compiled.common import as_numpy_compares, u01
+from sim.engines.compiled.common import as_numpy_compares, first_k_by_group, u01
 from sim.model.rules.border import CAUGHT_KEPT, CAUGHT_TURNED, DIED, STOPPED, THROUGH
 
 
@@ -121,3 +121,82 @@ def _cross(att, segment, has_smuggler, origin, nationality, attempts, pushbacks,
                 ns += 1
             day_due[i] = day + 1
     return by_seg, by_origin, kept_by_nat, died, into_eu, back, switch[:ns]
+
+
+def present_at_crossings(at: np.ndarray, day: int, day_due: np.ndarray, day_entered: np.ndarray,
+                         segment: np.ndarray, entry: np.ndarray, open_: np.ndarray, cap: np.ndarray,
+                         refuse_at: np.ndarray, key: np.uint64, n_seg: int):
+    """:func:`sim.model.rules.border.present_at_crossings`: the ready at open crossings are refused
+    (a banned mode) or queue; each crossing registers its first ``cap[s]`` by (day entered,
+    ``crossing.tie`` draw, position) (:func:`first_k_by_group`); the closed ones' rows apart."""
+    return _present_at_crossings(at, day, day_due, day_entered, segment, entry, open_,
+                                 np.floor(np.maximum(cap, 0)).astype(np.int64), refuse_at, key, n_seg)
+
+
+@njit(cache=True)
+def _present_at_crossings(at, day, day_due, day_entered, segment, entry, open_, cap, refuse_at, key, n_seg):
+    n = at.size
+    cand = np.empty(n, dtype=np.int64)
+    cand_seg = np.empty(n, dtype=np.int64)
+    cand_day = np.empty(n, dtype=np.int64)
+    cand_tie = np.empty(n, dtype=np.float32)
+    refused = np.empty(n, dtype=np.int64)
+    closed = np.empty(n, dtype=np.int64)
+    n_refused = np.zeros(n_seg, dtype=np.int64)
+    m = n_ref = n_closed = 0
+    for i in at:
+        if day_due[i] > day:
+            continue
+        s = np.int64(segment[i])
+        if not open_[s]:
+            closed[n_closed] = i
+            n_closed += 1
+        elif refuse_at[entry[i], s]:
+            refused[n_ref] = i
+            n_ref += 1
+            n_refused[s] += 1
+        else:
+            cand[m] = i
+            cand_seg[m] = s
+            cand_day[m] = day_entered[i]
+            cand_tie[m] = u01(key, i)
+            m += 1
+    won = first_k_by_group(cand_seg[:m], cap, cand_day[:m], cand_tie[:m])
+    admitted = np.empty(m, dtype=np.int64)
+    n_admitted = np.zeros(n_seg, dtype=np.int64)
+    k = 0
+    for j in range(m):
+        if won[j]:
+            admitted[k] = cand[j]
+            k += 1
+            n_admitted[cand_seg[j]] += 1
+        else:
+            day_due[cand[j]] = day + 1
+    return admitted[:k], refused[:n_ref], closed[:n_closed], n_admitted, n_refused
+
+
+def closed_crossing_choice(closed: np.ndarray, key: np.uint64, rechoose: float, go_back: float,
+                           day_due: np.ndarray, day: int):
+    """:func:`sim.model.rules.border.closed_crossing_choice`: choose again, go back, or wait."""
+    return _closed_crossing_choice(closed, key, as_numpy_compares(rechoose),
+                                   as_numpy_compares(rechoose + (1.0 - rechoose) * go_back), day_due, day)
+
+
+@njit(cache=True)
+def _closed_crossing_choice(closed, key, rechoose, back_below, day_due, day):
+    n = closed.size
+    again = np.empty(n, dtype=np.int64)
+    back = np.empty(n, dtype=np.int64)
+    n_again = n_back = 0
+    for i in closed:
+        u = u01(key, i)
+        if u < rechoose:
+            again[n_again] = i
+            n_again += 1
+            day_due[i] = day + 1
+        elif u < back_below:
+            back[n_back] = i
+            n_back += 1
+        else:
+            day_due[i] = day + 1
+    return again[:n_again], back[:n_back]

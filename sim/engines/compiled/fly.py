@@ -136,7 +136,7 @@ def queue_and_reroute(tk, tr, origin, nationality, day_entered, day_due, hub, sa
 @njit(cache=True)
 def seat_and_strand(pool, n_tk, order, seats, boarding_ok, direct, route_from_hub, origin, nationality,
                     hub, day_entered, day_due, day_arrived, returns, savings, spent, hub_w, share,
-                    hub_ok, day, hub_stranded_days, hub_extra_usd, tie_key, rechoice_key):
+                    hub_ok, day, hub_stranded_days, hub_extra_usd, tie_key, rechoice_key, route_entry, entry):
     """:func:`sim.model.rules.fly.seat_and_strand`: today's seats, route by route in ``order``;
     then the people left waiting at a hub.
 
@@ -204,6 +204,7 @@ def seat_and_strand(pool, n_tk, order, seats, boarding_ok, direct, route_from_hu
         i = pool[j]
         if seat_route[j] >= 0:
             day_arrived[i] = day
+            entry[i] = route_entry[seat_route[j]]
             hub[i] = -1
             if j < n_tk:
                 seat_tk[n_seat_tk] = i

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.engines.compiled.common import as_numpy_compares, first_k, u01
+from sim.engines.compiled.common import as_numpy_compares, first_k, first_k_by_group, u01
 
 
 @njit(cache=True)
@@ -194,26 +194,50 @@ def _leavers(in_city, key, chance):
     return go[:n]
 
 
-def pick_segments(ids: np.ndarray, key: np.uint64, weights: np.ndarray, segment: np.ndarray,
-                  day_due: np.ndarray, seg_travel: np.ndarray, day: int) -> None:
-    """Each of ``ids`` picks a segment by ``weights``; the normalised cumulative weights are made
-    in numpy, as ``choose_by_weight`` makes them for one row of weights."""
-    cum = np.cumsum(weights)
-    cum = cum / (cum[-1] if cum[-1] > 0 else 1.0)
-    _pick_segments(ids, key, cum, segment, day_due, seg_travel, day)
+def pick_segments(ids: np.ndarray, key: np.uint64, weights: np.ndarray, entry: np.ndarray, segment: np.ndarray,
+                  day_due: np.ndarray, travel: np.ndarray, day: int) -> None:
+    """Each of ``ids`` picks a segment by its entry point's row of ``weights``; the normalised
+    cumulative weights are made in numpy, as ``cumulative_shares`` makes them."""
+    cum = np.cumsum(weights, axis=1)
+    total = cum[:, -1:]
+    cum = cum / np.where(total > 0, total, 1.0)
+    _pick_segments(ids, key, cum, entry, segment, day_due, travel, day)
 
 
 @njit(cache=True)
-def _pick_segments(ids, key, cum, segment, day_due, seg_travel, day):
-    """The segment is the number of ``cum`` entries <= the draw (``searchsorted(side="right")``),
-    at most the last."""
-    last = cum.size - 1
+def _pick_segments(ids, key, cum, entry, segment, day_due, travel, day):
+    """The segment is the number of the row's ``cum`` entries <= the draw, at most the last."""
+    n_seg = cum.shape[1]
+    last = n_seg - 1
     for i in ids:
+        e = entry[i]
         u = np.float64(u01(key, i))
         s = 0
-        while s < cum.size and cum[s] <= u:
+        while s < n_seg and cum[e, s] <= u:
             s += 1
         s = min(s, last)
         changed = s != segment[i]
         segment[i] = s
-        day_due[i] = day + (seg_travel[s] if changed else 1)
+        day_due[i] = day + (travel[e, s] if changed else 1)
+
+
+def board_legs(go: np.ndarray, leg: np.ndarray, cap: np.ndarray, day_entered: np.ndarray, key: np.uint64):
+    """:func:`sim.model.rules.transit.board_legs`: within each leg, the first ``cap[l]`` by
+    (day entered, ``leg.tie`` draw, position) (:func:`first_k_by_group`)."""
+    return _board_legs(go, leg.astype(np.int64), np.floor(np.maximum(cap, 0)).astype(np.int64), day_entered, key)
+
+
+@njit(cache=True)
+def _board_legs(go, leg, cap, day_entered, key):
+    n = go.size
+    day = np.empty(n, dtype=np.int64)
+    tie = np.empty(n, dtype=np.float32)
+    for j in range(n):
+        day[j] = day_entered[go[j]]
+        tie[j] = u01(key, go[j])
+    won = first_k_by_group(leg, cap, day, tie)
+    n_won = np.zeros(cap.size, dtype=np.int64)
+    for j in range(n):
+        if won[j]:
+            n_won[leg[j]] += 1
+    return won, n_won

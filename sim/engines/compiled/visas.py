@@ -21,14 +21,14 @@ from sim.engines.compiled.common import TIE, u01
 
 
 @njit(cache=True)
-def lapsed_applications(wv: np.ndarray, channel: np.ndarray, nationality: np.ndarray,
+def lapsed_applications(wv: np.ndarray, channel: np.ndarray, group: np.ndarray,
                         serving: np.ndarray) -> np.ndarray:
-    """Rows of ``wv`` whose channel no longer serves their nationality (ascending); their
-    channel is set to -1: ``wv[~serving[channel[wv], nationality[wv]]]``."""
+    """Rows of ``wv`` whose channel no longer serves their group (ascending); their
+    channel is set to -1: ``wv[~serving[channel[wv], group[wv]]]``."""
     out = np.empty(wv.shape[0], dtype=np.int64)
     n = 0
     for i in wv:
-        if not serving[channel[i], nationality[i]]:
+        if not serving[channel[i], group[i]]:
             out[n] = i
             n += 1
             channel[i] = -1
@@ -104,21 +104,21 @@ def _earliest(group: np.ndarray, room: np.ndarray, waited: np.ndarray, per_day: 
 
 
 @njit(cache=True)
-def apply_at_channels(wp: np.ndarray, nationality: np.ndarray, day_entered: np.ndarray, day_due: np.ndarray,
+def apply_at_channels(wp: np.ndarray, group: np.ndarray, day_entered: np.ndarray, day_due: np.ndarray,
                       channel: np.ndarray, serving: np.ndarray, cap: np.ndarray, preference: np.ndarray,
                       channel_days: np.ndarray, key: np.uint64, day: int, cancel_days: int):
     """Who of ``wp`` gets a visa application today, and who waited too long.
 
     The rule (:func:`sim.model.rules.visas.apply_at_channels`): for each channel ``c`` in
     ``preference`` with ``cap[c] > 0``, the candidates are the rows of ``wp`` not yet placed
-    whose nationality ``c`` serves, and the first ``cap[c]`` of them by (day entered,
+    whose group ``c`` serves (``group``: the phase passes each person's origin), and the first ``cap[c]`` of them by (day entered,
     ``visa.tie`` draw, position) win (``allocate_fifo``); winners get ``channel = c`` and
     ``day_due = day + channel_days[c]``. Those placed nowhere with ``day - day_entered >
     cancel_days`` are stuck.
 
     The same winners without a pass per channel: a channel always takes the earliest of its
-    candidates, so what it takes of a nationality is the earliest of that nationality still
-    free, and the ones taken of a nationality are always its earliest. No nationality gives
+    candidates, so what it takes of a group is the earliest of that group still
+    free, and the ones taken of a group are always its earliest. No group gives
     more than the channels serving it can take (the sum of their capacities), so only that
     many of its earliest matter: they are found in one pass (:func:`_earliest`), and each
     channel then merges the heads of the lists of the nationalities it serves. Positions in
@@ -127,21 +127,21 @@ def apply_at_channels(wp: np.ndarray, nationality: np.ndarray, day_entered: np.n
     Returns:
         (winners, n_won, stuck, queue): the winners' rows (ascending), how many each channel
         placed (C,), the stuck rows (ascending), and the people each channel could serve
-        (C,) float: ``serving @ np.bincount(nationality[wp])``.
+        (C,) float: ``serving @ np.bincount(group[wp])``.
 
     Raises:
         ValueError: a ``day_entered`` of ``wp`` outside [0, day].
     """
     n = wp.shape[0]
     C, K = serving.shape
-    k = np.empty(n, dtype=nationality.dtype)
+    k = np.empty(n, dtype=group.dtype)
     waited = np.empty(n, dtype=day_entered.dtype)
-    per_day = np.zeros((K, day + 1), dtype=np.int64)  # people per nationality and days waited
+    per_day = np.zeros((K, day + 1), dtype=np.int64)  # people per group and days waited
     old = np.empty(n, dtype=np.int64)  # positions of those waiting longer than cancel_days
     n_old = 0
     for j in range(n):
         row = wp[j]
-        k[j] = nationality[row]
+        k[j] = group[row]
         waited[j] = day_entered[row]
         d = day - np.int64(waited[j])
         if d < 0 or d > day:
@@ -150,8 +150,8 @@ def apply_at_channels(wp: np.ndarray, nationality: np.ndarray, day_entered: np.n
         if d > cancel_days:
             old[n_old] = j
             n_old += 1
-    by_nationality = per_day.sum(axis=1)
-    # at most this many of each nationality can be placed today
+    by_group = per_day.sum(axis=1)
+    # at most this many of each group can be placed today
     room = np.zeros(K, dtype=np.int64)
     for c in range(C):
         if cap[c] > 0:
@@ -159,10 +159,10 @@ def apply_at_channels(wp: np.ndarray, nationality: np.ndarray, day_entered: np.n
                 if serving[c, g]:
                     room[g] += cap[c]
     for g in range(K):
-        room[g] = min(room[g], by_nationality[g])
+        room[g] = min(room[g], by_group[g])
     first, start, fifo = _earliest(k, room, waited, per_day, day, wp, key)
 
-    head = start[:K].copy()  # each nationality's earliest still free
+    head = start[:K].copy()  # each group's earliest still free
     placed = np.empty(first.shape[0], dtype=np.int64)
     n_won = np.zeros(C, dtype=np.int64)
     a = 0
@@ -202,7 +202,7 @@ def apply_at_channels(wp: np.ndarray, nationality: np.ndarray, day_entered: np.n
     for c in range(C):
         for g in range(K):
             if serving[c, g]:
-                queue[c] += by_nationality[g]
+                queue[c] += by_group[g]
     return winners, n_won, stuck, queue
 
 

@@ -77,10 +77,15 @@ PHASES: tuple[Phase, ...] = (
           "returning people land; stranded people become willing to go home: free seats, own tickets",
           (rng.REPATRIATION_SEATS, rng.RETURN_WILLING, rng.RETURN_TIE, rng.RETURN_OWN)),
     Phase("go_to_border", transit.go_to_border,
-          "people leave the capital for the border, choosing a segment",
-          (rng.GO_TO_BORDER, rng.SEGMENT_CHOICE)),
+          "people leave the city for the border as far as the transit state lets them, choosing a segment open "
+          "to them and taking the leg there if it has room",
+          (rng.GO_TO_BORDER, rng.SEGMENT_CHOICE, rng.LEG_TIE)),
+    Phase("at_crossings", border.at_crossings,
+          "at open crossing points people present themselves and are registered as far as the throughput goes; "
+          "at closed ones they choose again, go back to the city or wait",
+          (rng.CROSSING_TIE, rng.CLOSED_CHOICE, rng.CLOSED_RECHOICE)),
     Phase("resolve_border", border.resolve_border,
-          "who tries today, smugglers hired, each attempt's outcome, what the network hears",
+          "at green segments: who tries today, smugglers hired, each attempt's outcome, what the network hears",
           (rng.ATTEMPT, rng.SMUGGLER, rng.CROSS_DEATH, rng.CROSS_LINE, rng.CROSS_INSIDE, rng.SWITCH,
            rng.SEGMENT_RECHOICE)),
 )

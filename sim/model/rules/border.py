@@ -14,9 +14,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.model.allocate import allocate_by_group, token_bucket
 from sim.model.population import State, pay, resolve_crossings, stop_share
 from sim.model.rng import (
     ATTEMPT,
+    CLOSED_CHOICE,
+    CLOSED_RECHOICE,
+    CROSSING_TIE,
     CROSS_DEATH,
     CROSS_INSIDE,
     CROSS_LINE,
@@ -32,7 +36,7 @@ if TYPE_CHECKING:
     from sim.model.model import MigrationModel
 
 # the per-person work of this module's phases (numpy; sim.engines.compiled has their twins)
-KERNELS: tuple[str, ...] = ("attempts_today", "cross")
+KERNELS: tuple[str, ...] = ("attempts_today", "cross", "present_at_crossings", "closed_crossing_choice")
 
 # an attempt's outcome: the rows of cross's count per segment
 DIED, STOPPED, CAUGHT_TURNED, CAUGHT_KEPT, THROUGH = 0, 1, 2, 3, 4
@@ -40,14 +44,68 @@ DIED, STOPPED, CAUGHT_TURNED, CAUGHT_KEPT, THROUGH = 0, 1, 2, 3, 4
 ORIGIN_ROW = np.array([3, 2, 2, 1, 0])  # through 0, kept 1, turned back 2, died 3
 
 
+def at_crossings(model: MigrationModel, today: Day) -> None:
+    """People at official crossing points. At an open one they present themselves and, as far as
+    today's throughput goes (opening hours x people an hour, first come first served), are
+    registered to apply for asylum; a mode the destination bans there is refused at a gate that
+    does not register claims whatever the mode. At a closed one each chooses again among the
+    segments open to them, goes back to the city, or waits nearby."""
+    p, w, cfg, day = model.people, model.world, model.cfg, model.day
+    if not w.seg_crossing.any():
+        return
+    pol, rec, streams = w.policy, model.recorder, model.streams
+    at = p.ids(State.AT_BORDER)
+    at = at[w.seg_crossing[p.segment[at]]]
+    open_ = pol.crossing_hours > 0
+    cap = token_bucket(model.crossing_credit, np.where(w.seg_crossing, pol.crossing_hours * w.seg_throughput, 0.0) * model.scale)
+    refuse_at = (pol.mode_banned[np.arange(w.n_segments), w.leg_mode[np.maximum(w.leg_of, 0)]]
+                 & w.reach & ~w.seg_registers)  # (E, S)
+    admitted, refused, closed, n_admitted, n_refused = model.kernels.present_at_crossings(
+        at, day, p.day_due, p.day_entered, p.segment, p.entry, open_, cap, refuse_at,
+        streams.counter_key(CROSSING_TIE, day), w.n_segments)
+    model.crossing_credit -= n_admitted
+    b = cfg.border
+    again, back = model.kernels.closed_crossing_choice(
+        closed, streams.counter_key(CLOSED_CHOICE, day), b.closed_rechoose_per_day, b.closed_go_back_per_day,
+        p.day_due, day)
+
+    rec.add_many(rec.applied_columns, n_admitted.tolist())
+    rec.add_many(rec.refused_columns, n_refused.tolist())
+    k = np.bincount(p.nationality[admitted], minlength=w.n_nationalities)
+    rec.add_many(rec.applied_nationality_columns, k.tolist())
+    p.move(admitted, State.AT_BORDER, State.IN_DESTINATION, day)
+    turned = np.concatenate([refused, back])
+    turned.sort()
+    p.segment[turned] = -1
+    p.pushbacks[refused] += 1
+    p.move(turned, State.AT_BORDER, State.IN_CITY, day)
+    choose_segment(model, again, CLOSED_RECHOICE)
+
+    # what the network hears: registered is kept in a procedure; refused and sent back, a failure
+    c = cfg.intention
+    O = w.n_origins
+    succ = c.caught_success_weight * np.bincount(p.origin[admitted], minlength=O)
+    fail = np.bincount(p.origin[turned], minlength=O)
+    a = (1.0 - model.decay) / model.scale
+    model.success_ema = model.success_ema * model.decay + a * succ
+    model.failure_ema = model.failure_ema * model.decay + a * fail
+    d = 1.0 - model.decay
+    presented = n_admitted + n_refused
+    model.seg_success_ema = model.seg_success_ema * model.decay + d * n_admitted
+    model.seg_attempts_ema = model.seg_attempts_ema * model.decay + d * presented
+
+
 def resolve_border(model: MigrationModel, today: Day) -> None:
-    """Attempts at each segment and their outcomes; turned-back people may switch segment."""
+    """Attempts at each green segment and their outcomes; turned-back people may switch segment."""
     p, w, cfg, day = model.people, model.world, model.cfg, model.day
     pol = w.policy
     b = cfg.border
     streams, rec = model.streams, model.recorder
+    at = p.ids(State.AT_BORDER)
+    if w.seg_crossing.any():
+        at = at[~w.seg_crossing[p.segment[at]]]
     att, n_hired = model.kernels.attempts_today(
-        p.ids(State.AT_BORDER), day, p.day_due, p.risk, p.has_smuggler, p.savings_usd, p.spent_usd,
+        at, day, p.day_due, p.risk, p.has_smuggler, p.savings_usd, p.spent_usd,
         b.attempt_prob_per_day * pol.attempt_mult, streams.counter_key(ATTEMPT, day),
         cfg.purchase.smuggler_fee_usd, cfg.purchase.smuggler_take_prob, streams.counter_key(SMUGGLER, day))
     rec.add("paid_smugglers_usd", float(n_hired * cfg.purchase.smuggler_fee_usd))
@@ -152,3 +210,46 @@ def cross(att: np.ndarray, segment: np.ndarray, has_smuggler: np.ndarray, origin
     switch = back[draw(key_switch, back) < switch_prob]
     day_due[back] = day + 1
     return by_seg, by_origin.reshape(4, n_origin), kept_by_nat, att[died], att[kept | through], back, switch
+
+
+def present_at_crossings(at: np.ndarray, day: int, day_due: np.ndarray, day_entered: np.ndarray,
+                         segment: np.ndarray, entry: np.ndarray, open_: np.ndarray, cap: np.ndarray,
+                         refuse_at: np.ndarray, key: np.uint64, n_seg: int):
+    """Who of ``at`` (people at crossing points, ascending) is registered, refused, or finds the
+    crossing closed today.
+
+    Ready if ``day_due <= day``. At an open crossing (``open_[s]``): refused if
+    ``refuse_at[entry, s]`` (their mode is banned there); the others are candidates, and within
+    each crossing the first ``cap[s]`` by (``day_entered``, draw, position) are registered
+    (:func:`sim.model.allocate.allocate_by_group`); the rest wait (``day_due = day + 1``). At a
+    closed crossing: the ``closed`` rows.
+
+    Returns:
+        (admitted, refused, closed: rows, ascending; n_admitted, n_refused: (n_seg,) int64).
+    """
+    ready = at[day_due[at] <= day]
+    seg = segment[ready].astype(np.int64)
+    is_open = open_[seg]
+    refused_mask = is_open & refuse_at[entry[ready], seg]
+    cand = np.flatnonzero(is_open & ~refused_mask)
+    won = allocate_by_group(seg[cand], cap, day_entered[ready[cand]], draw(key, ready[cand]))
+    admitted = ready[cand[won]]
+    day_due[ready[cand[~won]]] = day + 1
+    return (admitted, ready[refused_mask], ready[~is_open], np.bincount(seg[cand[won]], minlength=n_seg),
+            np.bincount(seg[refused_mask], minlength=n_seg))
+
+
+def closed_crossing_choice(closed: np.ndarray, key: np.uint64, rechoose: float, go_back: float,
+                           day_due: np.ndarray, day: int):
+    """At a closed crossing, each of ``closed`` (ascending) chooses again if its draw
+    ``u < rechoose``; else goes back to the city if ``u < rechoose + (1 - rechoose) * go_back``;
+    else waits nearby (``day_due = day + 1``, as do those choosing again until they have chosen).
+
+    Returns:
+        (again, back): rows, ascending.
+    """
+    u = draw(key, closed)
+    again = u < rechoose
+    back = ~again & (u < rechoose + (1.0 - rechoose) * go_back)
+    day_due[closed[~back]] = day + 1
+    return closed[again], closed[back]

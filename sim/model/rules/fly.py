@@ -61,7 +61,7 @@ def fly(model: MigrationModel, today: Day) -> None:
         pool, n_tk, order, today.seats, pol.boarding_ok, w.direct, w.route_from_hub, p.origin,
         p.nationality, p.hub, p.day_entered, p.day_due, p.day_arrived, p.returns, p.savings_usd,
         p.spent_usd, hub_w, share, hub_ok, day, cfg.travel.hub_stranded_days, usd32,
-        streams.counter_key(SEAT_TIE, day), streams.counter_key(HUB_RECHOICE, day))
+        streams.counter_key(SEAT_TIE, day), streams.counter_key(HUB_RECHOICE, day), w.route_entry, p.entry)
 
     # seats: moves, arrivals and fares route by route, in seating order (the fares are a float sum)
     p.move(seat_tk, State.TICKETED, State.IN_CITY, day)
@@ -152,7 +152,7 @@ def queue_and_reroute(tk, tr, origin, nationality, day_entered, day_due, hub, sa
 
 def seat_and_strand(pool, n_tk, order, seats, boarding_ok, direct, route_from_hub, origin, nationality,
                     hub, day_entered, day_due, day_arrived, returns, savings, spent, hub_w, share,
-                    hub_ok, day, hub_stranded_days, hub_extra_usd, tie_key, rechoice_key):
+                    hub_ok, day, hub_stranded_days, hub_extra_usd, tie_key, rechoice_key, route_entry, entry):
     """Today's seats, route by route in ``order``; then the people left waiting at a hub.
 
     - who may board route ``r``: ``seats[r] > 0``, ``boarding_ok[r, nationality]``, and from
@@ -160,13 +160,14 @@ def seat_and_strand(pool, n_tk, order, seats, boarding_ok, direct, route_from_hu
       hub (in transit: ``hub == route_from_hub[r]``);
     - each route in ``order`` seats the first ``seats[r]`` of those with no seat yet by (day
       waiting: ``day_entered`` ticketed, ``day_due`` in transit; draw ``tie_key``; position)
-      (:func:`sim.model.allocate.allocate_fifo`); the seated get ``day_arrived = day``, hub -1;
+      (:func:`sim.model.allocate.allocate_fifo`); the seated get ``day_arrived = day``, hub -1,
+      ``entry = route_entry[r]`` (the entry point the route lands at);
     - in transit and not seated (``n_rest``): ``day - day_due > hub_stranded_days`` -> home
       (hub -1, returns + 1); else, if ``hub_w[k, hub] <= 0``, ``hub_ok[k]`` and
       ``savings >= hub_extra_usd`` -> another hub (``go``): :func:`sim.model.population.pick_by_share` on draw
       ``rechoice_key``, pay the detour, ``day_entered = day``.
 
-    Changes ``hub``, ``day_entered``, ``day_arrived``, ``returns``, ``savings``, ``spent`` in place.
+    Changes ``hub``, ``day_entered``, ``day_arrived``, ``entry``, ``returns``, ``savings``, ``spent`` in place.
 
     Returns:
         seat_tk, seat_tr (seated, from ticketed / in transit), sold (R,) int64, visited (routes
@@ -191,6 +192,7 @@ def seat_and_strand(pool, n_tk, order, seats, boarding_ok, direct, route_from_hu
             continue
         win = cand[allocate_fifo(int(seats[r]), wait[cand], tie[cand])]
         seated[win] = True
+        entry[pool[win]] = route_entry[r]
         sold[r] = win.size
         visited.append(r)
     ids = pool[seated]

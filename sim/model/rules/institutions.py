@@ -27,7 +27,7 @@ def pull_levers(model: MigrationModel, today: Day) -> None:
     w.policy = pol = model.day_policy.of(pulled, day)
     today.active_levers = sorted(name for actor in model.lever_owners for name in actor.active_today)
     # which visa channels serve whom today: for the agencies (what is on sale) and the visa phase
-    today.serving = w.channels_in_service(day)[:, None] & pol.channel_ok & w.channel_nat
+    today.serving = w.channels_in_service(day)[:, None] & pol.channel_ok[:, w.origin_nat] & w.channel_origin
 
 
 def states_decide(model: MigrationModel, today: Day) -> None:

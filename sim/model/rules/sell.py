@@ -30,6 +30,7 @@ def sell_packages(model: MigrationModel, today: Day) -> None:
     """Intending people who can pay ask their agency; agencies sell up to capacity (FIFO)."""
     p, cfg, day, streams = model.people, model.cfg, model.day, model.streams
     pol = model.world.policy
+    set_out_from_home(model)
     it = p.ids(State.INTENDING)
     book = model.agency_book
     cap = token_bucket(model.agency_credit, book.capacity_today(pol.agency_cap_mult) * model.scale)
@@ -51,6 +52,19 @@ def sell_packages(model: MigrationModel, today: Day) -> None:
         book.revenue_usd, demand, sold, revenue, float(model.scale), float(a.price_adjust), float(a.price_min_mult),
         float(a.price_max_mult), float(1 + a.capacity_growth), float(a.capacity_max_mult))
     model.recorder.add("package_demand", int(demand.sum()))
+
+
+def set_out_from_home(model: MigrationModel) -> None:
+    """Residents of the transit country who intend need no package, visa or flight: they are
+    in its city (their entry point) from today."""
+    p, w = model.people, model.world
+    if not (w.origin_home_entry >= 0).any():
+        return
+    it = p.ids(State.INTENDING)
+    here = it[w.origin_home_entry[p.origin[it]] >= 0]
+    p.day_arrived[here] = model.day
+    p.move(here, State.INTENDING, State.IN_CITY, model.day)
+    model.recorder.add("set_out_residents", here.size)
 
 
 def sell_to_intending(it, agency, has_agency, savings, spent, origin, day_entered, offer, price, reserve, buy_prob,
@@ -130,11 +144,14 @@ def close_agencies_day(price, capacity, base_price, base_capacity, demand_today,
 
 
 def package_on_sale(w: World, serving: np.ndarray) -> np.ndarray:
-    """(O,) bool: an origin's agencies are open and a visa channel serves its nationality
-    (``serving``: (C, K) channel c serves nationality k today)."""
+    """(O,) bool: the trip is on offer to an origin today. Abroad: its agencies are open and its
+    people can enter the transit country (a visa channel serves them, ``serving``: (C, O); their
+    nationality is visa-free; or some hold a visa already). Residents of the transit country
+    need nothing bought: always."""
     pol = w.policy
-    nat_ok = serving.any(axis=0)
-    return (pol.agency_cap_mult > 0) & (w.origin_agencies > 0) & nat_ok[w.origin_nat]
+    can_enter = serving.any(axis=0) | w.visa_free[w.origin_nat] | (w.origin_visa_held > 0)
+    abroad = (pol.agency_cap_mult > 0) & (w.origin_agencies > 0) & can_enter
+    return abroad | (w.origin_home_entry >= 0)
 
 
 def cancel(model: MigrationModel, ids: np.ndarray, src: State) -> None:

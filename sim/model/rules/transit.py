@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.allocate import allocate_fifo
-from sim.model.population import State, choose_by_weight, pay, return_willingness, segment_weights
+from sim.model.allocate import allocate_by_group, allocate_fifo, token_bucket
+from sim.model.population import State, cumulative_shares, pay, pick_by_share, return_willingness, segment_weights
 from sim.model.rng import (
     GO_TO_BORDER,
+    LEG_TIE,
     REPATRIATION_SEATS,
     RETURN_OWN,
     RETURN_TIE,
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
 # the per-person work of this module's phases (numpy; sim.engines.compiled has their twins)
 KERNELS: tuple[str, ...] = ("pay_hotel", "arrive_home", "stranded", "decide_returns", "leavers",
-                            "pick_segments")
+                            "pick_segments", "board_legs")
 
 
 def live_in_transit_country(model: MigrationModel, today: Day) -> None:
@@ -83,28 +84,82 @@ def go_home(model: MigrationModel, today: Day) -> None:
 
 
 def go_to_border(model: MigrationModel, today: Day) -> None:
-    """In Minsk -> at the border: transport (Belarus' facilitation) and segment choice."""
-    p, cfg, day = model.people, model.cfg, model.day
+    """In the city -> at the border. The transit state lets people go (as far as its exit control
+    does not keep them back) and carries them (``transport_mult``); each chooses a segment open
+    to them (:func:`choose_segment`) and takes the leg there if it has room today, paying its
+    price (:func:`take_legs`)."""
+    p, cfg, day, w = model.people, model.cfg, model.day, model.world
     in_city = p.ids(State.IN_CITY)
     if in_city.size == 0:
         return
-    chance = min(1.0, cfg.travel.city_to_border_per_day * model.world.policy.transport_mult)
-    go = model.kernels.leavers(in_city, model.streams.counter_key(GO_TO_BORDER, day), chance)
-    choose_segment(model, go, SEGMENT_CHOICE)
+    pol = w.policy
+    want = min(1.0, cfg.travel.city_to_border_per_day * pol.transport_mult)
+    key = model.streams.counter_key(GO_TO_BORDER, day)
+    go = model.kernels.leavers(in_city, key, want * (1.0 - pol.exit_control))
+    if pol.exit_control > 0:  # the same draws: those who would have gone, had the state not kept them
+        model.recorder.add("kept_from_border", model.kernels.leavers(in_city, key, want).size - go.size)
+    go = take_legs(model, choose_segment(model, go, SEGMENT_CHOICE))
     p.move(go, State.IN_CITY, State.AT_BORDER, day)
 
 
-def choose_segment(model: MigrationModel, ids: np.ndarray, stream: Stream) -> None:
-    """``ids`` choose a border segment with draws from ``stream``, by today's weights
-    (:func:`segment_weights` of the success share the network reports, with a prior)."""
-    if ids.size == 0:
-        return
-    p, w, b = model.people, model.world, model.cfg.border
+def segment_table(model: MigrationModel) -> np.ndarray:
+    """(E, S): today's weight of segment s for someone setting out from entry point e.
+
+    :func:`segment_weights` of the success share the network reports at each segment (with a
+    prior) and the transit state's steering, on the segments a leg reaches from e
+    (``world.reach``) that are open today (a closure is public); where the destination bans the
+    leg's mode at s, the transit state holds people back as far as its exit control reaches.
+    """
+    w, b, pol = model.world, model.cfg.border, model.world.policy
     k = b.prior_weight_per_day * model.scale
     perceived = (model.seg_success_ema + k * model.seg_prior) / (model.seg_attempts_ema + k)
-    weights = segment_weights(perceived, w.seg_bias * w.policy.segment_weight, b.segment_choice_temperature)
-    model.kernels.pick_segments(ids, model.streams.counter_key(stream, model.day), weights, p.segment,
-                                p.day_due, w.seg_travel, model.day)
+    weights = segment_weights(perceived, w.seg_bias * pol.segment_weight, b.segment_choice_temperature)
+    open_ = pol.crossing_hours > 0
+    table = weights * w.reach * open_
+    if pol.mode_banned.any() and pol.exit_control > 0:
+        banned = pol.mode_banned[np.arange(w.n_segments), w.leg_mode[w.leg_of]] & w.reach  # (E, S)
+        table = table * (1.0 - pol.exit_control * banned)
+    return table
+
+
+def choose_segment(model: MigrationModel, ids: np.ndarray, stream: Stream) -> np.ndarray:
+    """``ids`` choose a border segment with draws from ``stream`` by today's weights from their
+    entry point (:func:`segment_table`). Returns those who chose (ascending): anyone with no
+    segment open to them stays as they are."""
+    if ids.size == 0:
+        return ids
+    p = model.people
+    table = segment_table(model)
+    some = table.sum(axis=1) > 0
+    if not some.all():
+        ids = ids[some[p.entry[ids]]]
+    model.kernels.pick_segments(ids, model.streams.counter_key(stream, model.day), table, p.entry, p.segment,
+                                p.day_due, model.world.travel, model.day)
+    return ids
+
+
+def take_legs(model: MigrationModel, go: np.ndarray) -> np.ndarray:
+    """Of ``go`` (who chose a segment today), those who get a place on the leg from their entry
+    point to it: a leg with a daily capacity (a token bucket, in real people) takes the first
+    come, by the day they entered the city (``board_legs``); the others stay in the city. The
+    travellers pay the leg's price. Returns the travellers (ascending)."""
+    p, w, rec = model.people, model.world, model.recorder
+    if go.size == 0:
+        return go
+    leg = w.leg_of[p.entry[go], p.segment[go]]
+    limited = np.isfinite(w.leg_cap)
+    if limited.any():
+        cap = np.where(limited, token_bucket(model.leg_credit, np.where(limited, w.leg_cap, 0.0) * model.scale), go.size)
+        won, n_won = model.kernels.board_legs(go, leg, cap, p.day_entered,
+                                              model.streams.counter_key(LEG_TIE, model.day))
+        model.leg_credit -= np.where(limited, n_won, 0)
+        p.segment[go[~won]] = -1  # they set out another day, and choose again then
+        go, leg = go[won], leg[won]
+    price = w.leg_price[leg]
+    if price.any():
+        p.pay(go, price)
+        rec.add("paid_legs_usd", float(price.sum()))
+    return go
 
 
 # ---- kernels ---------------------------------------------------------------------------------
@@ -185,12 +240,27 @@ def leavers(in_city: np.ndarray, key: np.uint64, chance: float) -> np.ndarray:
     return in_city[draw(key, in_city) < chance]
 
 
-def pick_segments(ids: np.ndarray, key: np.uint64, weights: np.ndarray, segment: np.ndarray,
-                  day_due: np.ndarray, seg_travel: np.ndarray, day: int) -> None:
-    """Each of ``ids`` picks segment ``s`` with probability ``weights_s / sum(weights)``
-    (:func:`choose_by_weight` of its draw); a new segment is reached after its travel days
-    (``day_due = day + seg_travel[s]``), the same one the next day (``day + 1``)."""
-    seg = choose_by_weight(weights, draw(key, ids))
+def pick_segments(ids: np.ndarray, key: np.uint64, weights: np.ndarray, entry: np.ndarray, segment: np.ndarray,
+                  day_due: np.ndarray, travel: np.ndarray, day: int) -> None:
+    """Each of ``ids`` picks segment ``s`` with probability ``weights[e, s] / sum_s weights[e, s]``
+    (``weights``: (E, S), ``e = entry[i]``, its entry point; each row used sums > 0), by
+    :func:`sim.model.population.pick_by_share` of its draw on the row's
+    :func:`sim.model.population.cumulative_shares`; a new segment is reached after the leg's
+    days (``day_due = day + travel[e, s]``), the same one the next day (``day + 1``)."""
+    e = entry[ids].astype(np.int64)
+    seg = pick_by_share(cumulative_shares(weights)[e], draw(key, ids))
     changed = seg != segment[ids]
     segment[ids] = seg
-    day_due[ids] = day + np.where(changed, seg_travel[seg], 1)
+    day_due[ids] = day + np.where(changed, travel[e, seg], 1)
+
+
+def board_legs(go: np.ndarray, leg: np.ndarray, cap: np.ndarray, day_entered: np.ndarray, key: np.uint64):
+    """Who of ``go`` gets a place on their leg (``leg``, aligned with ``go``) today: within each
+    leg, the first ``cap[l]`` by (``day_entered``, draw, position)
+    (:func:`sim.model.allocate.allocate_by_group`).
+
+    Returns:
+        (won: bool mask over ``go``, n_won: (L,) int64 places taken per leg).
+    """
+    won = allocate_by_group(leg, cap, day_entered[go], draw(key, go))
+    return won, np.bincount(leg[won], minlength=cap.size)

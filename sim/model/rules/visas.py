@@ -36,16 +36,20 @@ def apply_for_visas(model: MigrationModel, today: Day) -> None:
     # applications at channels that closed or stopped serving the nationality lapse
     wv = p.ids(State.WAITING_VISA)
     serving = today.serving
-    lapsed = model.kernels.lapsed_applications(wv, p.channel, p.nationality, serving)
+    lapsed = model.kernels.lapsed_applications(wv, p.channel, p.origin, serving)
     p.move(lapsed, State.WAITING_VISA, State.WAITING_PACKAGE, day)
     rec.add("visa_lapsed", lapsed.size)
 
+    # people who need no visa (visa-free, or holding one) are ticketed with their package
     wp = p.ids(State.WAITING_PACKAGE)
+    if not p.needs_visa[wp].all():
+        p.move(wp[~p.needs_visa[wp]], State.WAITING_PACKAGE, State.TICKETED, day)
+        wp = p.ids(State.WAITING_PACKAGE)
     cap = w.channel_cap * model.channel_level * pol.channel_cap_mult * serving.any(axis=1)
     cap = token_bucket(model.channel_credit, cap * model.scale)
     today.visa_capacity = cap.astype(float)
     winners, n_won, stuck, today.visa_queue = model.kernels.apply_at_channels(
-        wp, p.nationality, p.day_entered, p.day_due, p.channel, serving, cap, w.channel_preference,
+        wp, p.origin, p.day_entered, p.day_due, p.channel, serving, cap, w.channel_preference,
         w.channel_days, model.streams.counter_key(VISA_TIE, day), day, model.cfg.travel.package_cancel_days)
     model.channel_credit -= n_won
     p.move(winners, State.WAITING_PACKAGE, State.WAITING_VISA, day)
@@ -64,25 +68,31 @@ def collect_visas(model: MigrationModel, today: Day) -> None:
     wv = p.ids(State.WAITING_VISA)
     ready, counts = model.kernels.visas_due(wv, p.day_due, p.channel, day, w.n_channels)
     rec.add_many(rec.visa_columns, counts.tolist())
+    # a visa bought outside the package is paid by the traveller when it is issued
+    own = ready[~w.channel_in_package[p.channel[ready]]]
+    if own.size:
+        price = w.channel_cost[p.channel[own]]
+        p.pay(own, price)
+        rec.add("paid_visas_usd", float(price.sum()))
     p.move(ready, State.WAITING_VISA, State.TICKETED, day)
 
 
-def lapsed_applications(wv: np.ndarray, channel: np.ndarray, nationality: np.ndarray,
+def lapsed_applications(wv: np.ndarray, channel: np.ndarray, group: np.ndarray,
                         serving: np.ndarray) -> np.ndarray:
-    """The rows of ``wv`` whose channel no longer serves their nationality, ascending:
-    ``wv[~serving[channel[wv], nationality[wv]]]``; their ``channel`` is set to -1 (in place)."""
-    lapsed = wv[~serving[channel[wv], nationality[wv]]]
+    """The rows of ``wv`` whose channel no longer serves their group, ascending:
+    ``wv[~serving[channel[wv], group[wv]]]``; their ``channel`` is set to -1 (in place)."""
+    lapsed = wv[~serving[channel[wv], group[wv]]]
     channel[lapsed] = -1
     return lapsed
 
 
-def apply_at_channels(wp: np.ndarray, nationality: np.ndarray, day_entered: np.ndarray, day_due: np.ndarray,
+def apply_at_channels(wp: np.ndarray, group: np.ndarray, day_entered: np.ndarray, day_due: np.ndarray,
                       channel: np.ndarray, serving: np.ndarray, cap: np.ndarray, preference: np.ndarray,
                       channel_days: np.ndarray, key: np.uint64, day: int, cancel_days: int):
     """Who of ``wp`` (waiting for a package) gets a visa application today, and who gives up.
 
     For each channel ``c`` in ``preference`` order with ``cap[c] > 0``: the candidates are the
-    rows of ``wp`` not yet placed whose nationality ``c`` serves (``serving[c, k]``); the first
+    rows of ``wp`` not yet placed whose group ``c`` serves (``group``: the phase passes each person's origin) (``serving[c, k]``); the first
     ``cap[c]`` of them by (``day_entered``, ``draw(key, row)``, position) win (:func:`allocate_fifo`),
     and get ``channel = c``, ``day_due = day + channel_days[c]`` (in place). Those placed nowhere
     with ``day - day_entered > cancel_days`` are stuck (the caller cancels them).
@@ -90,9 +100,9 @@ def apply_at_channels(wp: np.ndarray, nationality: np.ndarray, day_entered: np.n
     Returns:
         (winners, n_won, stuck, queue): the winners' rows (ascending), how many each channel
         placed (C,) int64, the stuck rows (ascending), and the people each channel could serve
-        (C,) float: ``serving @ np.bincount(nationality[wp])``.
+        (C,) float: ``serving @ np.bincount(group[wp])``.
     """
-    k = nationality[wp]
+    k = group[wp]
     entered = day_entered[wp]
     tie = draw(key, wp)
     free = np.ones(wp.size, bool)
