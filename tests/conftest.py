@@ -70,8 +70,10 @@ TINY_WORLD: dict[str, Any] = {
          "interior_catch_prob": 0.5, "adapt_per_day": 0.01, "capacity_max_mult": 2},
         {"id": "lithuania", "state": "Lithuania", "guard_capacity_per_day": 4, "detect_max": 0.6,
          "interior_catch_prob": 0.6, "adapt_per_day": 0.01, "capacity_max_mult": 2},
+        {"id": "gate", "state": "Lithuania", "kind": "crossing", "hours_per_day": 12, "throughput_per_hour": 0.5},
     ],
-    "legs": [{"id": "road", "entry": "minsk", "to": ["poland", "lithuania"], "mode": "road", "days": 1}],
+    "legs": [{"id": "road", "entry": "minsk", "to": ["poland", "lithuania"], "mode": "road", "days": 1},
+             {"id": "cycle", "entry": "minsk", "to": ["gate"], "mode": "bicycle", "days": 1, "price_usd": 50}],
     "agency_capacity_per_day": 2,
     "agency_base_price_usd": 3000,
     "cold": [1.0, 0.9, 0.6, 0.2, 0.0, 0.0, 0.0, 0.0, 0.1, 0.35, 0.7, 0.95],
@@ -114,6 +116,10 @@ def make_tiny_world(levers: dict[str, Any] | None = None, **overrides: Any) -> d
         "population": {"size": 4000},
         # busy from the first days: people intend, buy and travel fast
         "intention": {"base_rate_per_day": 5.0e-3},
+        # the tiny world's own behaviour (sim.model.config.WORLD_BEHAVIOUR), the schema's defaults
+        "border": {"attempt_prob_per_day": 0.0556, "death_prob_per_attempt": 2.0e-4},
+        "purchase": {"smuggler_fee_usd": 6500.0, "hotel_usd_per_day": 25.0},
+        "travel": {"city_to_border_per_day": 0.12},
         "output": {"figures": False, "csv": False, "progress": False},
         "world": copy.deepcopy(TINY_WORLD),
         "levers": copy.deepcopy(levers or {}),

@@ -213,37 +213,39 @@ def test_imports_sit_at_the_top_of_their_module_unless_deferred_for_a_reason():
 
 
 def test_each_phase_draws_from_the_streams_the_registry_names_and_no_other():
-    """The registry (sim.model.rules.PHASES) says which streams each phase draws from; a run
-    watched draw by draw agrees: no phase draws from a stream it does not name, and every
-    stream named is drawn from (the default scenario, with every lever it pulls, through 2021)."""
+    """The registry (sim.model.rules.PHASES) says which streams each phase draws from; runs
+    watched draw by draw agree: no phase draws from a stream it does not name, and every stream
+    named is drawn from in one of the two shipped replays (2021 through its first year, with
+    every lever it pulls; 2023, whose crossing points, legs and closures the 2021 world lacks)."""
     from dataclasses import replace
 
     from sim.model.model import MigrationModel
     from sim.model.rules import PHASES
     from sim.running.compose import compose
 
-    model = MigrationModel(compose(["population.size=20000", "run.end=2021-12-31"]))
-    current = {"phase": None}
     drawn: dict[str, set[str]] = {phase.name: set() for phase in PHASES}
-    streams = model.streams
+    for overrides in (["run.end=2021-12-31"], ["scenario=finland_2023"]):
+        model = MigrationModel(compose(["population.size=20000", *overrides]))
+        current = {"phase": None}
+        streams = model.streams
 
-    def watch(inner):
-        def watched(name, *args, **kwargs):
-            drawn[current["phase"]].add(str(name))
-            return inner(name, *args, **kwargs)
-        return watched
+        def watch(inner, current=current):
+            def watched(name, *args, **kwargs):
+                drawn[current["phase"]].add(str(name))
+                return inner(name, *args, **kwargs)
+            return watched
 
-    for method in ("uniform", "generator", "full_bits", "counter_key"):
-        setattr(streams, method, watch(getattr(streams, method)))
+        for method in ("uniform", "generator", "full_bits", "counter_key"):
+            setattr(streams, method, watch(getattr(streams, method)))
 
-    def timed(phase):
-        def run(m, today):
-            current["phase"] = phase.name
-            phase.run(m, today)
-        return replace(phase, run=run)
+        def timed(phase, current=current):
+            def run(m, today):
+                current["phase"] = phase.name
+                phase.run(m, today)
+            return replace(phase, run=run)
 
-    model.phases = tuple(timed(phase) for phase in PHASES)
-    model.run()
+        model.phases = tuple(timed(phase) for phase in PHASES)
+        model.run()
     for phase in PHASES:
         named = {str(s) for s in phase.streams}
         assert drawn[phase.name] <= named, f"{phase.name} draws from {drawn[phase.name] - named} unnamed"

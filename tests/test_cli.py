@@ -123,6 +123,7 @@ def _documented(section: str, world: dict) -> list[re.Pattern]:
         "channel": [c["id"] for c in world["visa_channels"]],
         "segment": [g["id"] for g in world["segments"]],
         "nationality": world["nationalities"],
+        "group": list(world.get("groups") or {}),
     }
     body = DOCS.read_text().split(f"## {section}", 1)[1].split("\n## ", 1)[0]
     names = re.findall(r"^\|\s*`([^`]+)`", body, flags=re.M)

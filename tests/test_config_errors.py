@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 import sim.running.compose
-from sim.model.config import Config, ConfigError, load_config, to_dict
+from sim.model.config import WORLD_BEHAVIOUR, Config, ConfigError, load_config, to_dict
 from sim.model.model import MigrationModel, check_config
-from sim.running.compose import compose
+from sim.running.compose import compose, compose_dict
 
 CONFIG_DIR = Path(sim.running.compose.CONFIG_DIR)
 
@@ -31,11 +31,13 @@ def lever(kind: str, actor: str, **params) -> dict:
 
 # folders of configs/ that are not Hydra config groups (read by their own loaders)
 NOT_GROUPS = {"calibration"}  # sim.studies.calibration.load_spec: tests/test_calibration.py
+# groups a world pulls in (its own behaviour), not chosen on their own: checked with their world
+PULLED_BY_WORLDS = {"behaviour"}
 
 
 def _group_options() -> list[tuple[str, str]]:
     out = []
-    for group in sorted(p for p in CONFIG_DIR.iterdir() if p.is_dir() and p.name not in NOT_GROUPS):
+    for group in sorted(p for p in CONFIG_DIR.iterdir() if p.is_dir() and p.name not in NOT_GROUPS | PULLED_BY_WORLDS):
         for f in sorted(group.glob("*.yaml")):
             out.append((group.name, f.stem))
     return out
@@ -44,10 +46,28 @@ def _group_options() -> list[tuple[str, str]]:
 @pytest.mark.parametrize(("group", "option"), _group_options())
 def test_every_shipped_config_composes_and_validates(group: str, option: str) -> None:
     """Protects: every file in configs/ (each scenario, world, ...) composes with Hydra and passes
-    every check, including the world-level lever checks (check_config builds a probe model)."""
-    cfg = compose([f"{group}={option}"])
+    every check, including the world-level lever checks (check_config builds a probe model). A
+    world is checked without the default scenario's levers (they name the default world's places)."""
+    overrides = [f"{group}={option}"] + (["levers={}"] if group == "world" else [])
+    cfg = compose(overrides)
     assert isinstance(cfg, Config)
     check_config(cfg)
+
+
+@pytest.mark.parametrize("world", sorted(p.stem for p in (CONFIG_DIR / "world").glob("*.yaml")))
+def test_each_world_pulls_in_its_own_behaviour(world: str) -> None:
+    """Protects: a world's behaviour (sim.model.config.WORLD_BEHAVIOUR) is its own file, pulled
+    in by the world file; a world without one is refused, naming the keys and the file to write."""
+    text = (CONFIG_DIR / "world" / f"{world}.yaml").read_text()
+    assert f"/behaviour: {world}" in text
+    assert (CONFIG_DIR / "behaviour" / f"{world}.yaml").exists()
+    data = compose_dict([f"world={world}", "levers={}"])
+    for key in WORLD_BEHAVIOUR:
+        section, name = key.split(".")
+        assert name in data[section], f"{world}: {key} not set by configs/behaviour/{world}.yaml"
+    del data["border"]["attempt_prob_per_day"]
+    with pytest.raises(ConfigError, match=rf"world '{world}': border\.attempt_prob_per_day not set; .*configs/behaviour/{world}\.yaml"):
+        load_config(data)
 
 
 def test_default_config_round_trips_through_to_dict() -> None:
@@ -337,7 +357,7 @@ def test_bad_lever_parameter_values(tiny_world, spec: dict, match: str) -> None:
         (lambda w: w["segments"][0].update(state="Narnia"), r"world\.segments\[0\]\.state: unknown state 'Narnia'"),
         (lambda w: w["airports"].update(XXX="Narnia"), r"world\.airports\.XXX: unknown state 'Narnia'"),
         (lambda w: w.update(cold=[0.5] * 11), r"world\.cold: 11 values"),
-        (lambda w: w.update(routes=[]), r"world\.routes: empty"),
+        (lambda w: w.update(routes=[]), r"world\.origins\[0\]\.airports: no route flies from BGW"),
     ],
 )
 def test_inconsistent_world(tiny_world, edit, match: str) -> None:
@@ -413,7 +433,7 @@ def test_a_scenario_sets_its_own_run_window_seed_and_size(config_dir: Path) -> N
         ({"world.origins.Baghdad.share": 0.5},
          r"world\.origins: the shares sum to 0\.9 \(Baghdad 0\.5, Damascus 0\.4\); .* must sum to 1"),
         ({"world.visa_channels.invitation.nationalities": ["iraqi"]},
-         r"world\.origins\[1\]\.nationality: no visa channel serves 'syrian' \(Damascus's people could never travel\)"),
+         r"world\.origins\[1\]\.nationality: no visa channel serves 'syrian' or 'Damascus'.*\(Damascus's people could never travel\)"),
         ({"world.hubs": [], "world.routes": [
             {"id": "IA_BGW_MSQ", "airline": "IA", "origin": "BGW", "weekdays": [0], "seats": 40,
              "corridor_share": 1.0, "fare_usd": 500}]},

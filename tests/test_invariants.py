@@ -99,13 +99,14 @@ def test_border_outcomes_partition_the_attempts(finished) -> None:
 
 
 def test_border_totals_match_the_flows(finished) -> None:
-    """Protects: the border counters and the state flows agree: into the EU = caught + through,
-    died = deaths; the all-segment totals are the sums of the segment columns."""
+    """Protects: the border counters and the state flows agree: into the destination = caught +
+    through + registered at a crossing point, died = deaths; the all-segment totals are the sums
+    of the segment columns."""
     model, d = finished
     segs = _segments(model)
-    for k in ("attempts", "turned_back", "caught_inside", "caught", "got_through", "deaths"):
+    for k in ("attempts", "turned_back", "caught_inside", "caught", "got_through", "deaths", "applied"):
         assert (d[k] == sum(d[f"{k}_{s}"] for s in segs)).all(), k
-    assert (d[flow_name(State.AT_BORDER, State.IN_DESTINATION)] == d["caught"] + d["got_through"]).all()
+    assert (d[flow_name(State.AT_BORDER, State.IN_DESTINATION)] == d["caught"] + d["got_through"] + d["applied"]).all()
     assert (d[flow_name(State.AT_BORDER, State.DIED)] == d["deaths"]).all()
 
 
@@ -117,14 +118,18 @@ def test_attempts_come_from_people_at_the_border(finished) -> None:
 
 
 def test_people_counters_agree(finished) -> None:
-    """Protects: each person's own counters agree with the daily table (attempts, and those
-    in the EU or dead have left the corridor for good)."""
+    """Protects: each person's own counters agree with the daily table (attempts, turned back or
+    refused at a gate, and those in the destination or dead have tried a green border or were
+    registered at a crossing point)."""
     model, d = finished
     p = model.people
     assert int(p.attempts.sum()) == int(d["attempts"].sum())
-    assert int(p.pushbacks.sum()) == int(d["turned_back"].sum())
+    refused = sum(d[f"refused_{s}"] for s in _segments(model))
+    assert int(p.pushbacks.sum()) == int(d["turned_back"].sum() + refused.sum())
     reached = np.isin(p.state, [State.IN_DESTINATION, State.DIED])
-    assert (p.attempts[reached] >= 1).all()
+    crossing = model.world.seg_crossing[p.segment[reached]]
+    assert ((p.attempts[reached] >= 1) | crossing).all()
+    assert int(np.count_nonzero(crossing & (p.state[reached] == State.IN_DESTINATION))) == int(d["applied"].sum())
 
 
 # ---- C. capacities ---------------------------------------------------------------------------------

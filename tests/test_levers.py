@@ -248,7 +248,10 @@ INACTIVE_CASES = {
                            interior_catch_mult=2.0),
     "information_campaign": lever("information_campaign", "Belarus", intensity=2.0),
     "transit_facilitation": lever("transit_facilitation", "Belarus", transport_mult=3.0,
-                                  segment_weights={"poland": 3.0}, attempt_mult=2.0, shelter=True),
+                                  segment_weights={"poland": 3.0}, attempt_mult=2.0, shelter=True,
+                                  exit_control_mult=0.5),
+    "crossing_closure": lever("crossing_closure", "Lithuania", segments=["gate"]),
+    "mode_ban": lever("mode_ban", "Lithuania", modes=["bicycle"], segments=["gate"]),
 }
 
 

@@ -297,6 +297,8 @@ class Segment:
     adapt_per_day: float = prob(0.02, "daily relative growth of guard capacity towards pressure")
     capacity_max_mult: float = param(5.0, "guard capacity ceiling as a multiple of the base", 1.0, None)
     steering_weight: float = nonneg(1.0, "weight the transit state's transport gives this segment (1 = neutral)")
+    exit_control: float | None = param(None, "share of people heading here whom the transit state stops on its side when "
+                                       "no lever acts (e.g. a closed border zone); null = world.transit.exit_control", 0.0, 1.0)
     hours_per_day: float = param(24.0, "crossing: opening hours a day (hours)", 0.0, 24.0)
     throughput_per_hour: float = nonneg(0.0, "crossing: people the border guards can register an open hour (people/hour)")
     registers_claims_at_gate: bool = param(True, "crossing: an asylum claim made at the gate is registered whatever "
@@ -337,8 +339,9 @@ class TransitConfig:
 
     state: str = param("", "the transit state (one of world.states): it owns the transit levers")
     entry_points: list[EntryPoint] = param([], "where people arrive (airports) or live")
-    exit_control: float = prob(0.0, "share of people without the destination's visa whom the transit state keeps from "
-                               "going to the border on a day when no lever acts (1 = it stops everyone; levers lift it)")
+    exit_control: float = prob(0.0, "share of people without the destination's visa heading for the border whom the "
+                               "transit state stops on its side on a day when no lever acts (1 = it stops everyone; "
+                               "levers lift it; a segment may set its own)")
     visa_free: list[str] = param([], "nationalities that enter the transit country without a visa")
 
 
@@ -455,6 +458,18 @@ class Config:
 
 
 LEVER_RESERVED = ("kind", "actor", "enabled", "when", "note")
+
+# behaviour that differs by world: each world sets these in its behaviour file
+# (configs/behaviour/<world>.yaml, which its world file pulls in); the shared behavioural core
+# is configs/params/default.yaml, the schema's defaults (docs/new_world.md)
+WORLD_BEHAVIOUR: tuple[str, ...] = (
+    "intention.base_rate_per_day",
+    "border.attempt_prob_per_day",
+    "border.death_prob_per_attempt",
+    "purchase.smuggler_fee_usd",
+    "purchase.hotel_usd_per_day",
+    "travel.city_to_border_per_day",
+)
 
 
 # --------------------------------------------------------------------------------------
@@ -665,12 +680,29 @@ def load_config(data: typing.Mapping[str, Any] | Config | None = None) -> Config
         data = {}
     if isinstance(data, Config):
         data = to_dict(data)
+    world = data.get("world") or {}
+    if isinstance(world, dict) and world.get("name"):  # a world: its own behaviour must be given, not defaulted
+        missing = [k for k in WORLD_BEHAVIOUR if not _has_key(data, k)]
+        if missing:
+            raise ConfigError(
+                f"world {world['name']!r}: {', '.join(missing)} not set; these differ by world (sim.model.config."
+                f"WORLD_BEHAVIOUR): set them in configs/behaviour/{world['name']}.yaml and pull it in from the world "
+                "file's defaults (docs/new_world.md)")
     cfg = load_dataclass(Config, dict(data), "")
     if cfg.run.end < cfg.run.start:
         raise ConfigError(f"run.end: {cfg.run.end} is before run.start {cfg.run.start}; the run must end on or after its start")
     if cfg.n_days > 30000:
         raise ConfigError(f"run.end: the run has {cfg.n_days} days; at most 30,000 are allowed (days are stored as int16)")
     return cfg
+
+
+def _has_key(data: typing.Mapping[str, Any], dotted: str) -> bool:
+    node: Any = data
+    for k in dotted.split("."):
+        if not isinstance(node, typing.Mapping) or k not in node:
+            return False
+        node = node[k]
+    return True
 
 
 def to_dict(cfg: Any) -> Any:

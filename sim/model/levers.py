@@ -497,13 +497,14 @@ class FacilitationParams:
     attempt_mult: float = 1.0
     shelter: bool = False
     exit_control_mult: float = 1.0
+    exit_control_segments: list[str] = field(default_factory=list)
 
 
 @register("transit_facilitation")
 class TransitFacilitation(Lever):
-    """The transit state's hand at the border: its exit control (``exit_control_mult`` on
-    ``world.transit.exit_control``, the share of people it keeps from going to the border: 0
-    lifts it), transport from the city (``transport_mult``), where it takes people
+    """The transit state's hand at the border: its exit control (``exit_control_mult`` on the
+    share of people heading for a segment whom it stops on its side, at ``exit_control_segments``,
+    all if empty: 0 lifts it), transport from the city (``transport_mult``), where it takes people
     (``segment_weights`` per segment: steering), pressure to try (``attempt_mult``; a camp at a
     crossing raises it) and a shelter that houses people at the border (``shelter``: no cold).
     Stands for, in 2021: Belarus' announcement of 26 May (events 2021-05-26), the camp at the
@@ -520,6 +521,8 @@ class TransitFacilitation(Lever):
             if w < 0:
                 raise ConfigError(f"{where}.segment_weights.{s}: {w} is negative; allowed: >= 0")
             self.weights[world.index("segment", s, f"{where}.segment_weights.{s}")] = w
+        self.exit_idx = (_indices(world, "segment", p.exit_control_segments, f"{where}.exit_control_segments")
+                         if p.exit_control_segments else list(range(world.n_segments)))
         for k in ("transport_mult", "attempt_mult", "exit_control_mult"):
             if getattr(p, k) < 0:
                 raise ConfigError(f"{where}.{k}: {getattr(p, k)} is negative; allowed: >= 0")
@@ -530,7 +533,8 @@ class TransitFacilitation(Lever):
         policy.segment_weight *= 1.0 + strength * (self.weights - 1.0)
         policy.attempt_mult *= 1.0 + strength * (p.attempt_mult - 1.0)
         policy.shelter = policy.shelter or (p.shelter and strength > 0)
-        policy.exit_control = min(1.0, policy.exit_control * (1.0 + strength * (p.exit_control_mult - 1.0)))
+        policy.exit_control[self.exit_idx] = np.minimum(
+            1.0, policy.exit_control[self.exit_idx] * (1.0 + strength * (p.exit_control_mult - 1.0)))
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,7 @@ RETURN_TIE = Stream("return.tie", "the order of equal claims on repatriation sea
 RETURN_OWN = Stream("return.own", "who, willing and without a free seat, buys a ticket home")
 GO_TO_BORDER = Stream("leave_minsk", "who leaves the city for the border today")
 SEGMENT_CHOICE = Stream("segment.choice", "the border segment of those who leave the city")
+EXIT_CHECK = Stream("exit.check", "who, heading for the border, the transit state stops on its side")
 LEG_TIE = Stream("leg.tie", "the order of equal claims on a leg's places to the border")
 SEGMENT_RECHOICE = Stream("segment.rechoice", "the segment of those who switch after a pushback")
 ATTEMPT = Stream("attempt", "who at the border attempts a crossing today")

@@ -42,7 +42,7 @@ class Policy:
         crossing_hours: (S,) float, hours a crossing point is open today (0: closed; a green
             segment keeps 24).
         mode_banned: (S, M) bool, arriving by mode m is banned at segment s.
-        exit_control: float, share of people the transit state keeps from leaving for the border.
+        exit_control: (S,) float, share of people heading for segment s whom the transit state stops.
         transport_mult: float, multiplier on the daily chance of going from the city to the border.
         attempt_mult: float, multiplier on the daily attempt chance (a shelter lowers it).
         shelter: bool, people at the border are housed (no cold stress, no cold deaths).
@@ -68,7 +68,7 @@ class Policy:
     segment_weight: np.ndarray
     crossing_hours: np.ndarray
     mode_banned: np.ndarray
-    exit_control: float = 0.0
+    exit_control: np.ndarray
     transport_mult: float = 1.0
     attempt_mult: float = 1.0
     shelter: bool = False
@@ -85,7 +85,7 @@ class World:
     Attributes:
         nationalities, states, airports, hubs, airlines: names, index = position.
         transit_state: the transit state's name; entry_ids (E,) its entry points;
-            exit_control: the share it keeps from the border when no lever acts;
+            seg_exit_control (S,): the share it stops on its side, per segment, when no lever acts;
             visa_free (K,) bool: nationalities that need no visa.
         group_ids: origin groups (world.groups keys); group_labels: their labels.
         origin_names: (O,) names; origin_nat (O,) int; origin_group (O,) int (-1: none);
@@ -135,7 +135,6 @@ class World:
         self.entry_ids = [e.id for e in t.entry_points]
         entry = {e: i for i, e in enumerate(self.entry_ids)}
         entry_at = {e.airport: i for i, e in enumerate(t.entry_points) if e.airport}
-        self.exit_control = float(t.exit_control)
         self.visa_free = np.isin(self.nationalities, t.visa_free)
         self.group_ids = list(w.groups)
         self.group_labels = [w.groups[g] for g in self.group_ids]
@@ -213,6 +212,8 @@ class World:
         self.seg_hours = np.array([s.hours_per_day if s.kind == "crossing" else 24.0 for s in w.segments], dtype=float)
         self.seg_throughput = np.array([s.throughput_per_hour for s in w.segments], dtype=float)
         self.seg_registers = np.array([s.registers_claims_at_gate for s in w.segments], dtype=bool)
+        self.seg_exit_control = np.array([t.exit_control if s.exit_control is None else s.exit_control
+                                          for s in w.segments], dtype=float)
 
         self.leg_ids = [g.id for g in w.legs]
         self.modes = sorted({g.mode for g in w.legs})
@@ -297,7 +298,7 @@ class World:
             segment_weight=np.ones(S),
             crossing_hours=self.seg_hours.copy(),
             mode_banned=np.zeros((S, len(self.modes)), bool),
-            exit_control=self.exit_control,
+            exit_control=self.seg_exit_control.copy(),
             repat_ok=np.zeros(K, bool),
         )
 

@@ -10,7 +10,7 @@ import textwrap
 import typing
 from pathlib import Path
 
-from sim.model.config import Config, to_dict
+from sim.model.config import WORLD_BEHAVIOUR, Config, to_dict
 from sim.model.rules import PHASES
 
 
@@ -57,6 +57,8 @@ def params_yaml() -> str:
         "# Units and meaning follow each value; docs/config.md has the same table.",
         "# The free parameters of configs/calibration/default.yaml hold the best set of the calibration",
         "# (corridor-calibrate; scripts/adopt_calibration.py wrote them): docs/calibration.md.",
+        "# The behaviour that differs by world (sim.model.config.WORLD_BEHAVIOUR) is not here: each",
+        "# world sets it in configs/behaviour/<world>.yaml (docs/new_world.md).",
     ]
     for name in PARAM_SECTIONS:
         cls = hints[name]
@@ -64,6 +66,8 @@ def params_yaml() -> str:
         for f in dataclasses.fields(cls):
             if name == "population" and f.name == "size":
                 continue  # set in config.yaml, next to the run window
+            if f"{name}.{f.name}" in WORLD_BEHAVIOUR:
+                continue  # each world's own (configs/behaviour/<world>.yaml)
             value = to_dict(f.default if f.default is not dataclasses.MISSING else f.default_factory())
             text = repr(value) if isinstance(value, float | int) and not isinstance(value, bool) else (
                 "true" if value is True else "false" if value is False else f'"{value}"')

@@ -241,3 +241,17 @@ def _board_legs(go, leg, cap, day_entered, key):
         if won[j]:
             n_won[leg[j]] += 1
     return won, n_won
+
+
+def exit_checks(go: np.ndarray, segment: np.ndarray, exit_control: np.ndarray, key: np.uint64) -> np.ndarray:
+    """:func:`sim.model.rules.transit.exit_checks`: stopped if the ``exit.check`` draw (float32, as
+    a float64) is below the segment's share."""
+    return _exit_checks(go, segment, exit_control, key)
+
+
+@njit(cache=True)
+def _exit_checks(go, segment, exit_control, key):
+    kept = np.empty(go.size, dtype=np.bool_)
+    for j in range(go.size):
+        kept[j] = np.float64(u01(key, go[j])) < exit_control[segment[go[j]]]
+    return kept

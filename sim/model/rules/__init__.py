@@ -77,13 +77,13 @@ PHASES: tuple[Phase, ...] = (
           "returning people land; stranded people become willing to go home: free seats, own tickets",
           (rng.REPATRIATION_SEATS, rng.RETURN_WILLING, rng.RETURN_TIE, rng.RETURN_OWN)),
     Phase("go_to_border", transit.go_to_border,
-          "people leave the city for the border as far as the transit state lets them, choosing a segment open "
-          "to them and taking the leg there if it has room",
-          (rng.GO_TO_BORDER, rng.SEGMENT_CHOICE, rng.LEG_TIE)),
+          "people leave the city for the border, choosing a segment open to them; the transit state stops some "
+          "on its side (exit control); the others take the leg there if it has room",
+          (rng.GO_TO_BORDER, rng.SEGMENT_CHOICE, rng.EXIT_CHECK, rng.LEG_TIE)),
     Phase("at_crossings", border.at_crossings,
           "at open crossing points people present themselves and are registered as far as the throughput goes; "
-          "at closed ones they choose again, go back to the city or wait",
-          (rng.CROSSING_TIE, rng.CLOSED_CHOICE, rng.CLOSED_RECHOICE)),
+          "at closed ones they choose again (the transit state may stop them), go back to the city or wait",
+          (rng.CROSSING_TIE, rng.CLOSED_CHOICE, rng.CLOSED_RECHOICE, rng.EXIT_CHECK)),
     Phase("resolve_border", border.resolve_border,
           "at green segments: who tries today, smugglers hired, each attempt's outcome, what the network hears",
           (rng.ATTEMPT, rng.SMUGGLER, rng.CROSS_DEATH, rng.CROSS_LINE, rng.CROSS_INSIDE, rng.SWITCH,

@@ -20,10 +20,11 @@ from sim.model.rng import (
     ATTEMPT,
     CLOSED_CHOICE,
     CLOSED_RECHOICE,
-    CROSSING_TIE,
     CROSS_DEATH,
     CROSS_INSIDE,
     CROSS_LINE,
+    CROSSING_TIE,
+    EXIT_CHECK,
     SEGMENT_RECHOICE,
     SMUGGLER,
     SWITCH,
@@ -69,6 +70,12 @@ def at_crossings(model: MigrationModel, today: Day) -> None:
         closed, streams.counter_key(CLOSED_CHOICE, day), b.closed_rechoose_per_day, b.closed_go_back_per_day,
         p.day_due, day)
 
+    # those choosing again head for another segment; the transit state may stop them on its side
+    again = choose_segment(model, again, CLOSED_RECHOICE)
+    if pol.exit_control.any() and again.size:
+        kept = model.kernels.exit_checks(again, p.segment, pol.exit_control, streams.counter_key(EXIT_CHECK, day))
+        rec.add("kept_from_border", int(np.count_nonzero(kept)))
+        back = np.union1d(back, again[kept])
     rec.add_many(rec.applied_columns, n_admitted.tolist())
     rec.add_many(rec.refused_columns, n_refused.tolist())
     k = np.bincount(p.nationality[admitted], minlength=w.n_nationalities)
@@ -79,7 +86,6 @@ def at_crossings(model: MigrationModel, today: Day) -> None:
     p.segment[turned] = -1
     p.pushbacks[refused] += 1
     p.move(turned, State.AT_BORDER, State.IN_CITY, day)
-    choose_segment(model, again, CLOSED_RECHOICE)
 
     # what the network hears: registered is kept in a procedure; refused and sent back, a failure
     c = cfg.intention

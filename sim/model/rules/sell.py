@@ -144,11 +144,16 @@ def close_agencies_day(price, capacity, base_price, base_capacity, demand_today,
 
 
 def package_on_sale(w: World, serving: np.ndarray) -> np.ndarray:
-    """(O,) bool: the trip is on offer to an origin today. Abroad: its agencies are open and its
-    people can enter the transit country (a visa channel serves them, ``serving``: (C, O); their
+    """(O,) bool: the trip is on offer to an origin today. Nothing is, while no segment of the
+    border is open to anyone (every crossing point closed, and the transit state stopping
+    everyone on its side of the others: a closure is public, and nobody sells a trip to a shut
+    door). Otherwise, abroad: its agencies are open and its people
+    can enter the transit country (a visa channel serves them, ``serving``: (C, O); their
     nationality is visa-free; or some hold a visa already). Residents of the transit country
-    need nothing bought: always."""
+    need nothing bought."""
     pol = w.policy
+    if not ((pol.crossing_hours > 0) & (pol.exit_control < 1.0)).any():
+        return np.zeros(w.n_origins, dtype=bool)
     can_enter = serving.any(axis=0) | w.visa_free[w.origin_nat] | (w.origin_visa_held > 0)
     abroad = (pol.agency_cap_mult > 0) & (w.origin_agencies > 0) & can_enter
     return abroad | (w.origin_home_entry >= 0)

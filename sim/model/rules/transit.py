@@ -17,8 +17,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model.allocate import allocate_by_group, allocate_fifo, token_bucket
-from sim.model.population import State, cumulative_shares, pay, pick_by_share, return_willingness, segment_weights
+from sim.model.population import (
+    State,
+    cumulative_shares,
+    pay,
+    pick_by_share,
+    return_willingness,
+    segment_weights,
+)
 from sim.model.rng import (
+    EXIT_CHECK,
     GO_TO_BORDER,
     LEG_TIE,
     REPATRIATION_SEATS,
@@ -36,7 +44,7 @@ if TYPE_CHECKING:
 
 # the per-person work of this module's phases (numpy; sim.engines.compiled has their twins)
 KERNELS: tuple[str, ...] = ("pay_hotel", "arrive_home", "stranded", "decide_returns", "leavers",
-                            "pick_segments", "board_legs")
+                            "pick_segments", "exit_checks", "board_legs")
 
 
 def live_in_transit_country(model: MigrationModel, today: Day) -> None:
@@ -93,12 +101,15 @@ def go_to_border(model: MigrationModel, today: Day) -> None:
     if in_city.size == 0:
         return
     pol = w.policy
-    want = min(1.0, cfg.travel.city_to_border_per_day * pol.transport_mult)
-    key = model.streams.counter_key(GO_TO_BORDER, day)
-    go = model.kernels.leavers(in_city, key, want * (1.0 - pol.exit_control))
-    if pol.exit_control > 0:  # the same draws: those who would have gone, had the state not kept them
-        model.recorder.add("kept_from_border", model.kernels.leavers(in_city, key, want).size - go.size)
-    go = take_legs(model, choose_segment(model, go, SEGMENT_CHOICE))
+    chance = min(1.0, cfg.travel.city_to_border_per_day * pol.transport_mult)
+    go = model.kernels.leavers(in_city, model.streams.counter_key(GO_TO_BORDER, day), chance)
+    go = choose_segment(model, go, SEGMENT_CHOICE)
+    if pol.exit_control.any():  # the transit state stops some on its side: they stay in the city
+        kept = model.kernels.exit_checks(go, p.segment, pol.exit_control, model.streams.counter_key(EXIT_CHECK, day))
+        p.segment[go[kept]] = -1
+        model.recorder.add("kept_from_border", int(np.count_nonzero(kept)))
+        go = go[~kept]
+    go = take_legs(model, go)
     p.move(go, State.IN_CITY, State.AT_BORDER, day)
 
 
@@ -116,7 +127,7 @@ def segment_table(model: MigrationModel) -> np.ndarray:
     weights = segment_weights(perceived, w.seg_bias * pol.segment_weight, b.segment_choice_temperature)
     open_ = pol.crossing_hours > 0
     table = weights * w.reach * open_
-    if pol.mode_banned.any() and pol.exit_control > 0:
+    if pol.mode_banned.any() and pol.exit_control.any():
         banned = pol.mode_banned[np.arange(w.n_segments), w.leg_mode[w.leg_of]] & w.reach  # (E, S)
         table = table * (1.0 - pol.exit_control * banned)
     return table
@@ -252,6 +263,12 @@ def pick_segments(ids: np.ndarray, key: np.uint64, weights: np.ndarray, entry: n
     changed = seg != segment[ids]
     segment[ids] = seg
     day_due[ids] = day + np.where(changed, travel[e, seg], 1)
+
+
+def exit_checks(go: np.ndarray, segment: np.ndarray, exit_control: np.ndarray, key: np.uint64) -> np.ndarray:
+    """Who of ``go`` the transit state stops on its side: ``draw(key, i) < exit_control[segment[i]]``
+    (a bool mask over ``go``; float32 draws against float64 shares, as numpy compares them)."""
+    return draw(key, go) < exit_control[segment[go]]
 
 
 def board_legs(go: np.ndarray, leg: np.ndarray, cap: np.ndarray, day_entered: np.ndarray, key: np.uint64):
