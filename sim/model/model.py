@@ -123,6 +123,7 @@ class MigrationModel(mesa.Model):
         self.agency_credit = np.zeros(len(self.agencies))
         self.channel_credit = np.zeros(w.n_channels)
         self.leg_credit = np.zeros(w.n_legs)
+        self.leg_places = np.zeros(w.n_legs, dtype=np.int64)  # today's whole places per leg (go_to_border)
         self.crossing_credit = np.zeros(S)
         self.success_ema = np.zeros(O)
         self.failure_ema = np.zeros(O)

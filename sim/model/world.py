@@ -433,6 +433,9 @@ class World:
             need(s.state in w.states, f"segments[{i}].state", f"unknown state {s.state!r}; known: {', '.join(w.states)}")
             need(s.kind != "crossing" or s.throughput_per_hour > 0, f"segments[{i}].throughput_per_hour",
                  f"0 at crossing point {s.id!r}: nobody could ever be registered there; give the people registered an open hour")
+            need(s.kind != "crossing" or s.hours_per_day > 0, f"segments[{i}].hours_per_day",
+                 f"0 at crossing point {s.id!r}: it would never open (levers only close crossings or shorten their hours); "
+                 "give its usual opening hours, and close it with a crossing_closure lever")
         segment_ids = [s.id for s in w.segments]
         unique([g.id for g in w.legs], "legs", "leg id")
         pairs: dict[tuple[str, str], str] = {}

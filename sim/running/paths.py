@@ -38,7 +38,7 @@ _BASE = CHECKOUT if CHECKOUT is not None else SHIPPED_DIR
 
 CONFIG_DIR = _BASE / "configs"  # Hydra's primary config folder (configs/config.yaml)
 OBSERVED_DIR = _BASE / "data" / "observed"  # the record (targets_2021.csv, events_2021.csv)
-CALIBRATION_DATA_DIR = _BASE / "data" / "calibration"  # the adopted fits (full, pre-october)
+CALIBRATION_DATA_DIR = _BASE / "data" / "calibration"  # the adopted fits (full, held-out)
 
 # the folder relative paths of commands are taken from and results go under: the checkout, or
 # the working directory (when this module is first imported) for an installed wheel

@@ -28,12 +28,13 @@ from sim.studies.calibration import (
 )
 from sim.studies.calibration_report import write_report
 
-# the two fits: every target (the defaults come from it), and the targets before 1 October 2021
-# only, to see how well the model predicts what it was not fitted to; that check runs on a
-# smaller budget (64 particles, 4 generations), since it is a check and not the source of defaults
+# the two fits: every target (the defaults come from it), and, when the spec names a day
+# (held_out_from), only the targets ending before it, to see how well the model predicts what it
+# was not fitted to; that check runs on a smaller budget (64 particles, 4 generations), since it
+# is a check and not the source of defaults
 FITS: dict[str, dict[str, Any]] = {
     "full": {},
-    "pre-october": {"fit_before": "2021-10-01", "particles": 64, "max_generations": 4},
+    "held-out": {"particles": 64, "max_generations": 4},
 }
 
 
@@ -44,8 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         description=(
             "Calibrate the free parameters of configs/calibration/default.yaml with ABC-SMC, each generation "
             "a Hydra sweep (local cores by default; add hydra/launcher=... for a cluster). Runs two fits: 'full' "
-            "(every target) and 'pre-october' (targets ending before 1 Oct 2021, to predict the rest), then "
-            "writes the validation report. Running the same command again resumes where it stopped."
+            "(every target) and 'held-out' (the targets ending before the spec's held_out_from, to predict the "
+            "rest; only if the spec names that day), then writes the validation report. Running the same command "
+            "again resumes where it stopped."
         ),
     )
     ap.add_argument("--spec", type=Path, default=DEFAULT_SPEC, help="calibration spec (default %(default)s)")
@@ -69,6 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         specs = {name: load_spec(args.spec, **(FITS[name] | {k: v for k, v in changes.items() if v is not None}))
                  for name in fits}
+        if "held-out" in specs:  # the held-out fit sees the targets before the spec's day, if it names one
+            cut = specs["held-out"].held_out_from
+            if cut is None:
+                del specs["held-out"]
+            else:
+                specs["held-out"].fit_before = cut
         for name, spec in specs.items():  # check every folder before any run
             path = Path(args.dir) / name / "spec.json"
             if path.is_file():
@@ -96,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"corridor-calibrate: {name}: best set {json.dumps(results[name].best['parameters'])} "
               f"(mean distance {results[name].best['mean_distance']:.3f})")
     if not args.no_report and "full" in results:
-        paths = write_report(results["full"], results.get("pre-october"), seeds=args.report_seeds,
+        paths = write_report(results["full"], results.get("held-out"), seeds=args.report_seeds,
                              draws=args.report_draws)
         for p in paths:
             print(f"  {p}")

@@ -77,11 +77,18 @@ import yaml
 from scipy.linalg import solve_triangular
 
 from sim.model.config import ConfigError, check_number, load_config, set_dotted
-from sim.running.compose import compose_dict
+from sim.running.compose import compose, compose_dict
 from sim.running.paths import CONFIG_DIR, PROJECT_DIR, RESULTS_DIR
 from sim.studies.gather import collect
 from sim.studies.sweep import DESIGN_FILE, DESIGN_SECTION
-from sim.studies.targets import compare, distance, inputs, load_targets
+from sim.studies.targets import (
+    compare,
+    distance,
+    inputs,
+    load_observations,
+    load_targets,
+    record_paths,
+)
 
 ROOT = PROJECT_DIR  # the checkout, or the working directory of an installed wheel (sim/running/paths.py)
 SPEC_DIR = CONFIG_DIR / "calibration"
@@ -139,6 +146,7 @@ class Spec:
     size: int = 50_000
     seed: int = 20211123
     fit_before: dt.date | None = None
+    held_out_from: dt.date | None = None  # the held-out fit sees only targets ending before this day
     refine_top: int = 6
     refine_seeds: int = 4
     refine_size: int | None = None  # population.size of the refinement runs (None: ``size``)
@@ -163,6 +171,7 @@ class Spec:
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["fit_before"] = self.fit_before.isoformat() if self.fit_before else None
+        d["held_out_from"] = self.held_out_from.isoformat() if self.held_out_from else None
         return d
 
 
@@ -175,6 +184,7 @@ _SPEC_KEYS = {
     "size": "population.size of each run, an integer >= 1000",
     "seed": "an integer >= 0",
     "fit_before": "null or a date YYYY-MM-DD",
+    "held_out_from": "null or a date YYYY-MM-DD: corridor-calibrate's second fit sees only the targets ending before it",
     "refine_top": "an integer >= 1",
     "refine_seeds": "an integer >= 1",
     "refine_size": "null (the calibration's size) or an integer >= 1000",
@@ -240,12 +250,13 @@ def load_spec(path: Path | str = DEFAULT_SPEC, **changes: Any) -> Spec:
     need("refine_size", spec.refine_size is None or (is_int(spec.refine_size) and spec.refine_size >= 1000))
     need("alpha", 0.0 < spec.alpha < 1.0)
     need("min_acceptance", 0.0 <= spec.min_acceptance < 1.0)
-    fb = raw.get("fit_before")
-    if fb is not None:
-        try:
-            spec.fit_before = fb if isinstance(fb, dt.date) else dt.date.fromisoformat(str(fb))
-        except ValueError:
-            need("fit_before", False)
+    for key in ("fit_before", "held_out_from"):
+        fb = raw.get(key)
+        if fb is not None:
+            try:
+                setattr(spec, key, fb if isinstance(fb, dt.date) else dt.date.fromisoformat(str(fb)))
+            except ValueError:
+                need(key, False)
     ov = raw.get("overrides") or []
     need("overrides", isinstance(ov, list) and all(isinstance(o, str) and "=" in o for o in ov))
     spec.overrides = list(ov)
@@ -550,20 +561,28 @@ def batch_tables(folder: Path, rows: int) -> list[tuple[Any, float] | None]:
     return out
 
 
+def spec_record(spec: Spec) -> tuple[list[Any], dict[str, Any]]:
+    """The record of the world the spec's runs simulate (its ``overrides`` composed:
+    ``world.record``): its targets and observations."""
+    targets_file, observations_file = record_paths(compose(list(spec.overrides)))
+    return load_targets(targets_file), load_observations(observations_file)
+
+
 def fitted_targets(spec: Spec) -> list[Any]:
-    """The targets a calibration fits: all, or those whose period ends before ``fit_before``."""
+    """The targets a calibration fits (of its world's record, :func:`spec_record`): all, or
+    those whose period ends before ``fit_before``; never the figures that are inputs."""
+    ts, obs = spec_record(spec)
+    given = inputs(obs)
+    return [t for t in ts if (spec.fit_before is None or t.end < spec.fit_before) and t.metric not in given]
 
-    ts = load_targets()
-    return [t for t in ts if spec.fit_before is None or t.end < spec.fit_before]
 
-
-def batch_distances(folder: Path, rows: int, targets: list[Any]) -> np.ndarray:
+def batch_distances(folder: Path, rows: int, targets: list[Any], observations: dict[str, Any] | None = None) -> np.ndarray:
     """Distance of each design row's run to the targets (inf for a failed run)."""
 
     d = np.full(rows, np.inf)
     for i, got in enumerate(batch_tables(folder, rows)):
         if got is not None:
-            d[i] = distance(compare(got[0], targets, got[1]))
+            d[i] = distance(compare(got[0], targets, got[1], observations))
     return d
 
 
@@ -660,8 +679,9 @@ def read_calibration(root: Path | str) -> Calibration:
     raw = json.loads((root / "spec.json").read_text(encoding="utf-8"))
     spec = Spec(
         parameters={k: Prior(**v) for k, v in raw.pop("parameters").items()},
-        **{k: v for k, v in raw.items() if k != "fit_before"},
+        **{k: v for k, v in raw.items() if k not in ("fit_before", "held_out_from")},
         fit_before=dt.date.fromisoformat(raw["fit_before"]) if raw.get("fit_before") else None,
+        held_out_from=dt.date.fromisoformat(raw["held_out_from"]) if raw.get("held_out_from") else None,
     )
     return Calibration(
         root,
@@ -677,8 +697,8 @@ def calibrate(spec: Spec, root: Path, launcher: list[str], log: Any = print) -> 
     root = Path(os.path.abspath(root))
     check_folder(root, spec)
 
-    given = inputs()
-    targets = [t for t in fitted_targets(spec) if t.metric not in given]
+    targets = fitted_targets(spec)
+    observations = spec_record(spec)[1]
     if not targets:
         raise ConfigError(f"fit_before {spec.fit_before}: no target ends before it; nothing to fit")
     log(f"corridor-calibrate: {root}: {len(spec.names)} parameters, {len(targets)} targets, "
@@ -703,7 +723,7 @@ def calibrate(spec: Spec, root: Path, launcher: list[str], log: Any = print) -> 
             values = np.column_stack([spec.parameters[k].from_z(z_new[:, j]) for j, k in enumerate(spec.names)])
             seeds = [run_seed(spec, t, i) for i in range(len(z_new))]
             run_batch(folder, spec, values, seeds, launcher, log)
-            d_new = batch_distances(folder, len(z_new), targets)
+            d_new = batch_distances(folder, len(z_new), targets, observations)
             g = step(prev, z_new, d_new, spec.keep, bounds, np.array(seeds, np.int64), share)
             save_generation(done, spec, g, time.perf_counter() - t0)
         gens.append(g)
@@ -748,7 +768,7 @@ def refine(
     if not (folder / "particles.csv").is_file():
         t0 = time.perf_counter()
         run_batch(folder, spec, rows, seeds, launcher, log, size)
-        d = batch_distances(folder, len(rows), targets)
+        d = batch_distances(folder, len(rows), targets, spec_record(spec)[1])
         _write_csv(folder / "particles.csv", [*spec.names, SEED_KEY, "distance"],
                    [[*map(repr, map(float, v)), s, repr(float(x))] for v, s, x in zip(rows, seeds, d, strict=True)])
         (folder / "generation.json").write_text(

@@ -48,9 +48,12 @@ KERNELS: tuple[str, ...] = ("pay_hotel", "arrive_home", "stranded", "decide_retu
 
 
 def live_in_transit_country(model: MigrationModel, today: Day) -> None:
-    """Everyone in Minsk or at the border pays a day's hotel."""
-    p = model.people
+    """Everyone in the city or at the border pays a day's living, except residents in their own
+    city (they have a home there)."""
+    p, w = model.people, model.world
     in_city, at_border = p.ids(State.IN_CITY), p.ids(State.AT_BORDER)
+    if (w.origin_home_entry >= 0).any():
+        in_city = in_city[w.origin_home_entry[p.origin[in_city]] < 0]
     if in_city.size + at_border.size:
         model.kernels.pay_hotel(in_city, at_border, model.cfg.purchase.hotel_usd_per_day, p.savings_usd,
                                 p.spent_usd)
@@ -58,7 +61,8 @@ def live_in_transit_country(model: MigrationModel, today: Day) -> None:
 
 def go_home(model: MigrationModel, today: Day) -> None:
     """Returning people land (returned); stranded people become willing to return: free seats first
-    (FIFO by day in Belarus), then own tickets; they are returning until the next day."""
+    (FIFO by day in the transit country), then own tickets; they are returning until the next day
+    (and leave their segment: a later trip chooses afresh)."""
     p, w, c, day, kernels = model.people, model.world, model.cfg.returns, model.day, model.kernels
     pol = w.policy
     home = kernels.arrive_home(p.ids(State.RETURNING), p.day_due, p.returns, day)
@@ -81,11 +85,12 @@ def go_home(model: MigrationModel, today: Day) -> None:
         here, in_city.size, prob, broke, eligible, seats, keys.counter_key(RETURN_WILLING, day),
         keys.counter_key(RETURN_TIE, day), keys.counter_key(RETURN_OWN, day), c.own_ticket_share,
         p.day_arrived, p.savings_usd, p.spent_usd, fare, c.own_ticket_usd, p.day_due, day)
-    for (minsk, border), name in (((free_city, free_border), "repatriated"),
-                                  ((own_city, own_border), "returned_own_ticket")):
-        p.move(minsk, State.IN_CITY, State.RETURNING, day)
+    for (city, border), name in (((free_city, free_border), "repatriated"),
+                                 ((own_city, own_border), "returned_own_ticket")):
+        p.move(city, State.IN_CITY, State.RETURNING, day)
+        p.segment[border] = -1
         p.move(border, State.AT_BORDER, State.RETURNING, day)
-        model.recorder.add(name, minsk.size + border.size)
+        model.recorder.add(name, city.size + border.size)
     if seats > 0:
         model.recorder.add("repatriation_seats", seats)
     model.report_failures(np.concatenate([free_city, free_border, own_city, own_border]))
@@ -97,6 +102,9 @@ def go_to_border(model: MigrationModel, today: Day) -> None:
     to them (:func:`choose_segment`) and takes the leg there if it has room today, paying its
     price (:func:`take_legs`)."""
     p, cfg, day, w = model.people, model.cfg, model.day, model.world
+    limited = np.isfinite(w.leg_cap)
+    if limited.any():  # the legs' places today (a token bucket: unused places carry over a week)
+        model.leg_places = token_bucket(model.leg_credit, np.where(limited, w.leg_cap, 0.0) * model.scale)
     in_city = p.ids(State.IN_CITY)
     if in_city.size == 0:
         return
@@ -160,16 +168,17 @@ def take_legs(model: MigrationModel, go: np.ndarray) -> np.ndarray:
     leg = w.leg_of[p.entry[go], p.segment[go]]
     limited = np.isfinite(w.leg_cap)
     if limited.any():
-        cap = np.where(limited, token_bucket(model.leg_credit, np.where(limited, w.leg_cap, 0.0) * model.scale), go.size)
+        cap = np.where(limited, model.leg_places, go.size)
         won, n_won = model.kernels.board_legs(go, leg, cap, p.day_entered,
                                               model.streams.counter_key(LEG_TIE, model.day))
         model.leg_credit -= np.where(limited, n_won, 0)
         p.segment[go[~won]] = -1  # they set out another day, and choose again then
         go, leg = go[won], leg[won]
     price = w.leg_price[leg]
-    if price.any():
+    if price.any():  # what they pay: the price, or what they have left
+        paid = np.minimum(price.astype(np.float32), p.savings_usd[go])
         p.pay(go, price)
-        rec.add("paid_legs_usd", float(price.sum()))
+        rec.add("paid_legs_usd", float(paid.sum()))
     return go
 
 

@@ -72,8 +72,9 @@ def collect_visas(model: MigrationModel, today: Day) -> None:
     own = ready[~w.channel_in_package[p.channel[ready]]]
     if own.size:
         price = w.channel_cost[p.channel[own]]
+        paid = np.minimum(price.astype(np.float32), p.savings_usd[own])  # the price, or what they have left
         p.pay(own, price)
-        rec.add("paid_visas_usd", float(price.sum()))
+        rec.add("paid_visas_usd", float(paid.sum()))
     p.move(ready, State.WAITING_VISA, State.TICKETED, day)
 
 
