@@ -9,7 +9,9 @@ summary table (docs/counterfactuals.md describes them):
         --seeds 10 --size 20000 --jobs 2 --out results/reports/repatriation
 
 Every scenario name and config is checked before any run starts (exit code 2 on a bad input).
-The baseline (``--baseline``, default baseline_2021) is added to the scenarios when missing.
+The baseline (``--baseline``; default: the scenarios' own, the ``meta.baseline`` of the first
+scenario named, or of the default config's scenario for ``all``) is added to the scenarios when
+missing.
 Extra arguments ``key=value`` are Hydra overrides applied to every scenario, e.g.
 ``intention.network_gain=4``. ``--posterior data/calibration/full`` draws one parameter set
 per seed from a calibration's posterior (the same set for every scenario of that seed), so the
@@ -29,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    from sim.studies.ensemble import BASELINE, DEFAULT_SEEDS, DEFAULT_SIZE, default_jobs
+    from sim.studies.ensemble import DEFAULT_SEEDS, DEFAULT_SIZE, default_jobs
 
     ap = argparse.ArgumentParser(
         prog="compare_scenarios.py",
@@ -59,7 +61,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"worker processes (default: every core here, {default_jobs()})",
     )
     ap.add_argument(
-        "--baseline", default=BASELINE, help=f"the scenario compared against (default {BASELINE})"
+        "--baseline",
+        default=None,
+        help="the scenario compared against (default: the meta.baseline of the first scenario named, "
+        "or of the default config's scenario for 'all')",
     )
     ap.add_argument(
         "--out",
@@ -80,7 +85,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     from sim.model.config import ConfigError
-    from sim.studies.ensemble import list_scenarios, prepare, run_configs
+    from sim.running.compose import compose
+    from sim.running.labels import baseline_of
+    from sim.studies.ensemble import check_scenario_names, list_scenarios, prepare, run_configs
     from sim.studies.report import write_report
 
     args = parse_args(argv)
@@ -94,11 +101,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.scenarios == "all"
         else [s.strip() for s in args.scenarios.split(",") if s.strip()]
     )
-    if args.baseline not in names:
-        names.insert(0, args.baseline)
-    elif names[0] != args.baseline:
-        names.remove(args.baseline)
-        names.insert(0, args.baseline)
+    try:
+        first = [] if args.scenarios == "all" else [f"scenario={check_scenario_names(names)[0]}"]
+        baseline = args.baseline or baseline_of(compose(first))
+    except ConfigError as e:
+        print(f"compare_scenarios: configuration error: {e}", file=sys.stderr)
+        return 2
+    if baseline not in names:
+        names.insert(0, baseline)
+    elif names[0] != baseline:
+        names.remove(baseline)
+        names.insert(0, baseline)
     out = (
         Path(args.out)
         if args.out
@@ -136,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         f"ran {len(ens.runs)} runs in {ens.seconds:.0f} s ({len(ens.failures)} failed); writing the report",
         file=sys.stderr,
     )
-    paths = write_report(ens, out, baseline=args.baseline, command=command)
+    paths = write_report(ens, out, baseline=baseline, command=command)
     total = time.perf_counter() - t0
     print(f"report: {paths[0]}  ({len(paths)} files, {total:.0f} s in all)")
     for f in ens.failures:

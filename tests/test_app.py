@@ -28,19 +28,20 @@ import pytest
 from sim.app import views
 from sim.app.launch import SOLARA_ENV, server_command, server_env
 from sim.app.model import (
-    BASELINE,
     AppModel,
     AppSettings,
     compose_locked,
     scenario_names,
-    scenario_question,
 )
 from sim.model.model import MigrationModel
+from sim.running.compose import default_scenario
+from sim.running.labels import scenario_question
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "results" / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 SMALL = 2_000
+BASELINE = default_scenario()  # the scenario the app opens (configs/config.yaml's)
 
 
 def _steps(model: MigrationModel, n: int) -> pd.DataFrame:
@@ -107,8 +108,8 @@ def test_repatriation_flights_move_together_and_stay_in_the_run():
 def test_views_draw_and_change_as_the_model_steps():
     s = AppSettings.for_scenario(BASELINE, size=10_000)  # enough rows that a week has arrivals
     model = AppModel(s)
-    chart = views.people_chart(s.run_window, [])
-    diagram = views.CorridorDiagram(model.world.origin_names, model.world.hubs, model.world.segment_ids)
+    chart = views.people_chart(s.run_window, [], model.labels, model.world.hubs)
+    diagram = views.CorridorDiagram(model.world.origin_names, model.world.hubs, model.world.segment_ids, model.labels)
     w = model.world
 
     def draw():

@@ -22,8 +22,8 @@ from scipy import stats
 
 import sim.studies.ensemble as ensemble
 from sim.model.config import ConfigError
+from sim.running.compose import default_scenario
 from sim.studies.ensemble import (
-    BASELINE,
     EnsembleResult,
     Job,
     RunFailure,
@@ -46,6 +46,7 @@ from sim.studies.report import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
+BASELINE = default_scenario()  # the default config's scenario, the library's baseline
 SIZE = 5000  # rows; a sample of the 250,000 pool (counts × 50 in real people)
 SEEDS = 8
 SCENARIO = (
@@ -160,7 +161,7 @@ def test_unknown_scenario_is_an_error_before_any_run(no_runs: None) -> None:
 def test_bad_override_names_the_scenario_before_any_run(no_runs: None) -> None:
     """Protects: a config that does not check stops the ensemble before any run; the message
     names the scenario and the key."""
-    with pytest.raises(ConfigError, match=r"scenario baseline_2021: border\.attempt_prob_per_day"):
+    with pytest.raises(ConfigError, match=rf"scenario {BASELINE}: border\.attempt_prob_per_day"):
         run_ensemble([BASELINE], seeds=2, size=1000, overrides=["border.attempt_prob_per_day=1.5"])
 
 

@@ -9,6 +9,12 @@ the changes into the command line's ``key=value`` overrides, and :class:`AppMode
 the config from exactly those with :func:`sim.running.compose.compose`, so an app run is the same run
 as ``corridor <the same overrides>`` with the same seed (``tests/test_app.py`` checks it).
 
+Nothing here names a world: the app opens the default config's scenario, offers the levers
+its ``meta.levers_shown`` lists (all if empty), compares with its ``meta.baseline`` (itself if
+none), and gives each behavioural slider the range the schema allows
+(:func:`behaviour_range`); the views name places as the world's config does
+(:class:`sim.running.labels.Labels`).
+
 :class:`AppModel` is a :class:`sim.model.model.MigrationModel` that also keeps, for the corridor
 diagram, the day's flows by origin and hub and by border segment (read from the population
 arrays after each step; the step itself is the model's).
@@ -17,72 +23,90 @@ arrays after each step; the step itself is the model's).
 from __future__ import annotations
 
 import copy
+import dataclasses
+import math
 import threading
+import typing
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from sim.model.config import Config, load_config
 from sim.model.model import MigrationModel
 from sim.model.population import State
-from sim.running.compose import CONFIG_DIR, compose, compose_dict
+from sim.running.compose import CONFIG_DIR, compose, compose_dict, default_scenario
+from sim.running.labels import Labels, baseline_of, lever_label, shown_levers
 
 DEFAULT_SIZE = 20_000
 SIZES = [5_000, 10_000, 20_000, 50_000, 100_000, 250_000]
-BASELINE = "baseline_2021"
 
 # Hydra's compose API keeps global state: one composition at a time (two sessions may reset
 # at once, and the baseline is composed in a background thread)
 _compose_lock = threading.Lock()
 
-# levers whose date the app lets one move: name -> what the slider says
-DATED_LEVERS = {
-    "iraq_flight_suspension": "Iraq suspends flights to Minsk",
-    "iraq_consulate_closure": "Iraq closes Belarus' consulate",
-    "turkey_boarding_ban": "Turkey's boarding ban (Istanbul)",
-    "uae_boarding_ban": "UAE's boarding ban (Dubai)",
-    "iraq_repatriation_flights": "Repatriation flights start",
-    "eu_visa_restriction": "EU visa restriction",
-}
-
 # kinds that may set ``pushback`` at border segments (sim/model/levers.py, BorderPolicy)
 BORDER_KINDS = {"border_policy", "pushback", "reinforcement", "state_of_emergency"}
 
-# behavioural parameters in the sidebar: key -> (label, min, max, step)
+# behavioural parameters in the sidebar: key -> label (ranges: behaviour_range)
 BEHAVIOUR = {
-    "intention.network_gain": ("Pull of the network's news (intention.network_gain)", 0.0, 12.0, 0.01),
-    "border.attempt_prob_per_day": ("Daily chance to try the border (border.attempt_prob_per_day)",
-                                    0.0, 0.3, 0.0001),
-    "returns.base_willing_per_day": ("Daily chance to want to go home (returns.base_willing_per_day)",
-                                     0.0, 0.05, 0.00001),
+    "intention.network_gain": "Pull of the network's news (intention.network_gain)",
+    "border.attempt_prob_per_day": "Daily chance to try the border (border.attempt_prob_per_day)",
+    "returns.base_willing_per_day": "Daily chance to want to go home (returns.base_willing_per_day)",
 }
+# a slider's top where the schema sets no upper bound: this many times the scenario's value
+UNBOUNDED_MULT = 4.0
+
+
+def schema_range(key: str) -> tuple[float | None, float | None]:
+    """The closed range the schema allows a dotted key (``param(..., lo, hi)`` in
+    sim/model/config.py; None: unbounded on that side)."""
+    cls: Any = Config
+    *sections, name = key.split(".")
+    for part in sections:
+        cls = typing.get_type_hints(cls)[part]
+    meta = {f.name: f.metadata for f in dataclasses.fields(cls)}[name]
+    return meta.get("lo"), meta.get("hi")
+
+
+def behaviour_range(key: str, value: float) -> tuple[float, float, float]:
+    """(min, max, step) of a behavioural slider whose scenario value is ``value``.
+
+    The range is the schema's; where the schema sets no upper bound (a gain, a rate per unit),
+    the top is :data:`UNBOUNDED_MULT` times the scenario's value (1 when it is 0): room to
+    quadruple it without offering values no one has argued for. The step keeps three
+    significant figures of the value (a share of 0.00367 moves by 0.00001).
+    """
+    lo, hi = schema_range(key)
+    value = float(value)
+    lo = float(lo) if lo is not None else min(0.0, UNBOUNDED_MULT * value)
+    hi = float(hi) if hi is not None else (UNBOUNDED_MULT * value if value > 0 else 1.0)
+    step = 10.0 ** (math.floor(math.log10(abs(value))) - 2) if value else (hi - lo) / 1000.0
+    return lo, hi, step
 
 
 # ---- the scenario library ------------------------------------------------------------------
 def scenario_names() -> list[str]:
-    """Scenario files in ``configs/scenario/`` (the baseline first, then by name)."""
+    """Scenario files in ``configs/scenario/`` (the default config's scenario first, then by name)."""
     names = sorted(p.stem for p in (CONFIG_DIR / "scenario").glob("*.yaml"))
-    return sorted(names, key=lambda n: n != BASELINE)
-
-
-@cache
-def scenario_question(name: str) -> str:
-    """The question a scenario answers: the first comment line that starts with 'Question:'."""
-    for line in (CONFIG_DIR / "scenario" / f"{name}.yaml").read_text().splitlines():
-        text = line.lstrip("# ").strip()
-        if text.lower().startswith("question:"):
-            return text.split(":", 1)[1].strip()
-    return ""
+    first = default_scenario()
+    return sorted(names, key=lambda n: n != first)
 
 
 @lru_cache(maxsize=32)
 def _scenario_dict(name: str) -> dict[str, Any]:
     with _compose_lock:
         return compose_dict([f"scenario={name}"])
+
+
+@lru_cache(maxsize=32)
+def scenario_checked(name: str) -> Config:
+    """The scenario's checked config (shared: do not change it)."""
+    return load_config(_scenario_dict(name))
 
 
 def scenario_config(name: str) -> dict[str, Any]:
@@ -120,16 +144,17 @@ class AppSettings:
         behaviour: dotted key -> value for the keys of :data:`BEHAVIOUR`.
     """
 
-    scenario: str = BASELINE
+    scenario: str = field(default_factory=default_scenario)
     seed: int = 0
     size: int = DEFAULT_SIZE
     levers: dict[str, dict[str, Any]] = field(default_factory=dict)
     behaviour: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def for_scenario(cls, scenario: str = BASELINE, seed: int | None = None,
+    def for_scenario(cls, scenario: str | None = None, seed: int | None = None,
                      size: int = DEFAULT_SIZE) -> AppSettings:
-        """The scenario as it is in the library (no changes yet)."""
+        """The scenario as it is in the library (no changes yet; default: the default config's)."""
+        scenario = scenario or default_scenario()
         base = scenario_config(scenario)
         behaviour = {key: float(_get(base, key)) for key in BEHAVIOUR}
         return cls(scenario=scenario, seed=int(base["run"]["seed"] if seed is None else seed),
@@ -144,7 +169,17 @@ class AppSettings:
         run = _scenario_dict(self.scenario)["run"]
         return _as_date(run["start"]), _as_date(run["end"])
 
+    def behaviour_range(self, key: str) -> tuple[float, float, float]:
+        """(min, max, step) of a behavioural slider: :func:`behaviour_range` at the scenario's value."""
+        return behaviour_range(key, float(_get(_scenario_dict(self.scenario), key)))
+
     # ---- levers ------------------------------------------------------------------------
+    def main_levers(self) -> dict[str, str]:
+        """The levers offered with a switch and a date: the scenario's ``meta.levers_shown``
+        (every lever if it lists none), name -> what the switch says."""
+        return {n: lever_label(n, self.levers[n].get("actor", ""))
+                for n in shown_levers(scenario_checked(self.scenario)) if n in self.levers}
+
     def lever_names(self) -> list[str]:
         """Levers that have an on/off switch (pushback-only levers are per segment instead)."""
         return [n for n, spec in self.levers.items() if spec.get("kind") != "pushback"]
@@ -252,10 +287,15 @@ class AppSettings:
     def command(self) -> str:
         return ".venv/bin/corridor " + " ".join(self.overrides())
 
+    def baseline(self) -> str:
+        """The scenario this one is compared with (``meta.baseline``; itself if none)."""
+        return baseline_of(scenario_checked(self.scenario))
+
     def baseline_overrides(self) -> list[str]:
-        """The baseline scenario with the same seed, size and behaviour (levers as in 2021)."""
-        return [f"scenario={BASELINE}"] + [o for o in self.overrides()
-                                            if not o.startswith(("scenario=", "levers."))]
+        """The baseline scenario with the same seed, size and behaviour (its levers as the
+        library has them)."""
+        return [f"scenario={self.baseline()}"] + [o for o in self.overrides()
+                                                   if not o.startswith(("scenario=", "levers."))]
 
 
 def _get(data: dict, dotted: str) -> Any:
@@ -280,9 +320,10 @@ class AppModel(MigrationModel):
         settings: a copy of the settings this run was built from.
         overrides: the command line's overrides for this run.
         scale_up: real people per simulated row (``pool / size``).
-        route_flows: deque of the last 7 days' (origin x hub+1) arrivals in Minsk (column 0:
-            direct flights, column h+1: via hub h), in rows.
-        border_flows: deque of the last 7 days' people leaving Minsk for each segment, in rows.
+        labels: the world's words for its places.
+        route_flows: deque of the last 7 days' (origin x hub+1) arrivals in the transit country
+            (column 0: direct flights, column h+1: via hub h), in rows.
+        border_flows: deque of the last 7 days' people leaving the city for each segment, in rows.
     """
 
     def __init__(self, settings: AppSettings | None = None) -> None:
@@ -291,6 +332,7 @@ class AppModel(MigrationModel):
         self.overrides = settings.overrides()
         super().__init__(compose_locked(self.overrides))
         self.scale_up = self.cfg.population.pool / self.cfg.population.size
+        self.labels = Labels.of(self.cfg)
         self.route_flows: deque[np.ndarray] = deque(maxlen=7)
         self.border_flows: deque[np.ndarray] = deque(maxlen=7)
         self._columns: dict[str, np.ndarray] = {}

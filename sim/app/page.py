@@ -7,8 +7,10 @@ Every browser session gets its own settings and its own model (``solara.use_memo
 :func:`Page`): two visitors never share a run. The sidebar holds the scenario and the changes
 made on top of it; they apply on **Reset** (Mesa's convention), which builds a new
 :class:`sim.app.model.AppModel` from them. Mesa's controller steps the model (Step, ▶) and the
-views below redraw every ``render interval`` days. The baseline for the comparison is run once
-per seed, size and behaviour in a background thread and cached.
+views below redraw every ``render interval`` days. The baseline for the comparison (the
+scenario's ``meta.baseline``) is run once per seed, size and behaviour in a background thread
+and cached. The page's title is the scenario's ``meta.title``, its main levers its
+``meta.levers_shown``, and its places are named as the world's config names them.
 """
 
 from __future__ import annotations
@@ -25,17 +27,15 @@ from mesa.visualization.utils import update_counter
 from sim.app import views
 from sim.app.model import (
     BEHAVIOUR,
-    DATED_LEVERS,
     SIZES,
     AppModel,
     AppSettings,
     baseline_frame,
     scenario_names,
-    scenario_question,
 )
 from sim.model.population import State
+from sim.running.labels import place, scenario_question, scenario_title
 
-TITLE = "Corridor: Iraq → Belarus → EU, 2021"
 RENDER_INTERVAL = 7  # days stepped between redraws, and by one Step (Mesa's slider changes it)
 
 
@@ -48,11 +48,16 @@ PAGE_CSS = """
 
 
 # ---- helpers -------------------------------------------------------------------------------
+def page_title(model: AppModel) -> str:
+    """The page's title: the scenario's ``meta.title`` (its name if it has none)."""
+    return f"Corridor: {scenario_title(model.cfg)}"
+
+
 def _markers(model: AppModel) -> list[tuple]:
-    """Start dates of the dated levers that are on (dotted lines in the charts)."""
+    """Start dates of the main levers that are on (dotted lines in the charts)."""
     s = model.settings
-    return [(s.lever_date(name), label) for name, label in DATED_LEVERS.items()
-            if name in s.levers and s.levers[name].get("enabled", True) and s.lever_date(name)]
+    return [(s.lever_date(name), label) for name, label in s.main_levers().items()
+            if s.levers[name].get("enabled", True) and s.lever_date(name)]
 
 
 def _today(model: AppModel) -> str:
@@ -82,9 +87,10 @@ def _still(view: Callable[[AppModel], None]) -> Callable[[AppModel], None]:
 @_still
 def PeopleView(model: AppModel):
     update_counter.get()
-    chart = solara.use_memo(lambda: views.people_chart(model.settings.run_window, _markers(model)), [model])
+    chart = solara.use_memo(lambda: views.people_chart(model.settings.run_window, _markers(model), model.labels,
+                                                       model.world.hubs), [model])
     data = views.people_data(model.column)
-    heads = views.people_headlines(data, _today(model))
+    heads = views.people_headlines(data, _today(model), model.labels)
     _show(chart.update(data, heads), heads)
 
 
@@ -94,15 +100,15 @@ def ArrivalsView(model: AppModel):
     update_counter.get()
     w = model.world
     airports = list(dict.fromkeys(w.route_from_code))
-    chart = solara.use_memo(lambda: views.arrivals_chart(model.settings.run_window, _markers(model), airports),
-                            [model])
+    chart = solara.use_memo(lambda: views.arrivals_chart(model.settings.run_window, _markers(model), airports,
+                                                         model.labels), [model])
     data, total = {}, 0.0
     for a in airports:
         y = sum(model.column(f"arrivals_{r}") for r, ap in zip(w.route_ids, w.route_from_code, strict=True)
                 if ap == a)
         total += float(np.sum(y))
         data[a] = views.mean7(y)
-    heads = [f"Arrivals in Minsk by departure airport: {total:,.0f} by {_today(model)}"]
+    heads = [f"Arrivals in {model.labels.city} by departure airport: {total:,.0f} by {_today(model)}"]
     _show(chart.update(data, heads), heads)
 
 
@@ -118,7 +124,7 @@ def BorderView(model: AppModel):
         for k in ("attempts", "turned_back", "caught", "got_through"):
             data[f"{k}_{s}"] = views.mean7(model.column(f"{k}_{s}"))
         push = model.column(f"pushback_{s}")
-        heads.append(f"{s.capitalize()}: {model.column(f'attempts_{s}').sum():,.0f} attempts, "
+        heads.append(f"{place(s)}: {model.column(f'attempts_{s}').sum():,.0f} attempts, "
                      f"{model.column(f'got_through_{s}').sum():,.0f} through unseen"
                      + (" — pushing back" if len(push) and push[-1] else ""))
     _show(chart.update(data, heads), heads)
@@ -128,12 +134,13 @@ def BorderView(model: AppModel):
 @_still
 def ReturnsView(model: AppModel):
     update_counter.get()
-    chart = solara.use_memo(lambda: views.returns_chart(model.settings.run_window, _markers(model)), [model])
-    col = model.column
+    chart = solara.use_memo(lambda: views.returns_chart(model.settings.run_window, _markers(model), model.labels),
+                            [model])
+    col, transit = model.column, model.labels.transit
     rep, own = col("repatriated"), col("returned_own_ticket")
     now = col("in_transit_country")[-1] if len(rep) else 0.0
-    heads = [f"Leaving Belarus for home: {rep.sum():,.0f} on free flights, {own.sum():,.0f} on their own "
-             "ticket", f"People in Belarus: {now:,.0f} on {_today(model)}"]
+    heads = [f"Leaving {transit} for home: {rep.sum():,.0f} on free flights, {own.sum():,.0f} on their own "
+             "ticket", f"People in {transit}: {now:,.0f} on {_today(model)}"]
     _show(chart.update({"repatriated": rep, "own_ticket": own, "in_city": col("n_in_city"),
                         "at_border": col("n_at_border")}, heads), heads)
 
@@ -143,7 +150,8 @@ def ReturnsView(model: AppModel):
 def CorridorView(model: AppModel):
     update_counter.get()
     w, p, k = model.world, model.people, model.scale_up
-    chart = solara.use_memo(lambda: views.CorridorDiagram(w.origin_names, w.hubs, w.segment_ids), [model])
+    chart = solara.use_memo(lambda: views.CorridorDiagram(w.origin_names, w.hubs, w.segment_ids, model.labels),
+                            [model])
     n_days = max(1, len(model.route_flows))
     via = sum(model.route_flows, np.zeros((w.n_origins, len(w.hubs) + 1))) / n_days * k
     to_seg = sum(model.border_flows, np.zeros(w.n_segments)) / n_days * k
@@ -152,17 +160,17 @@ def CorridorView(model: AppModel):
         y = model.column(name)
         return float(y[-7:].mean()) if len(y) else 0.0
 
-    to_eu = np.array([last7(f"caught_{s}") + last7(f"got_through_{s}") for s in w.segment_ids])
+    across = np.array([last7(f"caught_{s}") + last7(f"got_through_{s}") for s in w.segment_ids])
     home = last7("repatriated") + last7("returned_own_ticket")
     in_transit = (p.state == State.IN_TRANSIT) & (p.hub >= 0)
     at_hub = np.bincount(p.hub[in_transit].astype(np.int64), minlength=len(w.hubs)) * k
     at_border = (p.state == State.AT_BORDER) & (p.segment >= 0)
     at_seg = np.bincount(p.segment[at_border].astype(np.int64), minlength=w.n_segments) * k
     in_city, in_destination = float((p.state == State.IN_CITY).sum() * k), float((p.state == State.IN_DESTINATION).sum() * k)
-    text = [f"The corridor on {_today(model)}: {in_city:,.0f} in Minsk, "
-            + ", ".join(f"{s.capitalize()} {n:,.0f}" for s, n in zip(w.segment_ids, at_seg, strict=True))
-            + f" at the border, {in_destination:,.0f} in the EU"]
-    _show(chart.update(via, to_seg, to_eu, home, at_hub, in_city, at_seg, in_destination, _today(model)), text)
+    text = [f"The corridor on {_today(model)}: {in_city:,.0f} in {model.labels.city}, "
+            + ", ".join(f"{place(s)} {n:,.0f}" for s, n in zip(w.segment_ids, at_seg, strict=True))
+            + f" at the border, {in_destination:,.0f} in {model.labels.destination}"]
+    _show(chart.update(via, to_seg, across, home, at_hub, in_city, at_seg, in_destination, _today(model)), text)
 
 
 @solara.component
@@ -173,30 +181,32 @@ def CompareView(model: AppModel):
     result = solara.lab.use_task(lambda: baseline_frame(list(key)), dependencies=[key], raise_error=False)
     fresh = AppSettings.for_scenario(model.settings.scenario, model.settings.seed, model.settings.size)
     name = model.settings.scenario + ("" if fresh.overrides() == model.overrides else ", changed")
-    chart = solara.use_memo(lambda: views.compare_chart(model.settings.run_window, name), [model])
+    panels = views.compare_panels(model.labels)
+    chart = solara.use_memo(lambda: views.compare_chart(model.settings.run_window, name, model.settings.baseline(),
+                                                        model.labels), [model])
     if result.finished and result.value is not None and not getattr(chart, "has_baseline", False):
         base = result.value
 
         def base_col(name: str) -> np.ndarray:
             return base[name].to_numpy(dtype=float) * model.scale_up
 
-        for i, (name, _title, cumulative) in enumerate(views.COMPARE):
+        for i, (name, _title, cumulative) in enumerate(panels):
             chart.add_static(i, views.compare_value(base_col, name, cumulative), "0.55")
         chart.has_baseline = True
     if result.error:
         solara.Error(f"the baseline failed: {result.exception}")
     data, heads = {}, []
     n = len(model.recorder.rows)
-    for name, title, cumulative in views.COMPARE:
+    for name, heading, cumulative in panels:
         y = views.compare_value(model.column, name, cumulative)
         data[name] = y
         if getattr(chart, "has_baseline", False) and n:
             b = views.compare_value(lambda c: result.value[c].to_numpy(dtype=float) * model.scale_up, name,
                                     cumulative)
-            title += f": {y[-1]:,.0f} (baseline {b[n - 1]:,.0f})"
+            heading += f": {y[-1]:,.0f} (baseline {b[n - 1]:,.0f})"
         elif not getattr(chart, "has_baseline", False):
-            title += " (computing the baseline ...)"
-        heads.append(title)
+            heading += " (computing the baseline ...)"
+        heads.append(heading)
     _show(chart.update(data, heads), heads)
 
 
@@ -241,9 +251,7 @@ def Controls(settings: AppSettings, model: solara.Reactive[AppModel]):
                             on_value=setter(lambda v: setattr(settings, "seed", int(v))))
 
     with solara.Card("Main levers", margin=0):
-        for name, label in DATED_LEVERS.items():
-            if name not in settings.levers:
-                continue
+        for name, label in settings.main_levers().items():
             on = bool(settings.levers[name].get("enabled", True))
             solara.Checkbox(label=label, value=on,
                             on_value=setter(lambda v, n=name: settings.set_enabled(n, v)))
@@ -257,17 +265,18 @@ def Controls(settings: AppSettings, model: solara.Reactive[AppModel]):
                                       on_value=setter(lambda v, n=name: settings.set_lever_date(n, v)),
                                       disabled=not on)
 
-    with solara.Card("Pushbacks at the EU border", margin=0):
+    with solara.Card("Pushbacks at the border", margin=0):
         for seg in settings.segments():
             if not settings.pushback_levers(seg):
                 continue
             when = settings.pushback_dates(seg)
-            solara.Checkbox(label=f"{seg.capitalize()} pushes back {when}".strip(),
+            solara.Checkbox(label=f"{place(seg)} pushes back {when}".strip(),
                             value=settings.pushes_back(seg),
                             on_value=setter(lambda v, s=seg: settings.set_pushback(s, v)))
 
     with solara.Card("Behaviour", margin=0):
-        for key, (label, lo, hi, step) in BEHAVIOUR.items():
+        for key, label in BEHAVIOUR.items():
+            lo, hi, step = settings.behaviour_range(key)
             solara.Text(label, style=small)
             solara.SliderFloat("", value=settings.behaviour[key], min=lo, max=hi, step=step,
                                on_value=setter(lambda v, k=key: settings.behaviour.__setitem__(k, float(v))))
@@ -306,8 +315,8 @@ def Page():
     settings = solara.use_memo(AppSettings.for_scenario, [])
     first = solara.use_memo(lambda: AppModel(settings), [])
     model = solara.use_reactive(first)
-    solara.Title(TITLE)
+    solara.Title(page_title(model.value))
     solara.Style(PAGE_CSS)
     _Nested(_Nested(SidebarControls(settings, model)))
-    SolaraViz(model, components=VIEWS, model_params={"settings": settings}, name=TITLE,
+    SolaraViz(model, components=VIEWS, model_params={"settings": settings}, name=page_title(model.value),
               play_interval=1, render_interval=RENDER_INTERVAL)

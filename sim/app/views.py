@@ -9,7 +9,8 @@ of milliseconds, so the page can step well over 10 days a second (docs/app.md).
 
 Numbers are scaled to real people (``scale_up`` = pool / size), so runs of different sizes read
 alike. Flows are 7-day means (a day of a 20,000-row sample is a handful of people). The x axis
-is the whole run window in days since its start. No Solara here.
+is the whole run window in days since its start. Places are named as the world's config names
+them (:class:`sim.running.labels.Labels`). No Solara here.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
+
+from sim.running.labels import Labels, place
 
 matplotlib.rcParams.update({"font.size": 8, "axes.titlesize": 9, "legend.fontsize": 7,
                             "axes.spines.top": False, "axes.spines.right": False})
@@ -196,17 +199,19 @@ class LiveChart:
 
 
 # ---- the views --------------------------------------------------------------------------------
-def people_chart(window, markers) -> LiveChart:
+def people_chart(window, markers, labels: Labels, hubs: Sequence[str] = ()) -> LiveChart:
+    hubs = list(hubs)
+    at_hub = f"at a hub ({', '.join(hubs[:2])}{' ...' if len(hubs) > 2 else ''})" if hubs else "at a hub"
     return LiveChart([
         Panel("People by state", [
             Series("intending", "intending to leave", "#fdae61"),
             Series("waiting", "waiting: package, visa, flight", "#d73027"),
             Series("returned", "back home after a trip", "#1a9850")], "people"),
         Panel("on the way, and arrived", [
-            Series("in_transit", "at a hub (Istanbul, Dubai ...)", "#f46d43"),
-            Series("in_city", "in Minsk", "#74add1"),
+            Series("in_transit", at_hub, "#f46d43"),
+            Series("in_city", f"in {labels.city}", "#74add1"),
             Series("at_border", "at the border", "#d73027"),
-            Series("in_destination", "in the EU (total)", "#313695"),
+            Series("in_destination", f"in {labels.destination} (total)", "#313695"),
             Series("died", "died (total)", "#000000")], "people", 2),
     ], window, markers)
 
@@ -219,18 +224,19 @@ def people_data(col: Callable[[str], np.ndarray]) -> dict[str, np.ndarray]:
             "at_border": col("n_at_border"), "in_destination": col("n_in_destination"), "died": col("n_died")}
 
 
-def people_headlines(d: dict[str, np.ndarray], today: str) -> list[str]:
+def people_headlines(d: dict[str, np.ndarray], today: str, labels: Labels) -> list[str]:
     last = {k: (v[-1] if len(v) else 0) for k, v in d.items()}
     return [f"People by state on {today}: {last['intending']:,.0f} intending, {last['waiting']:,.0f} waiting",
-            f"on the way: {last['in_transit']:,.0f} at hubs, {last['in_city']:,.0f} in Minsk, "
-            f"{last['at_border']:,.0f} at the border; {last['in_destination']:,.0f} in the EU, {last['died']:,.0f} died"]
+            f"on the way: {last['in_transit']:,.0f} at hubs, {last['in_city']:,.0f} in {labels.city}, "
+            f"{last['at_border']:,.0f} at the border; {last['in_destination']:,.0f} in {labels.destination}, "
+            f"{last['died']:,.0f} died"]
 
 
 AIRPORT_COLOURS = list(matplotlib.colormaps["tab10"].colors)
 
 
-def arrivals_chart(window, markers, airports: Sequence[str]) -> LiveChart:
-    return LiveChart([Panel("Arrivals in Minsk", [
+def arrivals_chart(window, markers, airports: Sequence[str], labels: Labels) -> LiveChart:
+    return LiveChart([Panel(f"Arrivals in {labels.city}", [
         Series(a, a, AIRPORT_COLOURS[i % 10], kind="stack") for i, a in enumerate(airports)],
         "arrivals a day (7-day mean)", 2)], window, markers)
 
@@ -238,7 +244,7 @@ def arrivals_chart(window, markers, airports: Sequence[str]) -> LiveChart:
 def border_chart(window, markers, segments: Sequence[str]) -> LiveChart:
     lines = [("attempts", "attempts", "0.35", "-"), ("turned_back", "turned back", "#d73027", "-"),
              ("caught", "caught and kept", "#fdae61", "--"), ("got_through", "got through unseen", "#4575b4", "-")]
-    panels = [Panel(s.capitalize(), [Series(f"{k}_{s}", label, c, ls, width=1.2) for k, label, c, ls in lines],
+    panels = [Panel(place(s), [Series(f"{k}_{s}", label, c, ls, width=1.2) for k, label, c, ls in lines],
                     "a day", 4) for s in segments]
     for p in panels[1:]:
         p.series = [Series(s.key, s.label, s.colour, s.style, width=1.2) for s in p.series]
@@ -249,23 +255,29 @@ def border_chart(window, markers, segments: Sequence[str]) -> LiveChart:
     return chart
 
 
-def returns_chart(window, markers) -> LiveChart:
+def returns_chart(window, markers, labels: Labels) -> LiveChart:
     return LiveChart([
-        Panel("Leaving Belarus for home, each day", [
+        Panel(f"Leaving {labels.transit} for home, each day", [
             Series("repatriated", "on free repatriation flights", "#4575b4", "step", "stack"),
             Series("own_ticket", "on their own ticket", "#fdae61", "step", "stack")], "people a day"),
-        Panel("People in Belarus", [
-            Series("in_city", "in Minsk", "#abd9e9", kind="stack"),
+        Panel(f"People in {labels.transit}", [
+            Series("in_city", f"in {labels.city}", "#abd9e9", kind="stack"),
             Series("at_border", "at the border", "#d73027", kind="stack")], "people"),
     ], window, markers)
 
 
+# the comparison's panels: (key, title: a place is a field of Labels.say, cumulative)
 COMPARE = [
-    ("in_transit_country", "In Belarus", False),
-    ("arrivals", "Arrived in Minsk", True),
-    ("n_in_destination", "Reached the EU", False),
+    ("in_transit_country", "In {transit}", False),
+    ("arrivals", "Arrived in {city}", True),
+    ("n_in_destination", "Reached {destination}", False),
     ("went_home", "Went home", True),
 ]
+
+
+def compare_panels(labels: Labels) -> list[tuple[str, str, bool]]:
+    """:data:`COMPARE` in the words of the world."""
+    return [(key, labels.say(title), cumulative) for key, title, cumulative in COMPARE]
 
 
 def compare_value(col: Callable[[str], np.ndarray], key: str, cumulative: bool) -> np.ndarray:
@@ -273,11 +285,12 @@ def compare_value(col: Callable[[str], np.ndarray], key: str, cumulative: bool) 
     return np.cumsum(y) if cumulative else y
 
 
-def compare_chart(window, run_name: str) -> LiveChart:
-    """``run_name``: what this run is, e.g. the scenario's name (', changed' if the student changed it)."""
+def compare_chart(window, run_name: str, baseline: str, labels: Labels) -> LiveChart:
+    """``run_name``: what this run is, e.g. the scenario's name (', changed' if the student changed it);
+    ``baseline``: the scenario it is drawn over."""
     return LiveChart([Panel(title, [Series(key, "this run", "#d73027")], legend=False)
-                      for key, title, _ in COMPARE],
-                     window, title=f"This run ({run_name}) in red over the 2021 baseline in grey dashes:\n"
+                      for key, title, _ in compare_panels(labels)],
+                     window, title=f"This run ({run_name}) in red over the baseline ({baseline}) in grey dashes:\n"
                      "same seed, size and behaviour; totals since the start", cols=2)
 
 
@@ -287,17 +300,20 @@ def _column(n: int, top: float = 0.93, bottom: float = 0.07) -> np.ndarray:
 
 
 class CorridorDiagram:
-    """Origins -> from home or via a hub -> Minsk -> border segments -> EU (and home).
+    """Origins -> from home or via a hub -> the city -> border segments -> across (and home),
+    places named as the world's config names them.
 
     Edge widths grow with the square root of the day's flow (people a day, 7-day mean, real
     scale); numbers on the edges are those flows; node labels are the people there now.
     Node dots and names are the background; edges and numbers are redrawn each update.
     """
 
-    X = {"origin": 0.2, "via": 0.45, "minsk": 0.63, "segment": 0.8, "end": 0.95}
+    X = {"origin": 0.2, "via": 0.45, "city": 0.63, "segment": 0.8, "end": 0.95}
 
-    def __init__(self, origins: Sequence[str], hubs: Sequence[str], segments: Sequence[str]) -> None:
+    def __init__(self, origins: Sequence[str], hubs: Sequence[str], segments: Sequence[str],
+                 labels: Labels | None = None) -> None:
         self.origins, self.hubs, self.segments = list(origins), list(hubs), list(segments)
+        self.labels = labels or Labels()
         self.fig = Figure(figsize=SIZE_IN, dpi=DPI)
         self.canvas = FigureCanvasAgg(self.fig)
         ax = self.ax = self.fig.add_axes((0.0, 0.1, 1.0, 0.84))
@@ -315,14 +331,14 @@ class CorridorDiagram:
             ax.text(X["origin"] - 0.015, y, name, ha="right", va="center", fontsize=7)
         for y in self.yv:
             self._node(X["via"], y, 14)
-        self._node(X["minsk"], self.ym, 60)
+        self._node(X["city"], self.ym, 60)
         for y in self.ys:
             self._node(X["segment"], y, 40, "#d73027")
         self._node(X["end"], self.ye, 60, "#4575b4")
         self._node(X["end"], self.yh, 40, "#1a9850")
-        self.fig.text(0.01, 0.07, "edges: people a day (7-day mean) flying to Minsk from home or via a hub, "
-                      "going to the border,\nreaching the EU, going home; nodes: people there now (hubs: "
-                      "waiting for a flight on; EU: total)", fontsize=6.5, va="top", color="0.35")
+        self.fig.text(0.01, 0.07, f"edges: people a day (7-day mean) flying to {self.labels.city} from home or via "
+                      "a hub, going to the border,\ngetting across, going home; nodes: people there now (hubs: "
+                      "waiting for a flight on; across: total)", fontsize=6.5, va="top", color="0.35")
         self.background = None
 
     def _node(self, x, y, size, colour="0.25"):
@@ -344,17 +360,17 @@ class CorridorDiagram:
         artists.append(self.ax.text(x, y + 0.045, text, ha="center", va="bottom", fontsize=7, zorder=5,
                                     animated=True))
 
-    def update(self, via: np.ndarray, to_segment: np.ndarray, to_eu: np.ndarray, home: float,
+    def update(self, via: np.ndarray, to_segment: np.ndarray, across: np.ndarray, home: float,
                at_hub: np.ndarray, in_city: float, at_segment: np.ndarray, in_destination: float,
                today: str) -> bytes:
         """A PNG of the day.
 
         Args:
-            via: (origins, 1 + hubs) arrivals in Minsk a day by origin, from home (column 0) or
-                via each hub.
-            to_segment: (segments,) people leaving Minsk for each segment a day.
-            to_eu: (segments,) people reaching the EU a day (caught and kept, or unseen).
-            home: people leaving Belarus for home a day.
+            via: (origins, 1 + hubs) arrivals in the transit country a day by origin, from home
+                (column 0) or via each hub.
+            to_segment: (segments,) people leaving the city for each segment a day.
+            across: (segments,) people getting across a day (caught and kept, or unseen).
+            home: people leaving the transit country for home a day.
             at_hub, at_segment: people at each hub / at each segment now; in_city, in_destination too.
         """
         if self.background is None:
@@ -366,21 +382,21 @@ class CorridorDiagram:
             for v in range(len(self.hubs) + 1):
                 self._edge(arts, (X["origin"], self.yo[o]), (X["via"], self.yv[v]), float(via[o, v]), "#f46d43")
         for v in range(len(self.hubs) + 1):
-            self._edge(arts, (X["via"], self.yv[v]), (X["minsk"], self.ym), float(via[:, v].sum()), "#f46d43", True)
+            self._edge(arts, (X["via"], self.yv[v]), (X["city"], self.ym), float(via[:, v].sum()), "#f46d43", True)
         for s in range(len(self.segments)):
-            self._edge(arts, (X["minsk"], self.ym), (X["segment"], self.ys[s]), float(to_segment[s]), "#d73027", True)
-            self._edge(arts, (X["segment"], self.ys[s]), (X["end"], self.ye), float(to_eu[s]), "#4575b4", True)
-        self._edge(arts, (X["minsk"], self.ym), (X["end"], self.yh), float(home), "#1a9850", True)
+            self._edge(arts, (X["city"], self.ym), (X["segment"], self.ys[s]), float(to_segment[s]), "#d73027", True)
+            self._edge(arts, (X["segment"], self.ys[s]), (X["end"], self.ye), float(across[s]), "#4575b4", True)
+        self._edge(arts, (X["city"], self.ym), (X["end"], self.yh), float(home), "#1a9850", True)
         box = {"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85}
         arts.append(self.ax.text(X["via"] - 0.015, self.yv[0], "from home\nairport", ha="right", va="center",
                                  fontsize=7, animated=True, zorder=5, bbox=box))
         for v, (name, n) in enumerate(zip(self.hubs, at_hub, strict=True), start=1):
             arts.append(self.ax.text(X["via"] - 0.015, self.yv[v], f"{name}: {n:,.0f}", ha="right", va="center",
                                      fontsize=7, animated=True, zorder=5, bbox=box))
-        self._label(arts, X["minsk"], self.ym, f"Minsk\n{in_city:,.0f}")
+        self._label(arts, X["city"], self.ym, f"{self.labels.city}\n{in_city:,.0f}")
         for s, name in enumerate(self.segments):
-            self._label(arts, X["segment"], self.ys[s], f"{name.capitalize()}\n{at_segment[s]:,.0f}")
-        self._label(arts, X["end"], self.ye, f"EU\n{in_destination:,.0f}")
+            self._label(arts, X["segment"], self.ys[s], f"{place(name)}\n{at_segment[s]:,.0f}")
+        self._label(arts, X["end"], self.ye, f"across\n{in_destination:,.0f}")
         self._label(arts, X["end"], self.yh, "home")
         arts.append(self.fig.text(0.01, 0.985, f"The corridor on {today}", fontsize=9, va="top", animated=True))
         for a in arts:

@@ -4,7 +4,7 @@ Hydra composes ``configs/config.yaml`` with the overrides; this module only conv
 result to a plain dict, checks it completely (:func:`sim.model.config.load_config` and
 :func:`sim.model.model.check_config`) before any run starts, and hands it to :func:`sim.running.run.run`::
 
-    corridor                                     # the default run (2021 baseline)
+    corridor                                     # the default run (configs/config.yaml's scenario)
     corridor population.size=20000 run.seed=7
     corridor output.dir=results/my_run           # results here instead of results/runs/<now>
     corridor -m run.seed=1,2,3                   # a sweep: one results folder per job
@@ -36,6 +36,7 @@ from omegaconf import DictConfig
 
 from sim.model.config import Config, ConfigError, load_config
 from sim.running.compose import CONFIG_DIR, install_config_cache
+from sim.running.labels import Labels
 from sim.running.paths import ResultsExistError, check_out_dir
 from sim.running.preflight import run_preflight
 
@@ -129,7 +130,7 @@ def _run(cfg: Config, out: Path | None, quiet: bool, probe: bool = True) -> dict
     )
     result = run_checked(cfg, out_dir=out, progress=progress)
     if not quiet:
-        print(format_summary(result.summary, result.meta))
+        print(format_summary(result.summary, result.meta, Labels.of(cfg)))
         print(f"\nResults: {result.out_dir}")
     return result.summary
 

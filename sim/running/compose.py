@@ -5,6 +5,7 @@ notebooks, tests and scripts that want the same configs the command line uses::
 
     from sim.running.compose import compose
     cfg = compose(["scenario=baseline_2021", "population.size=20000"])
+    default_scenario()    # the scenario configs/config.yaml chooses ('baseline_2021')
 
 It also holds :func:`install_config_cache`, which makes Hydra parse each YAML file once per
 process instead of once per composition (every job of a sweep composes its config anew).
@@ -12,6 +13,7 @@ process instead of once per composition (every job of a sweep composes its confi
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 import re
@@ -132,6 +134,17 @@ def _compose(overrides: list[str] | None, config_name: str, return_hydra_config:
 def compose(overrides: list[str] | None = None, config_name: str = "config") -> Config:
     """The composed and checked config."""
     return load_config(compose_dict(overrides, config_name))
+
+
+def default_scenario() -> str:
+    """The name of the scenario the default config composes (``configs/config.yaml``'s
+    defaults): what the app opens and compares with when nothing else is asked."""
+    return _default_scenario(str(CONFIG_DIR))
+
+
+@functools.lru_cache(maxsize=4)
+def _default_scenario(configs: str) -> str:  # composed once per configs folder and process
+    return str(compose_dict([])["scenario"])
 
 
 _BY_NAME = re.compile(r"Index '([^']*)' \(str\) is not an int")

@@ -3,15 +3,17 @@
 Each function takes the daily table (a pandas DataFrame, ``daily.parquet`` of a results
 folder; columns in ``docs/outputs.md``) and returns a matplotlib ``Figure``;
 :func:`write_figures` saves them all as PNG. Everything the figures show is derived from the
-column names, so any world (other routes, segments, states) draws without changes. The figures
+column names, so any world (other routes, segments, states) draws without changes; the words
+for its places come from its config (:class:`sim.running.labels.Labels`: ``Labels.of(cfg)``;
+the neutral ``Labels()`` when a table is drawn without its config). The figures
 use matplotlib's object API with the Agg canvas and never touch pyplot's global state, so they
 are safe to draw from a notebook, a test or many processes at once.
 
 Figures:
     people_by_state.png   people in each state of the journey, day by day
     border_segments.png   weekly outcomes of border attempts, one panel per segment
-    flights_arrivals.png  weekly flights to Minsk and arrivals, by departure airport
-    repatriation.png      people leaving Belarus for home, and people in Belarus
+    flights_arrivals.png  weekly flights to the transit country and arrivals, by departure airport
+    repatriation.png      people leaving the transit country for home, and people in it
     levers.png            when each policy lever was active
 
 Thin dotted grey lines on the time axes mark the days a policy lever starts acting (the
@@ -34,6 +36,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
 from sim.model.population import STATE_NAMES
+from sim.running.labels import Labels, place
 
 DPI = 130
 WIDTH_IN = 11.0
@@ -50,6 +53,7 @@ JOURNEY = [
     "returning",
 ]
 OUTCOMES = ["in_destination", "returned", "died"]
+# the states' words; a place is a field of Labels.say ({city}, {destination})
 LABELS = {
     "at_home": "at home",
     "intending": "intending to leave",
@@ -57,9 +61,9 @@ LABELS = {
     "waiting_visa": "waiting for a visa",
     "ticketed": "ticketed",
     "in_transit": "in transit at a hub",
-    "in_city": "in Minsk",
+    "in_city": "in {city}",
     "at_border": "at the border",
-    "in_destination": "in the EU",
+    "in_destination": "in {destination}",
     "returning": "on the way home",
     "returned": "back home (returned)",
     "died": "died",
@@ -128,6 +132,14 @@ def _segments(daily: pd.DataFrame) -> list[str]:
 
 def _routes(daily: pd.DataFrame) -> list[str]:
     return [c.removeprefix("flights_") for c in daily.columns if c.startswith("flights_")]
+
+
+def _groups(daily: pd.DataFrame, labels: Labels) -> list[str]:
+    """The origin groups counted in the transit country (``in_transit_country_<group>``): the
+    world's (``labels.groups``), or, drawn without its config, every such column's."""
+    if labels.groups:
+        return [g for g in labels.groups if f"in_transit_country_{g}" in daily]
+    return [c.removeprefix("in_transit_country_") for c in daily.columns if c.startswith("in_transit_country_")]
 
 
 def route_airport(route_id: str) -> str:
@@ -223,8 +235,10 @@ def _empty(ax: Axes, text: str) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def plot_people_by_state(daily: pd.DataFrame, subtitle: str = "") -> Figure:
+def plot_people_by_state(daily: pd.DataFrame, subtitle: str = "", labels: Labels | None = None) -> Figure:
     """Three panels: people on the journey (stacked), outcomes so far, and the pool at home."""
+    labels = labels or Labels()
+    words = {s: labels.say(w) for s, w in LABELS.items()}
     dates = _dates(daily)
     journey = [s for s in JOURNEY if f"n_{s}" in daily]
     journey += [
@@ -236,7 +250,7 @@ def plot_people_by_state(daily: pd.DataFrame, subtitle: str = "") -> Figure:
     ax1.stackplot(
         dates,
         *[daily[f"n_{s}"].to_numpy() for s in journey],
-        labels=[LABELS.get(s, s) for s in journey],
+        labels=[words.get(s, s) for s in journey],
         colors=colors[: len(journey)],
         lw=0,
     )
@@ -248,7 +262,7 @@ def plot_people_by_state(daily: pd.DataFrame, subtitle: str = "") -> Figure:
     )
     _legend(ax1, reverse=True)
     for s, color in zip(outcomes, ("#1a9850", "#4575b4", "#000000"), strict=False):
-        ax2.plot(dates, daily[f"n_{s}"], color=color, lw=1.6, label=LABELS.get(s, s))
+        ax2.plot(dates, daily[f"n_{s}"], color=color, lw=1.6, label=words.get(s, s))
     ax2.set_ylabel("people (cumulative)")
     ax2.set_title(
         "Where journeys ended so far (a returnee who leaves again is counted where they are now)",
@@ -270,22 +284,23 @@ def plot_people_by_state(daily: pd.DataFrame, subtitle: str = "") -> Figure:
     return fig
 
 
-def plot_border_segments(daily: pd.DataFrame, subtitle: str = "") -> Figure:
+def plot_border_segments(daily: pd.DataFrame, subtitle: str = "", labels: Labels | None = None) -> Figure:
     """One panel per segment: weekly attempts split by outcome (stacked: their sum is attempts)."""
+    labels = labels or Labels()
     segments = _segments(daily)
     fig, axes = _figure(max(1, len(segments)), 2.4)
     starts = lever_starts(daily)
     kinds = ["turned_back", "caught", "got_through", "deaths"]
-    labels = [
-        "turned back\n(stopped at the line, or\ncaught inside and pushed back)",
-        "caught inside and\nkept in the EU",
-        "got through unseen",
-        "died",
-    ]
     for ax, seg in zip(axes, segments, strict=False):
         cols = [f"{k}_{seg}" for k in kinds]
         week = weekly(daily, cols)
-        _stacked_bars(ax, week, [OUTCOME_COLORS[k] for k in kinds], labels)
+        words = [
+            "turned back\n(stopped at the line, or\ncaught inside and pushed back)",
+            f"caught inside and\nkept in {labels.guarded_by(seg)}",
+            "got through unseen",
+            "died",
+        ]
+        _stacked_bars(ax, week, [OUTCOME_COLORS[k] for k in kinds], words)
         pb = f"pushback_{seg}"
         if pb in daily:
             for i, (a, b) in enumerate(_spells(_dates(daily), daily[pb].astype(bool).to_numpy())):
@@ -300,7 +315,7 @@ def plot_border_segments(daily: pd.DataFrame, subtitle: str = "") -> Figure:
                 )
         tot = {k: int(daily[f"{k}_{seg}"].sum()) for k in ["attempts", *kinds]}
         ax.set_title(
-            f"{seg.capitalize()}: {tot['attempts']:,} attempts; {tot['got_through']:,} got through "
+            f"{place(seg)}: {tot['attempts']:,} attempts; {tot['got_through']:,} got through "
             f"unseen, {tot['caught']:,} caught and kept, {tot['turned_back']:,} turned back, "
             f"{tot['deaths']:,} died",
             loc="left",
@@ -326,9 +341,14 @@ def plot_border_segments(daily: pd.DataFrame, subtitle: str = "") -> Figure:
 
 
 def plot_flights_arrivals(
-    daily: pd.DataFrame, subtitle: str = "", route_origin: dict[str, str] | None = None
+    daily: pd.DataFrame,
+    subtitle: str = "",
+    route_origin: dict[str, str] | None = None,
+    labels: Labels | None = None,
 ) -> Figure:
-    """Weekly flights to Minsk and arrivals in Minsk, stacked by departure airport."""
+    """Weekly flights to the transit country's entry points and arrivals there, stacked by
+    departure airport."""
+    labels = labels or Labels()
     routes = _routes(daily)
     origin = {r: (route_origin or {}).get(r, route_airport(r)) for r in routes}
     airports = list(dict.fromkeys(origin[r] for r in routes))
@@ -338,12 +358,12 @@ def plot_flights_arrivals(
     )
     colors = colors[: len(airports)]
     for ax, prefix, ylabel, title in (
-        (ax1, "flights_", "flights per week", "Flights to Minsk by departure airport"),
+        (ax1, "flights_", "flights per week", labels.say("Flights to {city} by departure airport")),
         (
             ax2,
             "arrivals_",
             "people per week",
-            "People arriving in Minsk on the corridor, by departure airport",
+            labels.say("People arriving in {city} on the corridor, by departure airport"),
         ),
     ):
         cols = {
@@ -368,15 +388,17 @@ def plot_flights_arrivals(
     _mark_levers([ax1, ax2], lever_starts(daily))
     _title(
         fig,
-        "Flights and arrivals in Minsk, weekly",
+        labels.say("Flights and arrivals in {city}, weekly"),
         subtitle,
         "weeks run Monday to Sunday (the first and last may be partial); " + LEVER_NOTE,
     )
     return fig
 
 
-def plot_repatriation(daily: pd.DataFrame, subtitle: str = "") -> Figure:
-    """Leaving Belarus for home (daily and cumulative) and the people in Belarus."""
+def plot_repatriation(daily: pd.DataFrame, subtitle: str = "", labels: Labels | None = None) -> Figure:
+    """Leaving the transit country for home (daily and cumulative) and the people in it, with
+    those of each origin group (``in_transit_country_<group>``, if the world has groups)."""
+    labels = labels or Labels()
     dates = _dates(daily)
     fig, (ax1, ax2, ax3) = _figure(3, 2.4)
     rep = daily["repatriated"].to_numpy(dtype=float)
@@ -404,7 +426,7 @@ def plot_repatriation(daily: pd.DataFrame, subtitle: str = "") -> Figure:
             label="a free repatriation\nflight leaves" if i == 0 else None,
         )
     ax1.set_ylabel("people per day")
-    ax1.set_title("Leaving Belarus for home, each day", loc="left", fontsize=10)
+    ax1.set_title(labels.say("Leaving {transit} for home, each day"), loc="left", fontsize=10)
     _legend(ax1)
     ax2.plot(
         dates,
@@ -420,7 +442,7 @@ def plot_repatriation(daily: pd.DataFrame, subtitle: str = "") -> Figure:
         lw=1.6,
         label=f"on their own ticket\n(total {int(own.sum()):,})",
     )
-    title = "Left Belarus for home since the start of the run"
+    title = labels.say("Left {transit} for home since the start of the run")
     if seats.any():
         title += (
             f"; free seats offered: {int(seats.sum()):,} on {int((seats > 0).sum())} days, "
@@ -435,23 +457,24 @@ def plot_repatriation(daily: pd.DataFrame, subtitle: str = "") -> Figure:
             daily["n_in_city"],
             daily["n_at_border"],
             colors=["#abd9e9", "#f46d43"],
-            labels=["in Minsk", "at the border"],
+            labels=[labels.say("in {city}"), "at the border"],
             lw=0,
         )
     else:
-        ax3.plot(dates, daily["in_transit_country"], color="#f46d43", label="in Belarus")
-    if "in_transit_country_kri" in daily:
+        ax3.plot(dates, daily["in_transit_country"], color="#f46d43", label=labels.say("in {transit}"))
+    for group, ls in zip(_groups(daily, labels), ("--", ":", "-.", (0, (5, 1, 1, 1))), strict=False):
         ax3.plot(
             dates,
-            daily["in_transit_country_kri"],
+            daily[f"in_transit_country_{group}"],
             color="k",
             lw=1.0,
-            ls="--",
-            label="of whom from the\nKurdistan Region of Iraq",
+            ls=ls,
+            label=f"of whom from\n{labels.group(group)}",
         )
     peak = int(daily["in_transit_country"].to_numpy().argmax()) if len(daily) else 0
     ax3.set_title(
-        f"People in Belarus (peak {int(daily['in_transit_country'].max() if len(daily) else 0):,}"
+        labels.say("People in {transit}")
+        + f" (peak {int(daily['in_transit_country'].max() if len(daily) else 0):,}"
         f" on {daily['date'].iloc[peak] if len(daily) else '-'})",
         loc="left",
         fontsize=10,
@@ -467,8 +490,9 @@ def plot_repatriation(daily: pd.DataFrame, subtitle: str = "") -> Figure:
     return fig
 
 
-def plot_levers(daily: pd.DataFrame, subtitle: str = "") -> Figure:
-    """A timeline: one row per lever, bars where it acted (single days as ticks)."""
+def plot_levers(daily: pd.DataFrame, subtitle: str = "", labels: Labels | None = None) -> Figure:
+    """A timeline: one row per lever, bars where it acted (single days as ticks). Levers are
+    named as the config names them (``labels`` is taken as every figure takes it, unused)."""
     spells = lever_spells(daily)
     n = max(1, len(spells))
     fig = Figure(figsize=(WIDTH_IN, 1.6 + 0.28 * n), dpi=DPI, layout="constrained")
@@ -513,6 +537,7 @@ def write_figures(
     fig_dir: Path,
     subtitle: str = "",
     route_origin: dict[str, str] | None = None,
+    labels: Labels | None = None,
 ) -> list[Path]:
     """Draw every figure in :data:`FIGURES` and save it as ``<name>.png`` in ``fig_dir``.
 
@@ -521,13 +546,14 @@ def write_figures(
         fig_dir: where to write (created if missing).
         subtitle: a line under every title (e.g. the scenario and seed).
         route_origin: route id -> departure airport; by default read from the route id.
+        labels: the world's words for its places (``Labels.of(cfg)``); neutral words if None.
     """
     fig_dir = Path(fig_dir)
     fig_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, plot in FIGURES.items():
         extra = {"route_origin": route_origin} if plot is plot_flights_arrivals else {}
-        fig = plot(daily, subtitle=subtitle, **extra)
+        fig = plot(daily, subtitle=subtitle, labels=labels, **extra)
         path = fig_dir / f"{name}.png"
         fig.savefig(path, dpi=DPI)
         paths.append(path)

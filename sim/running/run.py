@@ -6,10 +6,11 @@ dict, or from a results folder's ``config.yaml``) and works the same from a note
 a script or the command line (``sim.running.cli``)::
 
     from sim.running.compose import compose
-from sim.running.paths import RESULT_FILES, ResultsExistError, check_out_dir  # noqa: F401  (part of this module's API)
+    from sim.running.labels import Labels
     from sim.running.run import run, format_summary
-    result = run(compose(["population.size=20000"]), out_dir=Path("results/mine"))
-    print(format_summary(result.summary, result.meta))
+    cfg = compose(["population.size=20000"])
+    result = run(cfg, out_dir=Path("results/mine"))
+    print(format_summary(result.summary, result.meta, Labels.of(cfg)))
 
 A results folder (``docs/outputs.md`` describes every file, column and key)::
 
@@ -53,6 +54,7 @@ from sim.model.config import Config, load_config, to_dict
 from sim.model.model import MigrationModel
 from sim.model.recorder import summarize
 from sim.running.compose import compose
+from sim.running.labels import Labels
 from sim.running.paths import RESULT_FILES, ResultsExistError, check_out_dir  # noqa: F401  (part of this module's API)
 
 if TYPE_CHECKING:  # pandas is imported with the model, when a run starts
@@ -283,7 +285,7 @@ def write_results(
                 f"{cfg.population.size:,} people in the pool who might leave"
             )
             route_origin = {r.id: r.origin for r in cfg.world.routes}
-            pngs = write_figures(daily, staging / "figures", subtitle, route_origin)
+            pngs = write_figures(daily, staging / "figures", subtitle, route_origin, Labels.of(cfg))
             files[-1:-1] = [f"figures/{p.name}" for p in pngs]
         check_out_dir(out_dir)  # nobody wrote results there while we ran
         for name in files:  # summary.json is last: its presence marks a complete folder
@@ -319,9 +321,13 @@ def _n(x: float) -> str:
     return f"{x:,.0f}"
 
 
-def format_summary(summary: dict[str, Any], meta: dict[str, Any] | None = None) -> str:
-    """The run's key numbers as a plain-text table for the terminal."""
+def format_summary(
+    summary: dict[str, Any], meta: dict[str, Any] | None = None, labels: Labels | None = None
+) -> str:
+    """The run's key numbers as a plain-text table for the terminal, in the words of the run's
+    world (``labels``: ``Labels.of(cfg)``; neutral words if None)."""
     s = summary
+    say = (labels or Labels()).say
     lines: list[str] = []
     if meta:
         lines.append(
@@ -332,11 +338,11 @@ def format_summary(summary: dict[str, Any], meta: dict[str, Any] | None = None) 
         lines.append("")
 
     rows = [
-        ("Arrivals in Minsk", s["arrivals"], ""),
-        ("People in Belarus at the peak", s["peak_in_transit_country"], f"on {s['peak_in_transit_country_date']}"),
-        ("Person-days in Belarus", s["person_days_in_transit_country"], ""),
+        (say("Arrivals in {city}"), s["arrivals"], ""),
+        (say("People in {transit} at the peak"), s["peak_in_transit_country"], f"on {s['peak_in_transit_country_date']}"),
+        (say("Person-days in {transit}"), s["person_days_in_transit_country"], ""),
         (
-            "Reached the EU",
+            say("Reached {destination}"),
             s["reached_destination"],
             f"caught and kept {_n(s['caught'])}, unseen {_n(s['got_through'])}",
         ),

@@ -7,8 +7,8 @@
   is the model's own randomness at fixed parameters;
 - **posterior**: ``draws`` parameter sets resampled from the full fit's posterior, each with its
   own seed, at the calibration's size: parameter uncertainty and randomness together;
-- **out of sample**: the same from the fit to the targets before 1 October 2021 only, to see how
-  well that fit predicts the targets it never saw.
+- **out of sample**: the same from the fit to the targets before a day only (its spec's
+  ``fit_before``), to see how well that fit predicts the targets it never saw.
 
 It writes ``report.md`` and four figures into ``<calibration dir>/report/`` and, with
 ``docs=True``, the same tables into ``docs/calibration.md`` (between markers) and the figures
@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import textwrap
 import time
 import warnings
 from pathlib import Path
@@ -35,11 +36,14 @@ from sim.running.paths import DOCS_DIR, PROJECT_DIR
 from sim.studies.calibration import Calibration, posterior_summary
 from sim.studies.ensemble import default_jobs, simulate
 from sim.studies.targets import (
+    Observation,
+    Target,
     compare,
     distances,
     inputs,
     load_observations,
     load_targets,
+    record_paths,
 )
 
 ROOT = PROJECT_DIR  # the checkout, or the working directory of an installed wheel (sim/running/paths.py)
@@ -50,7 +54,7 @@ BEGIN, END = "<!-- calibration-report:begin -->", "<!-- calibration-report:end -
 GROUPS = {
     "seeds": "best set, seeds",
     "posterior": "posterior (full fit)",
-    "oos": "posterior (fit before Oct)",
+    "oos": "posterior (out-of-sample fit)",
 }
 COLORS = {"seeds": "#1f77b4", "posterior": "#ff7f0e", "oos": "#2ca02c"}
 
@@ -145,7 +149,11 @@ def _label(r: pd.Series) -> str:
     return f"{r['metric']} {r['period']}"
 
 
-def plot_targets(table: pd.DataFrame, groups: list[str], path: Path) -> Path:
+def _day(d: dt.date) -> str:
+    return f"{d.day} {d:%b %Y}"
+
+
+def plot_targets(table: pd.DataFrame, groups: list[str], path: Path, fit_before: dt.date | None = None) -> Path:
     """Each target on one line: the model's bands as a ratio to the record's value."""
     import matplotlib
 
@@ -171,7 +179,8 @@ def plot_targets(table: pd.DataFrame, groups: list[str], path: Path) -> Path:
     ax.set_yticks(y)
     ax.set_yticklabels([_label(r) + ("  [held out]" if r["held_out"] else "") for _, r in table.iterrows()], fontsize=7.5)
     ax.set_xlabel("model / record value (log scale)")
-    ax.set_title("Targets of the 2021 record: model against record\n[held out]: not seen by the fit to targets before October",
+    ax.set_title("Targets of the record: model against record"
+                 + (f"\n[held out]: not seen by the fit to targets before {_day(fit_before)}" if fit_before else ""),
                  fontsize=10)
     handles, labels = ax.get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
@@ -222,48 +231,107 @@ def plot_posterior(fits: dict[str, Calibration], previous: dict[str, float], pat
     return path
 
 
-def _monthly(daily: pd.DataFrame, col: str, scale: float) -> pd.Series:
-    d = daily.assign(month=pd.to_datetime(daily["date"]).dt.to_period("M"))
-    return d.groupby("month")[col].sum() / scale
+# the observations' kind of a flow the record counts month by month (docs/validation.md)
+MONTHLY = "monthly flow"
+PANEL_ORDER = ("month", "day", "cumulative")
 
 
-def plot_series(runs: dict[str, list[tuple[pd.DataFrame, float]]], path: Path) -> Path:
-    """Lithuania's monthly apprehensions and the people in Belarus over time, with the record."""
+def series_panels(observations: dict[str, Observation], targets: list[Target]
+                  ) -> list[tuple[str, tuple[str, ...], list[Target]]]:
+    """The panels of the series figure: the record's counts of people over time, one panel per
+    way of drawing them and output they are compared with, as ``(how, output, targets)``.
+
+    The observations file decides (no metric is named here): a figure counted on a day
+    (``how: on_day``) is a stock, drawn day by day (``"day"``); a sum of kind
+    :data:`MONTHLY` is drawn month by month (``"month"``); any other sum is drawn as a count
+    since each figure's own start (``"cumulative"``). Only counts of people are drawn (the
+    others are in the targets figure).
+    """
+    panels: dict[tuple[str, tuple[str, ...]], list[Target]] = {}
+    for t in targets:
+        o = observations.get(t.metric)
+        if o is None or not o.people or o.how not in ("on_day", "sum"):
+            continue
+        how = "day" if o.how == "on_day" else ("month" if o.kind == MONTHLY else "cumulative")
+        panels.setdefault((how, o.output), []).append(t)
+    ordered = sorted(panels.items(), key=lambda kv: PANEL_ORDER.index(kv[0][0]))
+    return [(how, output, ts) for (how, output), ts in ordered]
+
+
+def _columns(daily: pd.DataFrame, observation: Observation) -> pd.Series:
+    """The sum of an observation's output columns, day by day."""
+    return daily[observation.columns(daily, observation.output)].sum(axis=1)
+
+
+def _monthly(daily: pd.DataFrame, observation: Observation, scale: float) -> pd.Series:
+    month = pd.PeriodIndex(pd.to_datetime(daily["date"]), freq="M")
+    return pd.Series(_columns(daily, observation).to_numpy(float) / scale, index=month).groupby(level=0).sum()
+
+
+def _since(daily: pd.DataFrame, observation: Observation, scale: float, start: dt.date | None) -> np.ndarray:
+    """The output day by day (``start`` None), or its count since ``start`` (NaN before it)."""
+    v = _columns(daily, observation).to_numpy(float) / scale
+    if start is None:
+        return v
+    after = daily["date"].to_numpy() >= start.isoformat()
+    return np.where(after, np.cumsum(np.where(after, v, 0.0)), np.nan)
+
+
+def _band(ax: Any, x: Any, v: np.ndarray, color: str, label: str | None, **line: Any) -> None:
+    with warnings.catch_warnings():  # days before a count's start are NaN in every run
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lo, med, hi = np.nanpercentile(v, 5, 0), np.nanmedian(v, 0), np.nanpercentile(v, 95, 0)
+    ax.fill_between(x, lo, hi, color=color, alpha=0.25, step=line.get("drawstyle", "").removeprefix("steps-") or None)
+    ax.plot(x, med, color=color, label=label, **line)
+
+
+def plot_series(runs: dict[str, list[tuple[pd.DataFrame, float]]], path: Path,
+                targets: list[Target] | None = None, observations: dict[str, Observation] | None = None) -> Path:
+    """The record's counts of people over time against each ensemble's 5-95 % band and median
+    (:func:`series_panels`; default: the default world's record)."""
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
-
-    targets = load_targets()
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    for g, rs in runs.items():
-        m = np.array([_monthly(d, "caught_lithuania", s).to_numpy() for d, s in rs])
-        months = _monthly(rs[0][0], "caught_lithuania", rs[0][1]).index.to_timestamp() + pd.Timedelta(days=14)
-        axes[0].fill_between(months, np.percentile(m, 5, 0), np.percentile(m, 95, 0), color=COLORS[g], alpha=0.25, step="mid")
-        axes[0].plot(months, np.median(m, 0), color=COLORS[g], drawstyle="steps-mid", label=GROUPS[g])
-        dates = pd.to_datetime(rs[0][0]["date"])
-        for ax, col, cum in ((axes[1], "in_transit_country", False), (axes[2], "repatriated", True)):
-            v = np.array([(d[col].cumsum() if cum else d[col]).to_numpy() / s for d, s in rs])
-            ax.fill_between(dates, np.percentile(v, 5, 0), np.percentile(v, 95, 0), color=COLORS[g], alpha=0.25)
-            ax.plot(dates, np.median(v, 0), color=COLORS[g], lw=1.2, label=GROUPS[g])
-    for t in targets:
-        if t.metric == "lt_apprehended" and (t.end - t.start).days > 20:
-            mid = pd.Timestamp(t.start) + (pd.Timestamp(t.end) - pd.Timestamp(t.start)) / 2
-            val = t.value / (3 if (t.end - t.start).days > 80 else 1)
-            axes[0].plot([mid], [val], "ks", ms=5)
-        if t.metric in ("stranded_at_borders", "migrants_in_transit_country"):
-            axes[1].errorbar([pd.Timestamp(t.end)], [t.value], yerr=[[t.value - t.low], [t.high - t.value]], fmt="ks", capsize=3)
-        if t.metric in ("repatriated_from_belarus", "repatriated_from_belarus_cumulative"):
-            val = t.value + (690 if t.metric.endswith("cumulative") else 0)  # the August wave came first
-            axes[2].errorbar([pd.Timestamp(t.end)], [val], yerr=[[t.value - t.low], [t.high - t.value]], fmt="ks", capsize=3)
-    axes[0].set_title("Caught in Lithuania per month (squares: record; Q1 as a monthly mean)", fontsize=9)
-    axes[1].set_title("People in Belarus (squares: estimates with their ranges)", fontsize=9)
-    axes[2].set_title("Repatriated, cumulative (squares: record, Nov counts + 690 in Aug)", fontsize=9)
-    axes[0].set_xlim(pd.Timestamp("2021-01-01"), pd.Timestamp("2021-12-31"))
-    import matplotlib.dates as mdates
-
-    for ax in axes:
+    targets = load_targets() if targets is None else targets
+    observations = load_observations() if observations is None else observations
+    panels = series_panels(observations, targets)
+    cols = min(3, max(1, len(panels)))
+    rows = int(np.ceil(len(panels) / cols)) or 1
+    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 4 * rows), squeeze=False)
+    for ax, (how, output, ts) in zip(axes.flat, panels, strict=False):
+        obs = observations[ts[0].metric]
+        starts = [None] if how == "day" else sorted({t.start for t in ts})
+        for g, rs in runs.items():
+            if how == "month":
+                months = _monthly(rs[0][0], obs, rs[0][1]).index.to_timestamp() + pd.Timedelta(days=14)
+                m = np.array([_monthly(d, obs, s).to_numpy() for d, s in rs])
+                _band(ax, months, m, COLORS[g], GROUPS[g], drawstyle="steps-mid")
+                continue
+            dates = pd.to_datetime(rs[0][0]["date"])
+            for i, start in enumerate(starts):
+                v = np.array([_since(d, obs, s, start) for d, s in rs])
+                _band(ax, dates, v, COLORS[g], GROUPS[g] if i == 0 else None, lw=1.2, ls="-" if i == 0 else "--")
+        for t in ts:  # the record
+            if how == "month":
+                days = (t.end - t.start).days + 1
+                if days > 20:  # a figure over several months: its monthly mean, mid-period
+                    mid = pd.Timestamp(t.start) + (pd.Timestamp(t.end) - pd.Timestamp(t.start)) / 2
+                    ax.plot([mid], [t.value / max(1, round(days / 30.44))], "ks", ms=5)
+            else:
+                ax.errorbar([pd.Timestamp(t.end)], [t.value], yerr=[[t.value - t.low], [t.high - t.value]],
+                            fmt="ks", capsize=3)
+        metrics = ", ".join(dict.fromkeys(t.metric for t in ts))
+        head, squares = {"month": ("per month", f"squares: {metrics}; over several months: its monthly mean"),
+                         "day": ("on the day", f"squares: {metrics}, with their ranges"),
+                         "cumulative": ("since each figure's start", f"squares: {metrics}"
+                                        + ("; dashed: from a later start" if len(starts) > 1 else ""))}[how]
+        ax.set_title(f"{' + '.join(output)} {head}\n" + textwrap.fill(f"({squares})", 64), fontsize=9)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    for ax in list(axes.flat)[:len(panels)]:
         ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
         ax.tick_params(labelsize=8)
@@ -315,26 +383,32 @@ def spec_markdown(spec: Any) -> str:
              "|---|---|---|---|"]
     for k, p in spec.parameters.items():
         lines.append(f"| `{k}` | {p.scale} [{p.low:g}, {p.high:g}] | {p.unit} | {p.why} |")
+    targets_file, observations_file = (f"data/observed/{p.name}" for p in record_paths())
     observations = load_observations()
     given = inputs(observations)
-    lines += ["", "### Observation models (data/observed/observations_2021.csv)", "",
-              "Each target of `data/observed/targets_2021.csv`, what its source counts, and the model output "
-              "that counts the same thing over the same period, as `data/observed/observations_2021.csv` declares it. Counts of people are divided by the run's "
+    targets = load_targets()
+    lines += ["", f"### Observation models ({observations_file})", "",
+              f"Each target of `{targets_file}`, what its source counts, and the model output "
+              f"that counts the same thing over the same period, as `{observations_file}` declares it. Counts of people are divided by the run's "
               "sampling fraction (population.size / population.pool). 'tol.' widens the record's range by that "
               "relative margin for the verdict, and is the unit of the calibration's distance.", "",
               "| target | period | record | what the source counts | model output | kind | tol. |",
               "|---|---|---:|---|---|---|---:|"]
-    for t in load_targets():
+    joint: dict[str, tuple[float, float]] = {}  # joint range -> (lowest, highest) of its figures
+    for t in targets:
         if t.metric in given:
             continue
         o = observations[t.metric]
+        if o.joint_range:
+            lo, hi = joint.get(o.joint_range, (t.low, t.high))
+            joint[o.joint_range] = (min(lo, t.low), max(hi, t.high))
         rec = f"{t.value:g}" if t.low == t.high else f"{t.value:g} ({t.low:g}–{t.high:g})"
         if o.joint_range:
             rec += " ‡"
         lines.append(f"| `{t.metric}` | {t.start}..{t.end} | {rec} | {t.counts} | {o.describes} | {o.kind} | {o.tol:g} |")
-    lines += ["", "‡ estimates of one stock by interested parties: compared with their joint range "
-              "(7,000–17,000), as the record's README advises.",
-              f"Inputs of the model, not targets: {', '.join(sorted(given))}."]
+    lines += [""] + [f"‡ estimates of one {g} by interested parties: compared with their joint range "
+                     f"({lo:,.0f}–{hi:,.0f}), as the record's README advises." for g, (lo, hi) in joint.items()]
+    lines += [f"Inputs of the model, not targets: {', '.join(sorted(given))}."]
     return "\n".join(lines)
 
 
@@ -377,6 +451,8 @@ def _timing(cal: Calibration) -> str:
 
 def markdown(fits: dict[str, Calibration], table: pd.DataFrame, groups: list[str], meta: dict[str, Any]) -> str:
     full = next(iter(fits.values()))
+    # the out-of-sample fit's cut (the day from which targets are held out), if there is one
+    cut = next((c.spec.fit_before for c in fits.values() if c.spec.fit_before), None)
     lines = [
         f"Made by `{meta['command']}` on {meta['date']} ({meta['seconds'] / 60:.1f} min for the report's "
         f"{meta['runs']} runs). Calibration folders: "
@@ -412,8 +488,9 @@ def markdown(fits: dict[str, Calibration], table: pd.DataFrame, groups: list[str
     lines += ["", "### Each target", "",
               "Distance: how far the median lies outside the record's range, in units of the target's tolerance "
               "(0 inside the range, ≤ 1 within the tolerance band; capped at 10). ✓: the median is within the "
-              "tolerance band. Held-out targets (period ending on or after 1 Oct 2021) were not seen by the "
-              "out-of-sample fit.", "",
+              "tolerance band."
+              + (f" Held-out targets (period ending on or after {_day(cut)}) were not seen by the "
+                 "out-of-sample fit." if cut else ""), "",
               f"| target | period | record | {head} |", "|---|---|---:|" + "---:|---:|" * len(groups)]
     for _, r in table.iterrows():
         cells = []
@@ -426,8 +503,11 @@ def markdown(fits: dict[str, Calibration], table: pd.DataFrame, groups: list[str
               "| ensemble | targets | RMS distance | median distance | median within tolerance | 5–95 % band meets the band |",
               "|---|---:|---:|---:|---:|---:|"]
     held = table["held_out"]
+    parts = [("all targets", None)]
+    if cut:
+        parts += [(f"targets before {_day(cut)}", ~held), (f"held-out targets (from {_day(cut)})", held)]
     for g in groups:
-        for label, rows in (("all targets", None), ("targets before Oct", ~held), ("held-out targets (from Oct)", held)):
+        for label, rows in parts:
             o = overall(table, g, rows)
             lines.append(f"| {GROUPS[g]}, {label} | {o['targets']} | {o['rms_distance']:.2f} | {o['median_distance']:.2f} | "
                          f"{o['within']} | {o['covers']} |")
@@ -450,7 +530,9 @@ def write_report(
 ) -> list[Path]:
     """Run the report's ensembles and write ``report.md`` + figures (and docs/calibration.md)."""
     t0 = time.perf_counter()
-    fits = {"full fit": full} | ({"fit before Oct": oos} if oos is not None else {})
+    fits = {"full fit": full} | ({f"fit before {_day(oos.spec.fit_before)}": oos}
+                                 if oos is not None and oos.spec.fit_before else
+                                 {"out-of-sample fit": oos} if oos is not None else {})
     over = full.spec.overrides
     jobs: dict[str, list[tuple[dict[str, Any], int]]] = {
         "seeds": [(config_with(full.best["parameters"], size, over), s) for s in seed_list(seeds)],
@@ -482,7 +564,7 @@ def write_report(
     previous = {k: getattr(getattr(Config(), k.split(".")[0]), k.split(".")[1]) for k in full.spec.names
                 if not k.startswith("world.")}
     figs = [
-        plot_targets(table, groups, out / "calibration_targets.png"),
+        plot_targets(table, groups, out / "calibration_targets.png", fit_before),
         plot_series(runs, out / "calibration_series.png"),
         plot_posterior(fits, previous, out / "calibration_posterior.png"),
         plot_convergence(fits, out / "calibration_convergence.png"),

@@ -46,10 +46,10 @@ from sim.model.config import Config, ConfigError, load_config, set_dotted, to_di
 from sim.model.model import MigrationModel, check_config
 from sim.model.recorder import summarize
 from sim.running.compose import compose
+from sim.running.labels import scenario_question  # noqa: F401  (part of this module's API)
 from sim.running.paths import CONFIG_DIR
 
 SCENARIO_DIR = CONFIG_DIR / "scenario"
-BASELINE = "baseline_2021"
 DEFAULT_SIZE = 50_000
 DEFAULT_SEEDS = 20
 
@@ -219,20 +219,6 @@ def to_real(summary: dict[str, Any], per_row: float) -> dict[str, Any]:
 def list_scenarios(scenario_dir: Path = SCENARIO_DIR) -> list[str]:
     """The scenario library: names of ``configs/scenario/*.yaml``, sorted."""
     return sorted(p.stem for p in Path(scenario_dir).glob("*.yaml"))
-
-
-def scenario_question(name: str, scenario_dir: Path = SCENARIO_DIR) -> str:
-    """The question a scenario file answers: its first comment line that is not a Hydra
-    directive (``# @package ...``), without the ``#`` and a leading ``Question:``."""
-    path = Path(scenario_dir) / f"{name}.yaml"
-    if not path.exists():
-        return ""
-    for line in path.read_text(encoding="utf-8").splitlines():
-        s = line.strip()
-        if s.startswith("#") and not s.lstrip("# ").startswith("@"):
-            text = s.lstrip("# ").strip().removeprefix("Question:").strip()
-            return text[:1].upper() + text[1:]
-    return ""
 
 
 def check_scenario_names(scenarios: Sequence[str], scenario_dir: Path = SCENARIO_DIR) -> list[str]:
@@ -513,7 +499,6 @@ def run_ensemble(
 
 
 __all__ = [
-    "BASELINE",
     "DEFAULT_SEEDS",
     "DEFAULT_SIZE",
     "KEEP",

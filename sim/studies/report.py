@@ -10,7 +10,7 @@ computes, in real people (simulated rows × pool/size):
 - **mechanisms** (:func:`run_metrics`, :func:`mechanism_paragraph`): where arrivals came from
   (direct routes, each hub), rerouting through hubs, the split of border attempts between
   segments (displacement), repatriation seats offered and filled, stranding at hubs and in
-  Belarus — compared as paired means and written as a paragraph per scenario;
+  the transit country — compared as paired means and written as a paragraph per scenario;
 - **what changed** (:func:`lever_changes`): the levers whose config differs from the baseline,
   and when they acted in the runs (a trigger's date comes from the runs);
 - **weekly bands** (:func:`weekly_band`): 5–95 % over seeds of weekly arrivals, people at the
@@ -19,8 +19,10 @@ computes, in real people (simulated rows × pool/size):
 
 :func:`write_report` writes ``report.md``, ``effects.csv``, ``runs.parquet`` (the ensemble's
 summary table), ``failures.csv`` and ``figures/*.png``. Nothing here is written by hand: every
-number and sentence comes from the runs. Figures use matplotlib's object API (Agg canvas), as
-:mod:`sim.running.figures` does.
+number and sentence comes from the runs, and every place is named as the world's config names
+it (:class:`sim.running.labels.Labels`); the baseline is the scenarios' own (``meta.baseline``)
+unless one is given, and each scenario is introduced by its ``meta.title`` and its question. Figures use
+matplotlib's object API (Agg canvas), as :mod:`sim.running.figures` does.
 """
 
 from __future__ import annotations
@@ -44,31 +46,26 @@ from matplotlib.patches import Patch
 from scipy import stats
 
 from sim.model.config import Config, to_dict
-from sim.model.recorder import METRICS
 from sim.running.figures import DPI, WIDTH_IN, date_axis, thousands
+from sim.running.labels import (
+    Labels,
+    baseline_of,
+    metric_words,
+    place,
+    scenario_question,
+    scenario_title,
+)
 from sim.running.run import git_revision
-from sim.studies.ensemble import BASELINE, EnsembleResult, scenario_question
+from sim.studies.ensemble import EnsembleResult
 
 LEVEL = 0.90  # the intervals' coverage
 LOW_Q, HIGH_Q = 5.0, 95.0  # percentiles of the spread across seeds, and of the weekly bands
 
-AIRPORT_NAMES = {
-    "IST": "Istanbul",
-    "DXB": "Dubai",
-    "DAM": "Damascus",
-    "BEY": "Beirut",
-    "DOH": "Doha",
-    "BGW": "Baghdad",
-    "EBL": "Erbil",
-    "ISU": "Sulaymaniyah",
-    "BSR": "Basra",
-    "NJF": "Najaf",
-}
-
 
 @dataclass(frozen=True)
 class Outcome:
-    """An outcome of the effects table: a key of the run summary (in real people)."""
+    """An outcome of the effects table: a key of the run summary (in real people). Its words
+    name places through :meth:`Labels.say`'s fields (``{city}``, ``{transit}``)."""
 
     key: str
     label: str
@@ -77,13 +74,13 @@ class Outcome:
 
 
 OUTCOMES = [
-    Outcome("arrivals", "Arrivals in Minsk", "people", "arrivals in Minsk"),
+    Outcome("arrivals", "Arrivals in {city}", "people", "arrivals in {city}"),
     Outcome("got_through", "Got through unseen", "people", "got through unseen"),
     Outcome("attempts", "Border attempts", "attempts", "border attempts"),
-    Outcome("peak_in_transit_country", "Peak number in Belarus", "people", "peak number in Belarus"),
-    Outcome("peak_day", "Date of the peak in Belarus", "days", "date of the peak"),
+    Outcome("peak_in_transit_country", "Peak number in {transit}", "people", "peak number in {transit}"),
+    Outcome("peak_day", "Date of the peak in {transit}", "days", "date of the peak"),
     Outcome(
-        "person_days_in_transit_country", "Person-days in Belarus", "person-days", "person-days in Belarus"
+        "person_days_in_transit_country", "Person-days in {transit}", "person-days", "person-days in {transit}"
     ),
     Outcome("repatriated", "Repatriated on free flights", "people", "repatriated"),
     Outcome("deaths", "Deaths at the border", "people", "deaths"),
@@ -96,6 +93,25 @@ REL = 0.01  # a mechanism is described when it moved by more than this share of 
 
 SCENARIO_COLOR = "#d95f02"
 BASE_COLOR = "0.45"
+
+
+# --------------------------------------------------------------------------------------
+# the baseline and the words: from the scenarios' configs
+# --------------------------------------------------------------------------------------
+
+
+def ensemble_baseline(ens: EnsembleResult, baseline: str | None = None) -> str:
+    """``baseline`` if given; else the scenarios' own: the first scenario's ``meta.baseline``
+    (its own name when it sets none)."""
+    if baseline is not None:
+        return baseline
+    return baseline_of(next(iter(ens.configs.values())))
+
+
+def ensemble_labels(ens: EnsembleResult, baseline: str | None = None) -> Labels:
+    """The words of the ensemble's world, from the baseline's config (or the first scenario's)."""
+    cfg = ens.configs.get(ensemble_baseline(ens, baseline)) or next(iter(ens.configs.values()))
+    return Labels.of(cfg)
 
 
 # --------------------------------------------------------------------------------------
@@ -144,11 +160,12 @@ def paired(
 
 
 def paired_effects(
-    ens: EnsembleResult, baseline: str = BASELINE, metrics: pd.DataFrame | None = None
+    ens: EnsembleResult, baseline: str | None = None, metrics: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """The effects table: one row per (scenario, outcome), scenario − baseline per seed.
+    """The effects table: one row per (scenario, outcome), scenario − baseline per seed
+    (``baseline``: :func:`ensemble_baseline`).
 
-    Columns: ``scenario``, ``outcome``, ``label``, ``unit``, ``n_seeds`` (paired seeds),
+    Columns: ``scenario``, ``outcome``, ``label`` (in the words of the world), ``unit``, ``n_seeds`` (paired seeds),
     ``baseline_mean``, ``scenario_mean``, ``effect_mean``, ``effect_pct`` (of the baseline
     mean), ``spread_p05``/``spread_p95`` (5th and 95th percentiles of the per-seed effects),
     ``ci90_low``/``ci90_high`` (90 % t-interval of the mean effect), ``sd_effect``,
@@ -156,6 +173,8 @@ def paired_effects(
     For ``peak_day`` the means are days since the run's start and the effect is a shift in days.
     """
     m = run_metrics(ens) if metrics is None else metrics
+    baseline = ensemble_baseline(ens, baseline)
+    say = ensemble_labels(ens, baseline).say
     rows = []
     for sc in ens.scenarios:
         if sc == baseline:
@@ -171,7 +190,7 @@ def paired_effects(
                 {
                     "scenario": sc,
                     "outcome": o.key,
-                    "label": o.label,
+                    "label": say(o.label),
                     "unit": o.unit,
                     "n_seeds": n,
                     "baseline_mean": bm,
@@ -200,8 +219,9 @@ def _date(value: Any) -> str:
     return f"{d.day} {d:%b %Y}"
 
 
-def describe_when(when: dict[str, Any]) -> str:
-    """A schedule in words: ``from 6 Aug 2021``, ``on 10 days from ...``, ``when ... ``."""
+def describe_when(when: dict[str, Any], labels: Labels | None = None) -> str:
+    """A schedule in words: ``from 6 Aug 2021``, ``on 10 days from ...``, ``when ... ``
+    (a trigger's metric in the words of ``labels``, the world's)."""
     parts = []
     trig = when.get("trigger")
     if trig:
@@ -211,7 +231,7 @@ def describe_when(when: dict[str, Any]) -> str:
             else f"below {trig['below']:,.0f}"
         )
         lag = int(trig.get("lag_days") or 0)
-        what = METRICS.get(trig["metric"], trig["metric"].replace("_", " "))
+        what = metric_words(trig["metric"], labels or Labels())
         parts.append(
             f"once {what} stayed {cmp} for {int(trig.get('for_days') or 1)} days"
             + (f", acting {lag} days later" if lag else "")
@@ -243,6 +263,7 @@ def lever_changes(scenario: Config, baseline: Config) -> list[str]:
 
     More than five levers switched off are named in one phrase instead of one each.
     """
+    labels = Labels.of(scenario)
     out: list[str] = []
     off: list[tuple[str, str]] = []  # (name, phrase) of baseline levers that do not act here
     s_levers, b_levers = to_dict(scenario.levers), to_dict(baseline.levers)
@@ -255,14 +276,14 @@ def lever_changes(scenario: Config, baseline: Config) -> list[str]:
         s_on, b_on = bool(s and s["enabled"]), bool(b and b["enabled"])
         if s_on and not b_on:
             out.append(
-                f"{what} acts, {describe_when(s['when'])} ({'off in' if b else 'not in'} the baseline)"
+                f"{what} acts, {describe_when(s['when'], labels)} ({'off in' if b else 'not in'} the baseline)"
             )
         elif b_on and not s_on:
-            off.append((name, f"{what} does not act (in the baseline: {describe_when(b['when'])})"))
+            off.append((name, f"{what} does not act (in the baseline: {describe_when(b['when'], labels)})"))
         elif s_on and b_on:
             bits = []
             if s["when"] != b["when"]:
-                bits.append(f"{describe_when(s['when'])} instead of {describe_when(b['when'])}")
+                bits.append(f"{describe_when(s['when'], labels)} instead of {describe_when(b['when'], labels)}")
             params = sorted(
                 k
                 for k in set(s) | set(b)
@@ -359,10 +380,6 @@ def _share(a: float, b: float) -> float:
     return 100.0 * a / b if b else math.nan
 
 
-def _airport(code: str) -> str:
-    return AIRPORT_NAMES.get(code, code)
-
-
 class _Pair:
     """Paired means of one scenario and the baseline, with a noise test per key."""
 
@@ -399,7 +416,7 @@ class _Pair:
 def mechanism_paragraph(
     ens: EnsembleResult,
     scenario: str,
-    baseline: str = BASELINE,
+    baseline: str | None = None,
     metrics: pd.DataFrame | None = None,
     effects: pd.DataFrame | None = None,
 ) -> str:
@@ -408,8 +425,11 @@ def mechanism_paragraph(
     Each clause compares paired means (baseline → scenario, in real people). A topic (routes,
     border, stranding, returns, money) is described when one of its numbers moved by more than
     1 % of the baseline (:data:`REL`) and beyond seed noise (its 90 % t-interval excludes zero); otherwise the
-    paragraph says the topic did not change.
+    paragraph says the topic did not change. Places are named in the words of the world.
     """
+    baseline = ensemble_baseline(ens, baseline)
+    labels = ensemble_labels(ens, baseline)
+    city, transit = labels.city, labels.transit
     m = run_metrics(ens) if metrics is None else metrics
     eff = paired_effects(ens, baseline, m) if effects is None else effects
     p = _Pair(m, scenario, baseline)
@@ -439,7 +459,7 @@ def mechanism_paragraph(
     else:
         e = e.reindex(e["effect_pct"].abs().sort_values(ascending=False).index).head(4)
         items = [
-            f"{SHORT[r.outcome]} {fmt_pct(r.effect_pct)} ({fmt_n(r.effect_mean, r.unit, signed=True)})"
+            f"{labels.say(SHORT[r.outcome])} {fmt_pct(r.effect_pct)} ({fmt_n(r.effect_mean, r.unit, signed=True)})"
             for r in e.itertuples()
         ]
         out.append(f"In short ({n} paired seeds): " + "; ".join(items) + ".")
@@ -470,7 +490,7 @@ def mechanism_paragraph(
         where = " and ".join(states) if states else "the origins"
         share_b, share_s = fmt_pct(_share(bh, ba), False), fmt_pct(_share(sh, sa), False)
         text = (
-            f"Arrivals in Minsk: {p.change('arrivals')}. Flights direct from {where} carried "
+            f"Arrivals in {city}: {p.change('arrivals')}. Flights direct from {where} carried "
             f"{p.change('arrivals_direct')}; flights from the hubs {p.change('arrivals_via_hubs')}, so "
             + (
                 f"the hubs' share of arrivals stayed at {share_b}"
@@ -491,7 +511,7 @@ def mechanism_paragraph(
         if moves:
             text += (
                 " (by hub: "
-                + ", ".join(f"{_airport(h)} {fmt_n(d, signed=True)}" for d, h in moves)
+                + ", ".join(f"{h} {fmt_n(d, signed=True)}" for d, h in moves)
                 + ")"
             )
         br, sr = p("rerouted_via_hub")
@@ -502,7 +522,7 @@ def mechanism_paragraph(
         out.append(text)
     else:
         out.append(
-            "Arrivals in Minsk and the routes they took: no change of 1 % or more beyond seed noise."
+            f"Arrivals in {city} and the routes they took: no change of 1 % or more beyond seed noise."
         )
 
     # border: volume, displacement between segments, success per attempt
@@ -517,13 +537,13 @@ def mechanism_paragraph(
         text = (
             f"Border attempts: {p.change('attempts', 'attempts')}. Split between segments: "
             + ", ".join(
-                f"{s.capitalize()} {fmt_pct(b, False)} → {fmt_pct(v, False)}" for s, b, v in shares
+                f"{place(s)} {fmt_pct(b, False)} → {fmt_pct(v, False)}" for s, b, v in shares
             )
         )
         if shift and abs(shift[2] - shift[1]) >= 1.0:
             word = "towards" if shift[2] > shift[1] else "away from"
             pts = shift[2] - shift[1]
-            text += f" (displacement {word} {shift[0].capitalize()}: {'+' if pts > 0 else '−'}{abs(pts):.1f} points)"
+            text += f" (displacement {word} {place(shift[0])}: {'+' if pts > 0 else '−'}{abs(pts):.1f} points)"
         else:
             text += " (no displacement between segments: shares within a point)"
         bg, sg = p("got_through")
@@ -538,7 +558,7 @@ def mechanism_paragraph(
             "of 1 % or more beyond seed noise."
         )
 
-    # stranding: in Belarus, at hubs, trips cancelled
+    # stranding: in the transit country, at hubs, trips cancelled
     strand_keys = [
         "peak_in_transit_country",
         "person_days_in_transit_country",
@@ -551,8 +571,8 @@ def mechanism_paragraph(
         when_b = _date(start + dt.timedelta(days=round(bd))) if math.isfinite(bd) else "n/a"
         when_s = _date(start + dt.timedelta(days=round(sd))) if math.isfinite(sd) else "n/a"
         text = (
-            f"Stranding: the peak in Belarus went {p.change('peak_in_transit_country')}, on average around "
-            f"{when_b} in the baseline and {when_s} here; person-days in Belarus "
+            f"Stranding: the peak in {transit} went {p.change('peak_in_transit_country')}, on average around "
+            f"{when_b} in the baseline and {when_s} here; person-days in {transit} "
             f"{p.change('person_days_in_transit_country', 'person-days')}. People stuck at a hub who went home: "
             f"{p.change('total_stranded_at_hub_went_home')}; trips cancelled before departure "
             f"(no visa channel, no flight, or no money for a detour): {p.change('total_cancelled')}."
@@ -560,7 +580,7 @@ def mechanism_paragraph(
         out.append(text)
     else:
         out.append(
-            "Stranding in Belarus and at the hubs: no change of 1 % or more beyond seed noise."
+            f"Stranding in {transit} and at the hubs: no change of 1 % or more beyond seed noise."
         )
 
     # returns: seats offered and filled
@@ -612,12 +632,13 @@ class Series:
 
 
 def series_list(ens: EnsembleResult) -> list[Series]:
-    """The panels of a scenario figure, in order."""
+    """The panels of a scenario figure, in order (places in the words of the world)."""
+    city = ensemble_labels(ens).city
     out = [
-        Series("arrivals", "Arrivals in Minsk", "people per week", lambda e: ["arrivals"]),
+        Series("arrivals", f"Arrivals in {city}", "people per week", lambda e: ["arrivals"]),
         Series(
             "arrivals_hubs",
-            "Arrivals in Minsk on flights from a hub (" + ", ".join(ens.hubs) + ")",
+            f"Arrivals in {city} on flights from a hub (" + ", ".join(ens.hubs) + ")",
             "people per week",
             lambda e: [f"arrivals_from_{h}" for h in e.hubs],
         ),
@@ -632,7 +653,7 @@ def series_list(ens: EnsembleResult) -> list[Series]:
     out += [
         Series(
             f"attempts_{s}",
-            f"Attempts to cross, {s.capitalize()} segment",
+            f"Attempts to cross, {place(s)} segment",
             "attempts per week",
             lambda e, s=s: [f"attempts_{s}"],
         )
@@ -720,8 +741,9 @@ def lever_marks(
     return marks
 
 
-def plot_scenario(ens: EnsembleResult, scenario: str, baseline: str | None = BASELINE) -> Figure:
-    """Weekly bands (5–95 % over seeds) of the scenario, each against the baseline's band."""
+def plot_scenario(ens: EnsembleResult, scenario: str, baseline: str | None) -> Figure:
+    """Weekly bands (5–95 % over seeds) of the scenario, each against the baseline's band
+    (none when ``baseline`` is None or the scenario itself)."""
     panels = series_list(ens)
     ncols = 2
     nrows = math.ceil(len(panels) / ncols)
@@ -787,10 +809,12 @@ def plot_scenario(ens: EnsembleResult, scenario: str, baseline: str | None = BAS
     return fig
 
 
-def plot_effects(effects: pd.DataFrame, baseline: str = BASELINE) -> Figure:
+def plot_effects(effects: pd.DataFrame, baseline: str) -> Figure:
     """Each outcome's effect per scenario: mean (dot), 90 % t-interval of the mean (thick bar),
-    5–95 % of the per-seed effects (thin line); one panel per outcome."""
+    5–95 % of the per-seed effects (thin line); one panel per outcome, titled by the effects
+    table's ``label``."""
     outcomes = [o for o in OUTCOMES if o.key in set(effects["outcome"])]
+    label = dict(zip(effects["outcome"], effects["label"], strict=True))
     scenarios = list(dict.fromkeys(effects["scenario"]))
     ncols = 3
     nrows = max(1, math.ceil(len(outcomes) / ncols))
@@ -812,7 +836,7 @@ def plot_effects(effects: pd.DataFrame, baseline: str = BASELINE) -> Figure:
         ax.scatter(e["effect_mean"] / scale, y, color=colors, s=16, zorder=3)
         ax.axvline(0, color="k", lw=0.7)
         unit = {"USD": "M USD", "days": "days"}.get(o.unit, o.unit)
-        ax.set_title(f"{o.label} ({unit})", loc="left", fontsize=9.5)
+        ax.set_title(f"{label[o.key]} ({unit})", loc="left", fontsize=9.5)
         ax.grid(axis="x", color="0.9", lw=0.8)
         ax.set_axisbelow(True)
         ax.xaxis.set_major_formatter(
@@ -895,10 +919,11 @@ HEADLINE = [
 ]
 
 
-def _baseline_rows(metrics: pd.DataFrame, baseline: str, start: dt.date) -> list[list[str]]:
+def _baseline_rows(metrics: pd.DataFrame, baseline: str, start: dt.date, labels: Labels) -> list[list[str]]:
     b = metrics[metrics["scenario"] == baseline]
     rows = []
     for o in OUTCOMES:
+        label = labels.say(o.label)
         v = b[o.key].to_numpy(dtype=float)
         if not v.size:
             continue
@@ -906,14 +931,14 @@ def _baseline_rows(metrics: pd.DataFrame, baseline: str, start: dt.date) -> list
         if o.unit == "days":
             rows.append(
                 [
-                    o.label,
+                    label,
                     _mean_value(v.mean(), "days", start),
                     f"{_mean_value(lo, 'days', start)} to {_mean_value(hi, 'days', start)}",
                 ]
             )
         else:
             rows.append(
-                [o.label, fmt_n(v.mean(), o.unit), f"{fmt_n(lo, o.unit)} to {fmt_n(hi, o.unit)}"]
+                [label, fmt_n(v.mean(), o.unit), f"{fmt_n(lo, o.unit)} to {fmt_n(hi, o.unit)}"]
             )
     return rows
 
@@ -921,16 +946,20 @@ def _baseline_rows(metrics: pd.DataFrame, baseline: str, start: dt.date) -> list
 def write_report(
     ens: EnsembleResult,
     out_dir: Path | str,
-    baseline: str = BASELINE,
+    baseline: str | None = None,
     command: str = "",
     extra_seconds: float = 0.0,
 ) -> list[Path]:
     """Write ``report.md``, ``effects.csv``, ``runs.parquet``, ``failures.csv`` and figures.
 
+    The report is titled by the baseline's ``meta.title`` (its name if it has none) and
+    introduces each scenario by its own; places are named in the words of the world.
+
     Args:
         ens: the ensemble; it should include ``baseline`` (otherwise only bands are drawn).
         out_dir: the report folder (created; files in it are overwritten).
-        baseline: the scenario every other is compared with.
+        baseline: the scenario every other is compared with (default: the scenarios' own,
+            :func:`ensemble_baseline`).
         command: the command line that made the report (written into it).
         extra_seconds: time spent before the ensemble's own runs (e.g. checking), for the record.
 
@@ -944,6 +973,12 @@ def write_report(
     figdir = out / "figures"
     figdir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
+    baseline = ensemble_baseline(ens, baseline)
+    labels = ensemble_labels(ens, baseline)
+
+    def question(scenario: str) -> list[str]:  # under its heading: its meta.title, the question it answers
+        title, q = scenario_title(ens.configs[scenario]), scenario_question(scenario)
+        return ([f"**{title}**", ""] if title != scenario else []) + ([f"*{q}*", ""] if q else [])
 
     metrics = run_metrics(ens)
     has_base = (
@@ -976,7 +1011,9 @@ def write_report(
     n_runs = len(ens.seeds) * len(ens.scenarios)
 
     md: list[str] = [
-        "# Corridor: scenarios compared with the baseline",
+        f"# Corridor: {scenario_title(ens.configs[baseline]) if baseline in ens.configs else baseline}",
+        "",
+        f"Scenarios compared with the baseline, `{baseline}`.",
         "",
         f"Made {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} by `{command or 'sim.studies.report.write_report'}` "
         f"(code {git['revision'][:10]}{', uncommitted changes' if git['dirty'] else ''}).",
@@ -1034,7 +1071,7 @@ def write_report(
             "mean); ◆: the 90 % CI of the mean excludes zero.",
             "",
         ]
-        head = ["scenario", *[next(o.label for o in OUTCOMES if o.key == k) for k in HEADLINE]]
+        head = ["scenario", *[labels.say(next(o.label for o in OUTCOMES if o.key == k)) for k in HEADLINE]]
         rows = []
         for sc in others:
             e = effects[effects["scenario"] == sc].set_index("outcome")
@@ -1054,17 +1091,14 @@ def write_report(
             "",
         ]
     if has_base:
-        md += [f"## The baseline: `{baseline}`", ""]
-        q = scenario_question(baseline)
-        if q:
-            md += [f"*{q}*", ""]
+        md += [f"## The baseline: `{baseline}`", "", *question(baseline)]
         md += [
             f"Mean over {len(ens.seeds_of(baseline))} seeds, and the range of 90 % of the seeds.",
             "",
         ]
         md += _table(
             ["outcome", "mean", "5–95 % across seeds"],
-            _baseline_rows(metrics, baseline, start),
+            _baseline_rows(metrics, baseline, start, labels),
             "lrr",
         )
         md += [
@@ -1074,10 +1108,7 @@ def write_report(
         ]
 
     for sc in others if has_base else ens.scenarios:
-        md += [f"## {sc}", ""]
-        q = scenario_question(sc)
-        if q:
-            md += [f"*{q}*", ""]
+        md += [f"## {sc}", "", *question(sc)]
         if has_base:
             changes = lever_changes(ens.configs[sc], ens.configs[baseline])
             md += [

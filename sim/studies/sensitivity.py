@@ -387,7 +387,7 @@ def analyze(root: Path | str, spec: Spec) -> Analysis:
 
 LABELS = {
     "got_through": "got through (crossed unseen)",
-    "peak_in_transit_country": "peak in Belarus (stranded)",
+    "peak_in_transit_country": "peak in the transit country (stranded)",
     "repatriated": "repatriated (free flights)",
 }
 

@@ -342,7 +342,7 @@ OFFICIAL_COLUMNS = {
     "attempts": "attempts to cross (each try counts, so one person may count several times)",
     "turned_back": "attempts stopped at the line, plus people caught inside and pushed back",
     "caught_inside": "people caught inside the country after crossing (kept or pushed back)",
-    "caught": "people caught inside and kept (what Lithuania's 'apprehended' counts)",
+    "caught": "people caught inside and kept (what a border guard's 'apprehended' usually counts)",
     "got_through": "people through unseen",
     "deaths": "deaths at that segment",
 }
