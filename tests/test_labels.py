@@ -43,7 +43,9 @@ def renamed(data: dict) -> dict:
     w["visa_channels"][1].update(place="Capitalia", host_state="Transitia")
     w["segments"][0].update(id="west", state="Westland")
     w["segments"][1].update(id="north", state="Northland")
-    w["legs"] = [{"id": "road", "entry": "capitalia", "to": ["west", "north"], "mode": "road", "days": 1}]
+    w["segments"][2].update(id="north_gate", state="Northland")
+    w["legs"] = [{"id": "road", "entry": "capitalia", "to": ["west", "north"], "mode": "road", "days": 1},
+                 {"id": "cycle", "entry": "capitalia", "to": ["north_gate"], "mode": "bicycle", "days": 1}]
     w["groups"] = {"hl": "Highlands"}
     w["origins"][0]["group"] = "hl"
     return data

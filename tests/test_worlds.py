@@ -37,7 +37,7 @@ from sim.model.config import ConfigError, set_dotted
 from sim.model.model import MigrationModel
 from sim.model.population import State
 from sim.model.recorder import OUTCOMES, flow_name
-from sim.model.rules.transit import take_legs
+from sim.model.rules.transit import places_on_legs, take_legs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -305,15 +305,16 @@ def test_legs_never_carry_more_than_their_token_bucket(traced) -> None:
             credit -= u
         assert (np.cumsum(used) <= c * np.arange(1, used.size + 1) + 1e-9).all()
         assert full > 20, w.leg_ids[leg]
-    assert np.allclose(d["paid_legs_usd"], trace.legs @ w.leg_price)
+    # what was paid: the price, or what a traveller had left (never more; nearly all pay in full)
+    full_price = trace.legs @ w.leg_price
+    assert (d["paid_legs_usd"] <= full_price + 1e-6).all() and d["paid_legs_usd"].sum() >= 0.9 * full_price.sum()
 
 
 def test_residents_never_buy_a_package_a_visa_or_a_flight(traced) -> None:
     """Protects residents (``lives_in``): they go from intending straight to their city (counted in
     set_out_residents, at their own entry point), never through a package, a visa, a ticket or a
-    hub, and nobody else does; they spend nothing until they set out, and until their first leg
-    nothing but the hotel (hotel_usd_per_day for each evening in the city: no package, visa or
-    flight)."""
+    hub, and nobody else does; they spend nothing until they set out (what they spend before their
+    first leg: test_residents_spend_nothing_before_their_first_leg)."""
     model, d, trace = traced
     w, p, cfg = model.world, model.people, model.cfg
     res = residents(model)
@@ -327,19 +328,8 @@ def test_residents_never_buy_a_package_a_visa_or_a_flight(traced) -> None:
     states, spent = trace.state[:, res], trace.spent[:, res]
     at_home = np.logical_and.accumulate(np.isin(states, (State.AT_HOME, State.INTENDING)), axis=0)
     assert not spent[at_home].any()
-    # before the first leg (and before any trip home): the hotel, each evening in the city
-    first_trip = np.logical_and.accumulate(
-        np.isin(states, (State.AT_HOME, State.INTENDING, State.IN_CITY)), axis=0)
-    hotel_days = np.cumsum(states == State.IN_CITY, axis=0)
-    hotel = np.float32(cfg.purchase.hotel_usd_per_day)
-    assert (spent[first_trip] == hotel_days[first_trip] * hotel).all()
-    assert (hotel_days[first_trip] > 0).sum() > 1000
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "residents pay the hotel: sim/model/rules/transit.py live_in_transit_country charges everyone in the "
-    "city (residents too) hotel_usd_per_day; the brief expects their spent to stay 0 until their first leg "
-    "('residents already have housing', configs/world/russia_finland_2023.yaml)"))
 def test_residents_spend_nothing_before_their_first_leg(traced) -> None:
     """Residents live in the transit country: until they take a leg to the border they pay nothing."""
     model, _, trace = traced
@@ -364,7 +354,7 @@ def test_visa_free_held_and_charged_visas(traced) -> None:
     assert set(p.origin[p.channel == by_origin].tolist()) == {w.origin_names.index("Alandia")}
     charged = ~w.channel_in_package
     expected = sum(d[f"visas_{c}"] * w.channel_cost[i] for i, c in enumerate(w.channel_ids) if charged[i])
-    assert np.allclose(d["paid_visas_usd"], expected) and d["paid_visas_usd"].sum() > 0
+    assert (d["paid_visas_usd"] <= expected + 1e-6).all() and d["paid_visas_usd"].sum() >= 0.9 * expected.sum() > 0
 
 
 def test_the_closure_closes_the_crossing_point_and_the_reopening_opens_it(traced) -> None:
@@ -433,11 +423,6 @@ def test_the_engines_agree_on_the_synthetic_world(traced, default_dict) -> None:
     assert_same_run(model, fast)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a person's segment outlives their trip: go_home (sim/model/rules/transit.py) moves people from the "
-    "border to RETURNING without resetting people.segment, so on a later trip pick_segments sees "
-    "'the same segment' and sets day_due = day + 1 instead of day + travel[e, s] (arrival a day early on a "
-    "2-day leg)"))
 def test_a_second_trip_takes_the_legs_days_too(default_dict) -> None:
     """Everyone who sets out from the city is due at the border after their leg's days, also people
     on a second trip (many return and leave again here) who pick the segment of their first."""
@@ -454,10 +439,6 @@ def test_travellers_are_due_after_their_legs_days_on_a_first_trip(traced) -> Non
     assert trace.first_trips > 1000 and trace.late_first_trip == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a leg's token bucket is filled only on days someone sets out: take_legs and go_to_border "
-    "(sim/model/rules/transit.py) return before token_bucket when nobody goes, so a day's unused "
-    "capacity does not carry over, contrary to token_bucket's contract (sim/model/allocate.py)"))
 def test_a_legs_unused_capacity_carries_over_a_day_with_nobody_going(default_dict) -> None:
     """A leg of half a person a day: nobody goes on day 0; on day 1 one person goes and finds the
     two days' half places, a whole one (credit = min(0.5 + 0.5, 7 x 0.5 + 1) = 1)."""
@@ -472,6 +453,7 @@ def test_a_legs_unused_capacity_carries_over_a_day_with_nobody_going(default_dic
         go = np.zeros(0, np.int64) if day == 0 else np.array([0])
         p.entry[go] = w.entry_ids.index("north_port")
         p.segment[go] = w.segment_ids.index("north_post")
+        places_on_legs(model)  # go_to_border fills the legs' places every morning
         went = take_legs(model, go)
     assert went.tolist() == [0]
 

@@ -102,9 +102,7 @@ def go_to_border(model: MigrationModel, today: Day) -> None:
     to them (:func:`choose_segment`) and takes the leg there if it has room today, paying its
     price (:func:`take_legs`)."""
     p, cfg, day, w = model.people, model.cfg, model.day, model.world
-    limited = np.isfinite(w.leg_cap)
-    if limited.any():  # the legs' places today (a token bucket: unused places carry over a week)
-        model.leg_places = token_bucket(model.leg_credit, np.where(limited, w.leg_cap, 0.0) * model.scale)
+    places_on_legs(model)
     in_city = p.ids(State.IN_CITY)
     if in_city.size == 0:
         return
@@ -155,6 +153,15 @@ def choose_segment(model: MigrationModel, ids: np.ndarray, stream: Stream) -> np
     model.kernels.pick_segments(ids, model.streams.counter_key(stream, model.day), table, p.entry, p.segment,
                                 p.day_due, model.world.travel, model.day)
     return ids
+
+
+def places_on_legs(model: MigrationModel) -> None:
+    """Today's whole places on each leg with a daily capacity (``model.leg_places``): a token
+    bucket in real people, scaled, filled every day (unused places carry over a week)."""
+    w = model.world
+    limited = np.isfinite(w.leg_cap)
+    if limited.any():
+        model.leg_places = token_bucket(model.leg_credit, np.where(limited, w.leg_cap, 0.0) * model.scale)
 
 
 def take_legs(model: MigrationModel, go: np.ndarray) -> np.ndarray:
