@@ -40,7 +40,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--scenarios",
         default="all",
-        help="comma-separated scenario names (files of configs/scenario/), or 'all' (default)",
+        help="comma-separated scenario names (files of configs/scenario/), or 'all' (default): every scenario "
+        "whose meta.baseline is the baseline",
     )
     ap.add_argument(
         "--seeds",
@@ -104,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         first = [] if args.scenarios == "all" else [f"scenario={check_scenario_names(names)[0]}"]
         baseline = args.baseline or baseline_of(compose(first))
+        if args.scenarios == "all":  # the baseline's family: the scenarios compared with it (their meta.baseline)
+            names = [n for n in names if n == baseline or baseline_of(compose([f"scenario={n}"])) == baseline]
     except ConfigError as e:
         print(f"compare_scenarios: configuration error: {e}", file=sys.stderr)
         return 2

@@ -47,8 +47,8 @@ def _group_options() -> list[tuple[str, str]]:
 def test_every_shipped_config_composes_and_validates(group: str, option: str) -> None:
     """Protects: every file in configs/ (each scenario, world, ...) composes with Hydra and passes
     every check, including the world-level lever checks (check_config builds a probe model). A
-    world is checked without the default scenario's levers (they name the default world's places)."""
-    overrides = [f"{group}={option}"] + (["levers={}"] if group == "world" else [])
+    world is checked without the default scenario's levers (they name the default world's places: ~levers)."""
+    overrides = [f"{group}={option}"] + (["~levers"] if group == "world" else [])
     cfg = compose(overrides)
     assert isinstance(cfg, Config)
     check_config(cfg)
@@ -61,7 +61,7 @@ def test_each_world_pulls_in_its_own_behaviour(world: str) -> None:
     text = (CONFIG_DIR / "world" / f"{world}.yaml").read_text()
     assert f"/behaviour: {world}" in text
     assert (CONFIG_DIR / "behaviour" / f"{world}.yaml").exists()
-    data = compose_dict([f"world={world}", "levers={}"])
+    data = compose_dict([f"world={world}", "~levers"])
     for key in WORLD_BEHAVIOUR:
         section, name = key.split(".")
         assert name in data[section], f"{world}: {key} not set by configs/behaviour/{world}.yaml"
@@ -251,7 +251,7 @@ def test_bad_schedule_values(tiny_world, when: dict, key: str) -> None:
         (lever("flight_suspension", "Iraq", from_states=["Narnia"]), r"from_states\[0\]", "state 'Narnia'", "Iraq"),
         (lever("boarding_ban", "Turkey", from_airports=["IST"], nationalities=["martian"]), r"nationalities\[0\]",
          "nationality 'martian'", "iraqi"),
-        (lever("eu_visa_restriction", "EU", nationality="martian"), "nationality", "nationality 'martian'", "syrian"),
+        (lever("visa_leverage", "EU", nationality="martian"), "nationality", "nationality 'martian'", "syrian"),
         (lever("pushback", "Poland", segments=["estonia"], pushback=True), r"segments\[0\]", "segment 'estonia'", "poland"),
         (lever("transit_facilitation", "Belarus", segment_weights={"estonia": 2.0}), r"segment_weights\.estonia",
          "segment 'estonia'", "lithuania"),
@@ -319,7 +319,7 @@ def test_unknown_lever_parameter_even_when_disabled(tiny_world) -> None:
         (lever("reinforcement", "Poland", segments="poland"), r"levers\.x\.segments: 'poland' is not a list"),
         (lever("reinforcement", "Poland", segments=[]), r"levers\.x\.segments: empty"),
         (lever("smuggler_crackdown", "Iraq", capacity_mult=2.0), r"levers\.x\.capacity_mult: .*allowed: \[0, 1\]"),
-        (lever("eu_visa_restriction", "EU", cooperation_drop=1.5), r"levers\.x\.cooperation_drop: .*allowed: \[0, 1\]"),
+        (lever("visa_leverage", "EU", cooperation_drop=1.5), r"levers\.x\.cooperation_drop: .*allowed: \[0, 1\]"),
         (lever("repatriation_flights", "Iraq", when={"start": "2021-02-01"}, seats=[10]),
          r"levers\.x: give either when\.dates .* or weekdays"),
         (lever("repatriation_flights", "Iraq", when={"start": "2021-02-01"}, seats=[10], weekdays=[7]),
