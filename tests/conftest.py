@@ -182,7 +182,7 @@ TINY_LEVERS: dict[str, Any] = {
                   "transport_mult": 2.0, "segment_weights": {"poland": 2.0}, "attempt_mult": 1.2},
     "shelter": {"kind": "transit_facilitation", "actor": "Belarus", "when": {"start": "2021-05-01"},
                 "shelter": True},
-    "eu_visa": {"kind": "eu_visa_restriction", "actor": "EU", "when": {"start": "2021-04-01"},
+    "eu_visa": {"kind": "visa_leverage", "actor": "EU", "when": {"start": "2021-04-01"},
                 "nationality": "iraqi", "cooperation_drop": 0.5},
 }
 

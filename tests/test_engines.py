@@ -34,7 +34,7 @@ CONFIGS = [
     ["population.size=20000", "run.seed=11", "scenario=suspension_with_transit_bans"],
     ["population.size=20000", "scenario=no_levers"],
     ["population.size=20000", "run.seed=2", "scenario=early_repatriation"],
-    ["population.size=20000", "scenario=eu_visa_restriction"],
+    ["population.size=20000", "scenario=visa_leverage"],
     ["population.size=3000", "run.seed=9", "scenario=early_consulate_closure"],
 ]
 

@@ -219,14 +219,14 @@ def test_transit_segment_weights(tiny_world, run) -> None:
     assert window(on)["attempts_lithuania"].sum() > window(off)["attempts_lithuania"].sum()
 
 
-def test_eu_visa_restriction_lowers_repatriation(tiny_world, run) -> None:
+def test_visa_leverage_lowers_repatriation(tiny_world, run) -> None:
     """Protects: the EU visa restriction lowers the origin state's cooperation, so fewer people
     are repatriated on the same flights."""
     dates = [f"2021-{m:02d}-{d:02d}" for m in (3, 4, 5) for d in (1, 8, 15, 22)]
     flights = {"repat": lever("repatriation_flights", "Iraq", when={"dates": dates}, seats=[20],
                               nationalities=["iraqi", "syrian"])}
     off, on, _ = compare(tiny_world, run,
-                         {"x": lever("eu_visa_restriction", "EU", nationality="iraqi", cooperation_drop=0.5)},
+                         {"x": lever("visa_leverage", "EU", nationality="iraqi", cooperation_drop=0.5)},
                          base_levers=flights)
     assert off["repatriated"].sum() > 20
     assert on["repatriated"].sum() < off["repatriated"].sum()
@@ -240,7 +240,7 @@ INACTIVE_CASES = {
     "boarding_ban": lever("boarding_ban", "Turkey", from_airports=["IST"], nationalities=["iraqi"]),
     "consulate_closure": lever("consulate_closure", "Iraq", channels=["consulate_baghdad"]),
     "visa_restriction": lever("visa_restriction", "Belarus", nationalities=["syrian"]),
-    "eu_visa_restriction": lever("eu_visa_restriction", "EU", nationality="iraqi"),
+    "visa_leverage": lever("visa_leverage", "EU", nationality="iraqi"),
     "repatriation_flights": lever("repatriation_flights", "Iraq", when={"dates": [START, "2021-05-20"]}, seats=[100],
                                   nationalities=["iraqi", "syrian"]),
     "smuggler_crackdown": lever("smuggler_crackdown", "Iraq", capacity_mult=0.0),

@@ -179,7 +179,7 @@ def test_yaml_nan_in_the_params_file_is_refused(config_dir: Path) -> None:
         (lever("reinforcement", "Poland", enabled=False, segments=["poland"], guard_mult=float("inf")), "guard_mult"),
         (lever("transit_facilitation", "Belarus", segment_weights={"poland": float("inf")}), r"segment_weights\.poland"),
         (lever("transit_facilitation", "Belarus", attempt_mult=np.float64("nan")), "attempt_mult"),
-        (lever("eu_visa_restriction", "EU", intention_mult=float("nan")), "intention_mult"),
+        (lever("visa_leverage", "EU", intention_mult=float("nan")), "intention_mult"),
         (lever("information_campaign", "Belarus", intensity=float("-inf")), "intensity"),
         (lever("repatriation_flights", "Iraq", when={"dates": ["2021-02-01"]}, seats=[float("nan")]), r"seats\[0\]"),
         (lever("smuggler_crackdown", "Iraq", capacity_mult=float("nan")), "capacity_mult"),

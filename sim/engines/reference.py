@@ -108,7 +108,7 @@ def return_chance(base: float, days_in_transit_country: int, days_scale: float, 
                   pushback_weight: float, cold: float, cold_weight: float, broke: bool,
                   broke_weight: float, risk: float, stress_max: float,
                   free_seat_mult: float) -> float:
-    """Daily chance a person stranded in Belarus wants to go home.
+    """Daily chance a person stranded in the transit country wants to go home.
 
     Mirrors :func:`sim.model.population.return_willingness` for one person:
     ``p = min(1, base * (1.5 - risk) * m_free * exp(min(z, z_max)))`` with stress
@@ -164,7 +164,7 @@ PLAN: dict[str, dict[State, str]] = {
     "hotel": {State.IN_CITY: "pay_for_the_day", State.AT_BORDER: "pay_for_the_day"},
     "arrive_home": {State.RETURNING: "arrive_home"},
     "return": {State.IN_CITY: "consider_going_home", State.AT_BORDER: "consider_going_home"},
-    "minsk": {State.IN_CITY: "consider_the_border"},
+    "city": {State.IN_CITY: "consider_the_border"},
     "border": {State.AT_BORDER: "consider_an_attempt"},
 }
 
@@ -198,7 +198,7 @@ class Migrant(mesa.Agent):
         risk: risk tolerance in (0, 1). net_weight: weight put on the network's reports.
         state: their :class:`State`. day_entered: the day they entered it.
         day_due: the day their pending event happens (visa ready, arrival at hub or border).
-        day_arrived: day of arrival in Minsk on the current trip, -1 if none.
+        day_arrived: day of arrival in the city on the current trip, -1 if none.
         channel, hub, segment: visa channel applied to, hub in transit, border segment (-1: none).
         has_smuggler: has paid a smuggler.
         attempts, pushbacks, returns: counts over the whole run.
@@ -377,7 +377,7 @@ class Migrant(mesa.Agent):
             self.cancel_trip()
 
     def ask_for_seat_from_hub(self) -> Request | None:
-        """In transit: once at my hub, ask for a seat on a flight from it to Minsk that carries
+        """In transit: once at my hub, ask for a seat on a flight from it to the transit country that carries
         my nationality (first come by the day I reached the hub)."""
         m = self.model
         if self.day_due > m.day:
@@ -385,8 +385,8 @@ class Migrant(mesa.Agent):
         return Request(self, self.day_due, m.draw("seat.tie"),
                        m.hub_routes_today[self.hub][self.nationality])
 
-    def fly_to_minsk(self) -> None:
-        """Seated: I land in Minsk today."""
+    def land_in_transit_country(self) -> None:
+        """Seated: I land in the city today."""
         self.day_arrived = self.model.day
         self.hub = -1
         self.move_to(State.IN_CITY)
@@ -408,22 +408,22 @@ class Migrant(mesa.Agent):
             m.count("paid_agencies_usd", cfg.purchase.hub_extra_usd)
             self.day_entered = m.day
 
-    # ---- 5. migrants: Belarus (mirrors live_in_transit_country, go_home, go_to_border) ---------------
+    # ---- 5. migrants: the transit country (mirrors live_in_transit_country, go_home, go_to_border) ---------------
     def pay_for_the_day(self) -> None:
-        """In Belarus: pay for a day's living (``hotel_usd_per_day``)."""
+        """In the transit country: pay for a day's living (``hotel_usd_per_day``)."""
         self.pay(self.model.cfg.purchase.hotel_usd_per_day)
 
     def arrive_home(self) -> None:
-        """Returning: home the day after leaving Belarus."""
+        """Returning: home the day after leaving the transit country."""
         if self.day_due <= self.model.day:
             self.returns += 1
             self.move_to(State.RETURNED)
 
     def consider_going_home(self) -> Request | None:
-        """In Belarus: become willing to go home with today's chance
+        """In the transit country: become willing to go home with today's chance
         (:meth:`willingness_to_return`). A willing person who may take a free seat (a
         repatriation flight for my nationality leaves today and I can pay its fare) asks for one,
-        first come by the day they arrived in Minsk."""
+        first come by the day they arrived in the city."""
         m = self.model
         free_seat_open = m.free_seats_today > 0 and m.repat_ok_today[self.nationality] and (
             self.savings_usd >= m.repat_fare_today)
@@ -444,7 +444,7 @@ class Migrant(mesa.Agent):
                              c.stress_max, c.free_seat_mult if free_seat_open else 1.0)
 
     def take_free_seat(self) -> None:
-        """A free repatriation seat (pay its fare, if any): leave Belarus."""
+        """A free repatriation seat (pay its fare, if any): leave the transit country."""
         if self.model.repat_fare_today > 0:
             self.pay(self.model.repat_fare_today)
         self.leave_transit_country()
@@ -465,8 +465,8 @@ class Migrant(mesa.Agent):
         self.move_to(State.RETURNING)
 
     def consider_the_border(self) -> None:
-        """In Minsk: leave for the border with chance ``city_to_border_per_day`` times
-        Belarus' transport, choosing a segment."""
+        """In the city: leave for the border with chance ``city_to_border_per_day`` times
+        the transit state's transport, choosing a segment."""
         m = self.model
         if m.draw("go_to_border") < m.to_border_today:
             self.choose_segment(SEGMENT_CHOICE)
@@ -776,7 +776,7 @@ class ReferenceModel(MigrationModel):
                 continue
             served, _ = self.allocate(int(today.seats[r]), cand)
             for q in served:
-                q.migrant.fly_to_minsk()
+                q.migrant.land_in_transit_country()
             sold[r] = len(served)
             self.count(f"arrivals_{w.route_ids[r]}", len(served))
             self.count("paid_airlines_usd", float(len(served) * w.route_fare[r]))
@@ -788,11 +788,11 @@ class ReferenceModel(MigrationModel):
                 q.migrant.stay_at_hub()
 
     def live_in_transit_country(self, today: Day) -> None:
-        """Everyone in Belarus pays for the day (stage ``hotel``)."""
+        """Everyone in the transit country pays for the day (stage ``hotel``)."""
         self.run_stage("hotel")
 
     def go_home(self, today: Day) -> None:
-        """Returning people arrive home; people in Belarus may become willing to return: free
+        """Returning people arrive home; people in the transit country may become willing to return: free
         seats first (first come by the day they arrived), then their own tickets."""
         w, pol, day = self.world, self.world.policy, self.day
         self.run_stage("arrive_home")
@@ -820,10 +820,10 @@ class ReferenceModel(MigrationModel):
             self.failure_ema[q.migrant.origin] += a
 
     def go_to_border(self, today: Day) -> None:
-        """People in Minsk leave for the border (stage ``minsk``)."""
+        """People in the city leave for the border (stage ``city``)."""
         self.to_border_today = min(1.0, self.cfg.travel.city_to_border_per_day * self.world.policy.transport_mult)
         self.segment_weights_today = self._segment_weights().tolist()
-        self.run_stage("minsk")
+        self.run_stage("city")
 
     def _segment_weights(self) -> np.ndarray:
         """(S,) today's attractiveness of each segment (as :func:`sim.model.rules.transit.choose_segment`)."""

@@ -120,7 +120,7 @@ class IntentionConfig:
     network_gain: float = nonneg(5.04, "weight of the network signal S in exp(w_i * gain * S)")
     success_scale_per_day: float = param(0.3, "reported successes/day from one origin that give S = log 2", 1e-9, None)
     failure_scale_per_day: float = param(10.0, "reported failures/day (pushbacks, returns) that take S down by log 2", 1e-9, None)
-    caught_success_weight: float = prob(0.671, "how much a report of being caught and kept in the EU counts as a success (1 = as much as getting through)")
+    caught_success_weight: float = prob(0.671, "how much a report of being caught and kept in the destination (or registered at a crossing point) counts as a success (1 = as much as getting through)")
     death_weight: float = nonneg(25.0, "one reported death counts as this many failures")
     report_half_life_days: float = param(14.0, "half-life of what the network remembers (days)", 0.1, None)
     closed_offer_mult: float = prob(0.15, "intention hazard multiplier when no package is on sale in the origin")
@@ -137,18 +137,18 @@ class PurchaseConfig:
     hub_extra_usd: float = nonneg(700.0, "extra cost of a package routed through a hub (USD)")
     hub_extra_days: int = nonneg(2, "extra days of travel through a hub (days)")
     hotel_usd_per_day: float = nonneg(25.0, "living cost in the transit country (USD/day)")
-    smuggler_fee_usd: float = nonneg(6500.0, "fee for a smuggler at the EU border (USD); source: targets smuggling_fee_usd")
+    smuggler_fee_usd: float = nonneg(6500.0, "fee for a smuggler at a green border (USD)")
     smuggler_take_prob: float = prob(0.35, "share of people who can afford a smuggler that hire one")
     smuggler_detect_mult: float = prob(0.6, "detection multiplier for people with a smuggler")
 
 
 @dataclass
 class TravelConfig:
-    """Waiting for a visa -> ticketed -> in transit -> in Minsk -> at the border."""
+    """Waiting for a visa -> ticketed -> in transit -> in the city -> at the border."""
 
     rebook_wait_days: int = nonneg(10, "days a ticketed person waits for a seat before the agency rebooks through a hub (days)")
     hub_stranded_days: int = nonneg(21, "days at a hub with no flight that will carry them before going home (days)")
-    city_to_border_per_day: float = prob(0.12, "daily chance of leaving Minsk for the border, unaided")
+    city_to_border_per_day: float = prob(0.12, "daily chance of leaving the city for the border, unaided")
     package_cancel_days: int = nonneg(60, "days a bought package waits for a visa application before the agency cancels it and refunds part (days)")
     refund_share: float = prob(0.5, "share of the package price refunded when a trip is cancelled")
 
@@ -174,8 +174,8 @@ class BorderConfig:
 class ReturnConfig:
     """Returning: repatriation flights, own tickets, and leaving again."""
 
-    base_willing_per_day: float = prob(0.00367, "daily chance a person stranded in Belarus becomes willing to return, at zero stress")
-    days_scale: float = param(60.0, "days in Belarus that add one unit of stress", 1e-9, None)
+    base_willing_per_day: float = prob(0.00367, "daily chance a person stranded in the transit country becomes willing to return, at zero stress")
+    days_scale: float = param(60.0, "days in the transit country that add one unit of stress", 1e-9, None)
     pushback_weight: float = nonneg(0.12, "stress per time turned back")
     cold_weight: float = nonneg(2.0, "stress at full cold")
     broke_weight: float = nonneg(1.5, "stress when money is gone")
@@ -242,7 +242,7 @@ class Origin:
 class Route:
     """A scheduled flight route (a row of ``world.routes``)."""
 
-    id: str = param("", "route id, e.g. IA_BGW_MSQ")
+    id: str = param("", "route id (used in output column names): airline_from_to is a good habit")
     airline: str = param("", "operating airline (a key of world.airlines)")
     origin: str = param("", "departure airport code")
     destination: str = param("", "arrival airport code: an entry point's airport (world.transit.entry_points); "

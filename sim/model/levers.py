@@ -214,7 +214,7 @@ class FlightSuspensionParams:
 
 @register("flight_suspension", "boarding_ban")
 class FlightSuspension(Lever):
-    """Stops flights to Minsk, or boarding for some nationalities.
+    """Stops flights to the transit country, or boarding for some nationalities.
 
     Scope: routes that match every non-empty filter (``routes``, ``airlines``,
     ``from_airports``, ``from_states``). With ``nationalities`` empty the routes do not fly;
@@ -302,15 +302,16 @@ class VisaRestriction(Lever):
 
 
 @dataclass(frozen=True)
-class EuVisaParams:
-    nationality: str = "iraqi"
+class VisaLeverageParams:
+    nationality: str = ""
     cooperation_drop: float = 0.5
     intention_mult: float = 1.2
 
 
-@register("eu_visa_restriction")
-class EuVisaRestriction(Lever):
-    """The EU restricts Schengen visas for one nationality (Visa Code Art. 25a).
+@register("visa_leverage")
+class VisaLeverage(Lever):
+    """A destination restricts its own visas for one nationality to press the origin state on
+    returns (e.g. the EU's Visa Code Art. 25a).
 
     Mechanism the record describes: the origin state's cooperation on returns falls (fewer
     repatriation seats: ``cooperation *= 1 - cooperation_drop``), and the legal route closes,
@@ -318,10 +319,13 @@ class EuVisaRestriction(Lever):
     Stands for: the Commission's 2021 proposal (events 2021-08-15; not adopted).
     """
 
-    Params = EuVisaParams
+    Params = VisaLeverageParams
 
     def build(self, world: World, where: str) -> None:
         p = self.params
+        if not p.nationality:
+            raise ConfigError(f"{where}.nationality: missing; name the nationality whose visas are restricted "
+                              f"({', '.join(world.nationalities)})")
         k = world.index("nationality", p.nationality, f"{where}.nationality")
         if not 0 <= p.cooperation_drop <= 1:
             raise ConfigError(f"{where}.cooperation_drop: {p.cooperation_drop} is out of range; allowed: [0, 1]")
@@ -339,18 +343,19 @@ class RepatriationParams:
     seats: list[int] = field(default_factory=list)
     weekdays: list[int] = field(default_factory=list)
     fare_usd: float = 0.0
-    airline: str = "IA"
-    nationalities: list[str] = field(default_factory=lambda: ["iraqi"])
+    airline: str = ""
+    nationalities: list[str] = field(default_factory=list)
 
 
 @register("repatriation_flights")
 class RepatriationFlights(Lever):
-    """Flights home from Minsk, chartered from ``airline`` by the actor.
+    """Flights home from the transit country, chartered from ``airline`` by the actor (default:
+    the first of ``world.airlines`` registered in the actor's state).
 
     Schedule: either ``when: {dates: [...]}`` with ``seats`` one per date (or one number for
     all), or a window (``when: {start, end}``) with flights on ``weekdays`` (0 = Monday),
     ``seats`` each. ``fare_usd`` 0 is a free flight; above 0, only those who can pay board.
-    ``nationalities``: who may board. Seats are scaled by the origin state's cooperation; who
+    ``nationalities``: who may board (all if empty). Seats are scaled by the origin state's cooperation; who
     boards is decided by the migrants' willingness to return (days stranded, times turned
     back, money left, cold). Stands for: Iraq's evacuation flights (events 2021-08-09) and the
     repatriation flights from 2021-11-18.
@@ -382,7 +387,15 @@ class RepatriationFlights(Lever):
                 if n:
                     self.seats_on[d] = n * p.seats[0]
         self.nat = _nat_mask(world, p.nationalities, f"{where}.nationalities")
-        world.index("airline", p.airline, f"{where}.airline")
+        if p.airline:
+            world.index("airline", p.airline, f"{where}.airline")
+            self.airline = p.airline
+        else:
+            own = [a for a, state in zip(world.airlines, world.airline_state, strict=True) if state == self.actor]
+            if not own:
+                raise ConfigError(f"{where}.airline: missing, and no airline of world.airlines is registered in "
+                                  f"{self.actor!r}; name the airline that flies the charters ({', '.join(world.airlines)})")
+            self.airline = own[0]
 
     def effect(self, strength: float, day: int) -> int:
         """Today's seats: all that ``apply`` reads of the strength and the day."""
@@ -391,7 +404,7 @@ class RepatriationFlights(Lever):
     def apply(self, policy: Policy, strength: float, day: int) -> None:
         seats = self.effect(strength, day)
         if seats > 0:
-            policy.charters.append((self.params.airline, seats))
+            policy.charters.append((self.airline, seats))
             policy.repat_ok |= self.nat
             policy.repat_fare_usd = min(policy.repat_fare_usd, self.params.fare_usd)
 
@@ -435,7 +448,7 @@ class BorderParams:
 @register("border_policy", "pushback", "reinforcement", "state_of_emergency")
 class BorderPolicy(Lever):
     """A border state's policy at its segments: pushbacks (people caught inside are returned
-    to Belarus), reinforcement (``guard_mult`` on guard capacity, ramped by the schedule) and
+    to the transit country), reinforcement (``guard_mult`` on guard capacity, ramped by the schedule) and
     interior controls (``interior_catch_mult``, e.g. a state of emergency's closed zone).
     Stands for: Lithuania's pushback decree (events 2021-08-02), the states of emergency in
     Latvia (2021-08-10), Poland (2021-09-02) and Lithuania (2021-11-09), Poland's legalised

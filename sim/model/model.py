@@ -52,7 +52,7 @@ from sim.model.world import World
 
 
 class MigrationModel(mesa.Model):
-    """The 2021 Iraq -> Belarus -> EU corridor (or any world given in the config).
+    """A corridor as a Mesa model: the world, the scenario and the behaviour given in the config.
 
     Args:
         config: a :class:`Config` or a nested mapping (checked by :func:`load_config`);

@@ -263,7 +263,7 @@ def segment_weights(perceived_success: np.ndarray, steering_weight: np.ndarray,
     """Attractiveness of each border segment (shared by everyone choosing today).
 
     Formula: ``w_s = steering_weight_s * exp(log(p_s) / temperature)`` — a logit on the log of
-    the success share the network reports at segment ``s``, tilted by where Belarus drives people.
+    the success share the network reports at segment ``s``, tilted by where the transit state drives people (steering).
     """
     logit = np.log(np.maximum(perceived_success, 1e-6)) / temperature
     logit -= logit.max()
@@ -307,7 +307,7 @@ def return_willingness(base: float, days_in_transit_country: np.ndarray, days_sc
                        pushbacks: np.ndarray, pushback_weight: float, cold: float,
                        cold_weight: float, broke: np.ndarray, broke_weight: float,
                        risk: np.ndarray, stress_max: float, free_seat_mult: float) -> np.ndarray:
-    """Daily chance a person stranded in Belarus wants to go home.
+    """Daily chance a person stranded in the transit country wants to go home.
 
     Formula: ``p = min(1, base * (1.5 - risk) * m_free * exp(min(z, z_max)))`` with stress
     ``z = days / d0 + b_pb * pushbacks + b_cold * cold + b_broke * [money gone]``; ``m_free``

@@ -126,6 +126,7 @@ class World:
         self.airport_codes = list(w.airports)
         self.hubs = list(w.hubs)
         self.airlines = list(w.airlines)
+        self.airline_state = [a.state for a in w.airlines.values()]
         K, A = len(self.nationalities), len(self.airport_codes)
         ap = {a: i for i, a in enumerate(self.airport_codes)}
         nat = {n: i for i, n in enumerate(self.nationalities)}

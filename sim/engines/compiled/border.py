@@ -99,7 +99,7 @@ def _cross(att, segment, has_smuggler, origin, nationality, attempts, pushbacks,
             by_origin[2, origin[i]] += 1
             n_back += 1
     died = np.empty(by_seg[DIED].sum(), dtype=np.int64)
-    into_eu = np.empty(by_seg[CAUGHT_KEPT].sum() + by_seg[THROUGH].sum(), dtype=np.int64)
+    into_destination = np.empty(by_seg[CAUGHT_KEPT].sum() + by_seg[THROUGH].sum(), dtype=np.int64)
     back = np.empty(n_back, dtype=np.int64)
     switch = np.empty(n_back, dtype=np.int64)
     nd = ne = nb = ns = 0
@@ -110,7 +110,7 @@ def _cross(att, segment, has_smuggler, origin, nationality, attempts, pushbacks,
             died[nd] = i
             nd += 1
         elif o == CAUGHT_KEPT or o == THROUGH:
-            into_eu[ne] = i
+            into_destination[ne] = i
             ne += 1
         else:
             back[nb] = i
@@ -120,7 +120,7 @@ def _cross(att, segment, has_smuggler, origin, nationality, attempts, pushbacks,
                 switch[ns] = i
                 ns += 1
             day_due[i] = day + 1
-    return by_seg, by_origin, kept_by_nat, died, into_eu, back, switch[:ns]
+    return by_seg, by_origin, kept_by_nat, died, into_destination, back, switch[:ns]
 
 
 def present_at_crossings(at: np.ndarray, day: int, day_due: np.ndarray, day_entered: np.ndarray,

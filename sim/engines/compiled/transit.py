@@ -1,4 +1,4 @@
-"""Compiled twins of the kernels of :mod:`sim.model.rules.transit` (people in Belarus).
+"""Compiled twins of the kernels of :mod:`sim.model.rules.transit` (people in the transit country).
 
 Each function here has the name, the arguments and the results, bit for bit, of the numpy kernel
 of the same name, which is the rule (its docstring has the formula): :func:`pay_hotel`,
@@ -51,7 +51,7 @@ def stranded(in_city: np.ndarray, at_border: np.ndarray, day: int, day_arrived: 
              pushbacks: np.ndarray, savings: np.ndarray, risk: np.ndarray, nationality: np.ndarray,
              repat_ok: np.ndarray, seats_today: bool, fare_usd: float, cold_at_border: float,
              own_ticket_usd: float, free_seat_mult: float):
-    """Per person in Belarus, the arguments of ``return_willingness`` and who may take a free seat."""
+    """Per person in the transit country, the arguments of ``return_willingness`` and who may take a free seat."""
     return _stranded(in_city, at_border, day, day_arrived, pushbacks, savings, risk, nationality,
                      repat_ok, bool(seats_today), as_numpy_compares(fare_usd), float(cold_at_border),
                      as_numpy_compares(own_ticket_usd), float(free_seat_mult))
@@ -106,7 +106,7 @@ def _decide_returns(here, n_city, prob, broke, eligible, seats, key_willing, key
         willing[j] = np.float64(u01(key_willing, here[j])) < prob[j]
         if willing[j] and eligible[j]:
             n_cand += 1
-    # the candidates in ascending row order: merge the Minsk part's and the border part's
+    # the candidates in ascending row order: merge the city part's and the border part's
     cand = np.empty(n_cand, dtype=np.int64)
     a, b = 0, n_city
     for c in range(n_cand):
@@ -132,7 +132,7 @@ def _decide_returns(here, n_city, prob, broke, eligible, seats, key_willing, key
         if win[c]:
             seated[cand[c]] = True
 
-    # 0 free in Minsk, 1 free at the border, 2 own in Minsk, 3 own at the border, -1 stays
+    # 0 free in the city, 1 free at the border, 2 own in the city, 3 own at the border, -1 stays
     group = np.full(n, -1, dtype=np.int8)
     sizes = np.zeros(4, dtype=np.int64)
     for j in range(n):
@@ -179,7 +179,7 @@ def _decide_returns(here, n_city, prob, broke, eligible, seats, key_willing, key
 
 
 def leavers(in_city: np.ndarray, key: np.uint64, chance: float) -> np.ndarray:
-    """The people in Minsk whose leave draw is below today's ``chance``."""
+    """The people in the city whose leave draw is below today's ``chance``."""
     return _leavers(in_city, key, as_numpy_compares(chance))
 
 

@@ -80,7 +80,7 @@ class Airline(mesa.Agent):
         return pulled
 
     def fly_charter(self, seats: int) -> int:
-        """Fly a repatriation charter out of Minsk ordered by a state; returns the seats offered."""
+        """Fly a repatriation charter out of the transit country ordered by a state; returns the seats offered."""
         if seats > 0:
             self.charters_flown += 1
             self.charter_seats += seats

@@ -1,7 +1,7 @@
-"""States: Iraq, the KRG, Belarus, the EU border states, the transit states, the EU.
+"""States: origin states, the transit state, the destination's border states, hub states, blocs.
 
 A state owns the levers it may pull (``actor`` in the config) and pulls those active today.
-An issuing state (Belarus) also scales its visa issuance to the queue at its channels while it
+An issuing state (the transit state) also scales its visa issuance to the queue at its channels while it
 wants the flow (its channels' ``capacity_growth_per_day``), which is how supply answered demand
 in 2021.
 """

@@ -122,7 +122,7 @@ def resolve_border(model: MigrationModel, today: Day) -> None:
     p_stop = stop_share(w.seg_detect, cap, n_att, b.congestion_half)
     p_inside = np.minimum(1.0, w.seg_interior * pol.interior_catch_mult)
     cold = w.cold_on(day) * (not pol.shelter)
-    by_seg, by_origin, kept_by_nat, died, into_eu, back, switch = model.kernels.cross(
+    by_seg, by_origin, kept_by_nat, died, into_destination, back, switch = model.kernels.cross(
         att, p.segment, p.has_smuggler, p.origin, p.nationality, p.attempts, p.pushbacks, p.day_due, day,
         streams.counter_key(CROSS_DEATH, day), streams.counter_key(CROSS_LINE, day),
         streams.counter_key(CROSS_INSIDE, day), streams.counter_key(SWITCH, day),
@@ -141,7 +141,7 @@ def resolve_border(model: MigrationModel, today: Day) -> None:
         g.adapt(int(n_att[g.segment]), cap[g.segment])
 
     p.move(died, State.AT_BORDER, State.DIED, day)
-    p.move(into_eu, State.AT_BORDER, State.IN_DESTINATION, day)
+    p.move(into_destination, State.AT_BORDER, State.IN_DESTINATION, day)
     choose_segment(model, switch, SEGMENT_RECHOICE)
 
     # what the network hears: per origin, and per segment
@@ -196,7 +196,7 @@ def cross(att: np.ndarray, segment: np.ndarray, has_smuggler: np.ndarray, origin
         (by_seg (5, n_seg): attempts per outcome (``DIED`` .. ``THROUGH``) and segment,
         by_origin (4, n_origin): through, caught and kept, turned back, died per origin,
         kept_by_nat (n_seg * n_nat): caught and kept per segment * n_nat + nationality,
-        died, into_eu (caught and kept or through), back, switch: rows, in ``att``'s order).
+        died, into_destination (caught and kept or through), back, switch: rows, in ``att``'s order).
     """
     seg = segment[att].astype(np.int64)
     died, stopped, caught_in, kept, through = resolve_crossings(

@@ -30,7 +30,7 @@ KERNELS: tuple[str, ...] = ("queue_and_reroute", "seat_and_strand")
 
 
 def fly(model: MigrationModel, today: Day) -> None:
-    """Ticketed and in-transit people take today's seats to Minsk; agencies reroute via hubs.
+    """Ticketed and in-transit people take today's seats to the transit country; agencies reroute via hubs.
 
     A ticketed person flies direct while a route from their airports will carry them and
     they have waited less than ``rebook_wait_days``; otherwise the agency sends them to a

@@ -209,10 +209,10 @@ def stranded(in_city: np.ndarray, at_border: np.ndarray, day: int, day_arrived: 
              pushbacks: np.ndarray, savings: np.ndarray, risk: np.ndarray, nationality: np.ndarray,
              repat_ok: np.ndarray, seats_today: bool, fare_usd: float, cold_at_border: float,
              own_ticket_usd: float, free_seat_mult: float):
-    """Per person in Belarus, the arguments of :func:`return_willingness`, and who may take a free seat.
+    """Per person in the transit country, the arguments of :func:`return_willingness`, and who may take a free seat.
 
     The people are ``here = [in_city..., at_border...]`` (each part ascending). Per person:
-    ``days = day - day_arrived`` (int16); ``cold = cold_at_border`` at the border, 0 in Minsk;
+    ``days = day - day_arrived`` (int16); ``cold = cold_at_border`` at the border, 0 in the city;
     ``broke = savings < own_ticket_usd``; ``eligible = seats_today and repat_ok[nationality]
     and savings >= fare_usd``; ``seat_mult = free_seat_mult`` if eligible, else 1.
 
@@ -235,14 +235,14 @@ def decide_returns(here: np.ndarray, n_city: int, prob: np.ndarray, broke: np.nd
                    day: int):
     """Who goes home today, with the payments, and due home tomorrow (``day_due = day + 1``).
 
-    ``here`` as :func:`stranded` orders it (the first ``n_city`` in Minsk). Willing if the
+    ``here`` as :func:`stranded` orders it (the first ``n_city`` in the city). Willing if the
     willing draw < ``prob``. The willing and ``eligible`` queue for the ``seats`` free seats in
-    ascending row order (:func:`allocate_fifo` by day in Belarus, then the tie draw); a seated
+    ascending row order (:func:`allocate_fifo` by day in the transit country, then the tie draw); a seated
     person pays ``fare_usd`` if it is > 0. The other willing who are not ``broke`` buy their own
     ticket (paying ``own_ticket_usd``) if the own draw < ``own_share``.
 
     Returns:
-        (free seat in Minsk, free seat at the border, own ticket in Minsk, own ticket at the
+        (free seat in the city, free seat at the border, own ticket in the city, own ticket at the
         border) rows, each ascending.
     """
     willing = draw(key_willing, here) < prob
@@ -257,13 +257,13 @@ def decide_returns(here: np.ndarray, n_city: int, prob: np.ndarray, broke: np.nd
     own[rest[draw(key_own, here[rest]) < own_share]] = True
     pay(here[own], own_ticket_usd, savings, spent)
     day_due[here[seated | own]] = day + 1
-    minsk, border = here[:n_city], here[n_city:]
-    return (minsk[seated[:n_city]], border[seated[n_city:]], minsk[own[:n_city]],
+    city, border = here[:n_city], here[n_city:]
+    return (city[seated[:n_city]], border[seated[n_city:]], city[own[:n_city]],
             border[own[n_city:]])
 
 
 def leavers(in_city: np.ndarray, key: np.uint64, chance: float) -> np.ndarray:
-    """The people in Minsk whose leave draw is below today's ``chance``, ascending."""
+    """The people in the city whose leave draw is below today's ``chance``, ascending."""
     return in_city[draw(key, in_city) < chance]
 
 
