@@ -48,9 +48,10 @@ def main() -> None:
             lines += row_rows(hint, f.name + ".") + [""]
     lines += ["## `world` (configs/world/*.yaml)", "", "The world's tables; each row type's fields:", ""]
     from sim.model import config as c
-    for cls, where in [(c.WorldConfig, "world"), (c.RecordConfig, "world.record"), (c.Origin, "world.origins[i]"), (c.Route, "world.routes[i]"),
-                       (c.VisaChannel, "world.visa_channels[i]"), (c.Segment, "world.segments[i]"),
-                       (c.AirlineInfo, "world.airlines.CODE")]:
+    for cls, where in [(c.WorldConfig, "world"), (c.RecordConfig, "world.record"), (c.TransitConfig, "world.transit"),
+                       (c.EntryPoint, "world.transit.entry_points[i]"), (c.Origin, "world.origins[i]"),
+                       (c.Route, "world.routes[i]"), (c.VisaChannel, "world.visa_channels[i]"), (c.Segment, "world.segments[i]"),
+                       (c.Leg, "world.legs[i]"), (c.AirlineInfo, "world.airlines.CODE")]:
         lines += [f"### `{where}`", "", "| key | default | meaning (unit) |", "|---|---|---|"]
         lines += row_rows(cls, where + ".") + [""]
     lines += ["## `levers`", "", "A mapping of lever name to lever: see [levers.md](levers.md).", ""]

@@ -319,7 +319,7 @@ def test_unknown_lever_parameter_even_when_disabled(tiny_world) -> None:
         (lever("reinforcement", "Poland", segments="poland"), r"levers\.x\.segments: 'poland' is not a list"),
         (lever("reinforcement", "Poland", segments=[]), r"levers\.x\.segments: empty"),
         (lever("smuggler_crackdown", "Iraq", capacity_mult=2.0), r"levers\.x\.capacity_mult: .*allowed: \[0, 1\]"),
-        (lever("visa_leverage", "EU", cooperation_drop=1.5), r"levers\.x\.cooperation_drop: .*allowed: \[0, 1\]"),
+        (lever("visa_leverage", "EU", nationality="iraqi", cooperation_drop=1.5), r"levers\.x\.cooperation_drop: .*allowed: \[0, 1\]"),
         (lever("repatriation_flights", "Iraq", when={"start": "2021-02-01"}, seats=[10]),
          r"levers\.x: give either when\.dates .* or weekdays"),
         (lever("repatriation_flights", "Iraq", when={"start": "2021-02-01"}, seats=[10], weekdays=[7]),

@@ -339,9 +339,9 @@ class TransitConfig:
 
     state: str = param("", "the transit state (one of world.states): it owns the transit levers")
     entry_points: list[EntryPoint] = param([], "where people arrive (airports) or live")
-    exit_control: float = prob(0.0, "share of people without the destination's visa heading for the border whom the "
-                               "transit state stops on its side on a day when no lever acts (1 = it stops everyone; "
-                               "levers lift it; a segment may set its own)")
+    exit_control: float = prob(0.0, "share of people heading for the border whom the transit state stops on its side "
+                               "(they hold no visa of the destination) on a day when no lever acts (1 = it stops "
+                               "everyone; levers lift it; a segment may set its own)")
     visa_free: list[str] = param([], "nationalities that enter the transit country without a visa")
 
 

@@ -207,7 +207,8 @@ def summarize(daily, world_segments: list[str], start_day_arrived: Any = None) -
         "caught": int(d["caught"].sum()),
         "caught_inside": int(d["caught_inside"].sum()),
         "got_through": int(d["got_through"].sum()),
-        "reached_destination": int(d["caught"].sum() + d["got_through"].sum()),
+        "applied": int(d["applied"].sum()),
+        "reached_destination": int(d["caught"].sum() + d["got_through"].sum() + d["applied"].sum()),
         "deaths": int(d["deaths"].sum()),
         "peak_in_transit_country": int(d["in_transit_country"].max()) if len(d) else 0,
         "peak_in_transit_country_date": str(d["date"].iloc[peak_i]) if len(d) else "",
@@ -218,8 +219,10 @@ def summarize(daily, world_segments: list[str], start_day_arrived: Any = None) -
         "paid_agencies_usd": float(d["paid_agencies_usd"].sum()),
         "paid_airlines_usd": float(d["paid_airlines_usd"].sum()),
         "paid_smugglers_usd": float(d["paid_smugglers_usd"].sum()),
+        "paid_visas_usd": float(d["paid_visas_usd"].sum()),
+        "paid_legs_usd": float(d["paid_legs_usd"].sum()),
     }
     for s in world_segments:
-        for k in ("attempts", "turned_back", "caught", "got_through", "deaths"):
+        for k in ("attempts", "turned_back", "caught", "got_through", "deaths", "applied"):
             out[f"{k}_{s}"] = int(d[f"{k}_{s}"].sum())
     return out

@@ -344,7 +344,8 @@ def format_summary(
         (
             say("Reached {destination}"),
             s["reached_destination"],
-            f"caught and kept {_n(s['caught'])}, unseen {_n(s['got_through'])}",
+            f"caught and kept {_n(s['caught'])}, unseen {_n(s['got_through'])}"
+            + (f", registered at crossing points {_n(s['applied'])}" if s.get("applied") else ""),
         ),
         ("Deaths at the border", s["deaths"], ""),
         ("Repatriated (free flights)", s["repatriated"], ""),
@@ -354,6 +355,8 @@ def format_summary(
         ("  to travel agencies", s["paid_agencies_usd"], "packages and detours via hubs"),
         ("    of which airline fares", s["paid_airlines_usd"], "paid on through the packages"),
         ("  to smugglers", s["paid_smugglers_usd"], ""),
+        *([("  for visas bought outside the package", s["paid_visas_usd"], "")] if s.get("paid_visas_usd") else []),
+        *([("  for legs to the border", s["paid_legs_usd"], "drivers, taxis, bicycles")] if s.get("paid_legs_usd") else []),
     ]
     width = max(len(r[0]) for r in rows + money)
     nw = max(len(_n(r[1])) for r in rows + money)
@@ -362,8 +365,8 @@ def format_summary(
 
     segments = [k.removeprefix("attempts_") for k in s if k.startswith("attempts_")]
     if segments:
-        cols = ("attempts", "turned_back", "caught", "got_through", "deaths")
-        heads = ("attempts", "turned back", "caught, kept", "got through", "deaths")
+        cols = ("attempts", "turned_back", "caught", "got_through", "deaths") + (("applied",) if s.get("applied") else ())
+        heads = ("attempts", "turned back", "caught, kept", "got through", "deaths", "registered")[:len(cols)]
         sw = max(len("Border segment"), *(len(g) for g in segments))
         cw = max(len(h) for h in heads)
         lines += ["", f"{'Border segment':<{sw}}" + "".join(f"  {h:>{cw}}" for h in heads)]
