@@ -18,8 +18,6 @@ KNOWN_MISSES = {
                                        "an anticipation the model does not have",
     ("lt_apprehended_cumulative", "2021-01-01"): "Lithuania Jan-12 Aug: about 2,400 against 4,115: July (about 1,600) "
                                                  "is low and 1-12 Aug is missed",
-    ("lt_apprehended_share_iraqi", "2021-01-01"): "Iraqi share among those caught in Lithuania 0.85 against 0.68, just "
-                                                   "past the band's edge",
     ("repatriated_from_belarus", "2021-08-01"): "August evacuation: the model fills nearly every seat of the assumed "
                                                 "August flights (950 of 960); the record counts 690",
     ("stranded_at_borders_kri", "2021-11-11"): "the Kurdistan Region's share of those in Belarus is too high "

@@ -554,6 +554,7 @@ class TransitFacilitation(Lever):
 class ClosureParams:
     segments: list[str] = field(default_factory=list)
     hours_per_day: float = 0.0
+    announced: dt.date | None = None
 
 
 @register("crossing_closure")
@@ -561,7 +562,9 @@ class CrossingClosure(Lever):
     """A destination state closes crossing points (``hours_per_day: 0``, the default) or keeps
     them open only ``hours_per_day`` hours; the schedule's end reopens them. Nobody sets out for
     a closed crossing (the closure is public); those at one choose again, go back to the city
-    or wait nearby (``border.closed_*``). Stands for: Finland's closures of November and
+    or wait nearby (``border.closed_*``). ``announced``: the day the closure was made public;
+    from then until it is in force, people who can reach those crossings leave for the border
+    sooner (``travel.closing_soon_mult``). Stands for: Finland's closures of November and
     December 2023 (events 2023-11-16, 2023-11-22, 2023-11-28, 2023-12-14).
     """
 
@@ -579,9 +582,27 @@ class CrossingClosure(Lever):
                                   "acts on crossing points (kind: crossing); for a green border use border_policy")
         if not 0.0 <= p.hours_per_day <= 24.0:
             raise ConfigError(f"{where}.hours_per_day: {p.hours_per_day} is out of range; allowed: hours in [0, 24]")
+        self.notice: set[int] = set()  # the days between the announcement and the closure
+        if p.announced is not None:
+            first = self.schedule.start
+            said = world.day_of(p.announced)
+            if said > first:
+                raise ConfigError(f"{where}.announced: {p.announced} is after the closure starts "
+                                  f"({world.date_of(first)}); announce it on or before its start")
+            self.notice = set(range(max(said, 0), first))
+
+    def strength_today(self, day: int, metric: Callable[[str], float]) -> float:
+        """On the days of notice the lever acts too (``apply`` tells them apart by the day)."""
+        return 1.0 if day in self.notice else super().strength_today(day, metric)
+
+    def effect(self, strength: float, day: int) -> Hashable:
+        return (strength, day in self.notice)
 
     def apply(self, policy: Policy, strength: float, day: int) -> None:
-        np.minimum.at(policy.crossing_hours, self.idx, self.params.hours_per_day)
+        if day in self.notice:
+            policy.closing_soon[self.idx] = True
+        else:
+            np.minimum.at(policy.crossing_hours, self.idx, self.params.hours_per_day)
 
 
 @dataclass(frozen=True)

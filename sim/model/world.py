@@ -43,6 +43,7 @@ class Policy:
             segment keeps 24).
         mode_banned: (S, M) bool, arriving by mode m is banned at segment s.
         exit_control: (S,) float, share of people heading for segment s whom the transit state stops.
+        closing_soon: (S,) bool, a closure of crossing point s is announced and not yet in force.
         transport_mult: float, multiplier on the daily chance of going from the city to the border.
         attempt_mult: float, multiplier on the daily attempt chance (a shelter lowers it).
         shelter: bool, people at the border are housed (no cold stress, no cold deaths).
@@ -69,6 +70,7 @@ class Policy:
     crossing_hours: np.ndarray
     mode_banned: np.ndarray
     exit_control: np.ndarray
+    closing_soon: np.ndarray
     transport_mult: float = 1.0
     attempt_mult: float = 1.0
     shelter: bool = False
@@ -300,6 +302,7 @@ class World:
             crossing_hours=self.seg_hours.copy(),
             mode_banned=np.zeros((S, len(self.modes)), bool),
             exit_control=self.seg_exit_control.copy(),
+            closing_soon=np.zeros(S, bool),
             repat_ok=np.zeros(K, bool),
         )
 

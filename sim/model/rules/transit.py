@@ -108,7 +108,13 @@ def go_to_border(model: MigrationModel, today: Day) -> None:
         return
     pol = w.policy
     chance = min(1.0, cfg.travel.city_to_border_per_day * pol.transport_mult)
-    go = model.kernels.leavers(in_city, model.streams.counter_key(GO_TO_BORDER, day), chance)
+    key = model.streams.counter_key(GO_TO_BORDER, day)
+    go = model.kernels.leavers(in_city, key, chance)
+    if pol.closing_soon.any():  # an announced closure: those who can reach it rush (the same draws, a higher chance)
+        rush = min(1.0, chance * cfg.travel.closing_soon_mult)
+        soon = (w.reach & pol.closing_soon).any(axis=1)  # (E,) entry points that reach a crossing closing soon
+        extra = model.kernels.leavers(in_city[soon[p.entry[in_city]]], key, rush)
+        go = np.union1d(go, extra)
     go = choose_segment(model, go, SEGMENT_CHOICE)
     if pol.exit_control.any():  # the transit state stops some on its side: they stay in the city
         kept = model.kernels.exit_checks(go, p.segment, pol.exit_control, model.streams.counter_key(EXIT_CHECK, day))
