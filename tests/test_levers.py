@@ -12,9 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.model.config import ConfigError
 from sim.model.levers import REGISTRY
 from sim.model.model import MigrationModel
 from sim.model.population import State
+from sim.model.recorder import flow_name
 
 START = "2021-02-01"  # levers below act from here (day 31) to the end of the tiny run
 
@@ -396,3 +398,26 @@ def test_disabled_lever_may_be_dated_outside_the_run(tiny_world, run, base_run) 
                  pushback=True)
     _, off = run(tiny_world({"x": {**spec, "enabled": False}}))
     pd.testing.assert_frame_equal(base_run, off, check_exact=True)
+
+
+def test_an_announced_closure_brings_departures_forward_and_then_closes(tiny_world, run) -> None:
+    """Protects crossing_closure's ``announced``: between the announcement and the closure,
+    people who can reach the crossing leave the city sooner (travel.closing_soon_mult); the
+    days before the announcement are unchanged; from its start nobody is registered there."""
+    closure = lever("crossing_closure", "Lithuania", when={"start": "2021-04-15"}, segments=["gate"])
+    rush = {"travel.closing_soon_mult": 10.0}
+    _, plain = run(tiny_world({"x": closure}, **rush))
+    _, told = run(tiny_world({"x": {**closure, "announced": "2021-04-05"}}, **rush))
+    before = ("2021-01-01", "2021-04-04")
+    pd.testing.assert_frame_equal(window(plain, *before), window(told, *before), check_exact=True)
+    going = flow_name(State.IN_CITY, State.AT_BORDER)
+    notice = ("2021-04-05", "2021-04-14")
+    assert window(told, *notice)[going].sum() > 1.5 * window(plain, *notice)[going].sum()
+    assert window(told, "2021-04-15")["applied_gate"].sum() == 0
+
+
+def test_an_announcement_after_the_closure_is_refused(tiny_world) -> None:
+    """Protects: a closure announced after it starts is a configuration error naming the key."""
+    spec = lever("crossing_closure", "Lithuania", when={"start": "2021-04-15"}, segments=["gate"], announced="2021-04-20")
+    with pytest.raises(ConfigError, match=r"levers\.x\.announced: 2021-04-20 is after the closure starts"):
+        MigrationModel(tiny_world({"x": spec}))
