@@ -1,20 +1,23 @@
-"""The default scenario beside the record: writes the table in docs/validation.md.
+"""A replay beside its world's record: writes the table in the world's validation page.
 
-    .venv/bin/python experiments/validate_default.py
+    .venv/bin/python experiments/validate_default.py                      # the default scenario -> docs/validation.md
+    .venv/bin/python experiments/validate_default.py --scenario finland_2023 --doc docs/worlds/finland_2023.md
 
-Runs the default 2021 scenario (250,000 people) with eight seeds and compares every target of
-data/observed/targets_2021.csv with the model's version of it (sim/studies/targets.py), then rewrites
-the generated part of docs/validation.md (between the two markers).
+Runs the scenario (its own population size) with eight seeds and compares every target of its
+world's record (``world.record``) with the model's version of it (sim/studies/targets.py), then
+rewrites the generated part of the page (between the two markers). Extra ``key=value`` arguments
+are Hydra overrides (e.g. a parameter set to check).
 """
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from sim.running.docs import replace_section
 from sim.studies.targets import DEFAULT_SEEDS, run_default_seeds
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "validation.md"
+ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "<!-- table:begin -->", "<!-- table:end -->"
 
 
@@ -22,8 +25,14 @@ def fmt(x: float) -> str:
     return f"{x:.2f}" if abs(x) < 10 else f"{x:,.0f}"
 
 
-def main() -> None:
-    c = run_default_seeds()
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="validate_default.py", description=__doc__.splitlines()[0])
+    ap.add_argument("--scenario", default=None, help="scenario (configs/scenario/); default: the default config's")
+    ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "validation.md", help="page to update (default %(default)s)")
+    ap.add_argument("overrides", nargs="*", help="Hydra overrides, key=value")
+    args = ap.parse_args(argv)
+    overrides = ([f"scenario={args.scenario}"] if args.scenario else []) + list(args.overrides)
+    c = run_default_seeds(overrides=overrides)
     lines = [f"Model: mean over {len(DEFAULT_SEEDS)} seeds ({DEFAULT_SEEDS[0]}..{DEFAULT_SEEDS[-1]}), "
              "with the 5-95 % range across them.", "",
              "| target | period | record (range) | model mean (5-95 %) | tolerance band | within |",
@@ -34,8 +43,8 @@ def main() -> None:
                      f"{'yes' if r.within else '**no**'} |")
     table = "\n".join(lines) + f"\n\n{int(c.within.sum())} of {len(c)} targets within tolerance.\n"
     print(table)
-    replace_section(DOC, BEGIN, END, table)
-    print(f"updated {DOC}")
+    replace_section(args.doc, BEGIN, END, table)
+    print(f"updated {args.doc}")
 
 
 if __name__ == "__main__":

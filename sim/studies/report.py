@@ -75,6 +75,8 @@ class Outcome:
 
 OUTCOMES = [
     Outcome("arrivals", "Arrivals in {city}", "people", "arrivals in {city}"),
+    Outcome("reached_destination", "Reached {destination}", "people", "reached {destination}"),
+    Outcome("applied", "Registered at crossing points", "people", "registered at crossing points"),
     Outcome("got_through", "Got through unseen", "people", "got through unseen"),
     Outcome("attempts", "Border attempts", "attempts", "border attempts"),
     Outcome("peak_in_transit_country", "Peak number in {transit}", "people", "peak number in {transit}"),
@@ -180,7 +182,9 @@ def paired_effects(
         if sc == baseline:
             continue
         for o in OUTCOMES:
-            s, b = paired(m, sc, baseline, o.key) if not m.empty else (np.zeros(0), np.zeros(0))
+            s, b = paired(m, sc, baseline, o.key) if not m.empty and o.key in m else (np.zeros(0), np.zeros(0))
+            if s.size and not (s.any() or b.any()) and o.key in ("applied", "got_through", "repatriated"):
+                continue  # nothing of the kind in this world (no crossing points, no repatriation): no row
             d = s - b
             n = d.size
             lo, hi = _t_interval(d)
