@@ -30,7 +30,7 @@ from sim.model.rng import (
     SWITCH,
     draw,
 )
-from sim.model.rules.transit import choose_segment
+from sim.model.rules.transit import choose_segment, heard_kept_back
 
 if TYPE_CHECKING:
     from sim.model.day import Day
@@ -75,6 +75,7 @@ def at_crossings(model: MigrationModel, today: Day) -> None:
     if pol.exit_control.any() and again.size:
         kept = model.kernels.exit_checks(again, p.segment, pol.exit_control, streams.counter_key(EXIT_CHECK, day))
         rec.add("kept_from_border", int(np.count_nonzero(kept)))
+        heard_kept_back(model, again[kept])
         back = np.union1d(back, again[kept])
     rec.add_many(rec.applied_columns, n_admitted.tolist())
     rec.add_many(rec.refused_columns, n_refused.tolist())
@@ -88,17 +89,17 @@ def at_crossings(model: MigrationModel, today: Day) -> None:
     p.move(turned, State.AT_BORDER, State.IN_CITY, day)
 
     # what the network hears: registered is kept in a procedure; refused and sent back, a failure
+    # (added to the averages, which resolve_border, later today, smooths once for the day)
     c = cfg.intention
     O = w.n_origins
     succ = c.caught_success_weight * np.bincount(p.origin[admitted], minlength=O)
     fail = np.bincount(p.origin[turned], minlength=O)
     a = (1.0 - model.decay) / model.scale
-    model.success_ema = model.success_ema * model.decay + a * succ
-    model.failure_ema = model.failure_ema * model.decay + a * fail
+    model.success_ema += a * succ
+    model.failure_ema += a * fail
     d = 1.0 - model.decay
-    presented = n_admitted + n_refused
-    model.seg_success_ema = model.seg_success_ema * model.decay + d * n_admitted
-    model.seg_attempts_ema = model.seg_attempts_ema * model.decay + d * presented
+    model.seg_success_ema += d * n_admitted
+    model.seg_attempts_ema += d * (n_admitted + n_refused)
 
 
 def resolve_border(model: MigrationModel, today: Day) -> None:

@@ -118,11 +118,20 @@ def go_to_border(model: MigrationModel, today: Day) -> None:
     go = choose_segment(model, go, SEGMENT_CHOICE)
     if pol.exit_control.any():  # the transit state stops some on its side: they stay in the city
         kept = model.kernels.exit_checks(go, p.segment, pol.exit_control, model.streams.counter_key(EXIT_CHECK, day))
+        heard_kept_back(model, go[kept])
         p.segment[go[kept]] = -1
         model.recorder.add("kept_from_border", int(np.count_nonzero(kept)))
         go = go[~kept]
     go = take_legs(model, go)
     p.move(go, State.IN_CITY, State.AT_BORDER, day)
+
+
+def heard_kept_back(model: MigrationModel, ids: np.ndarray) -> None:
+    """People the transit state stopped on their way to a segment tell the network: an attempt
+    there without success (the per-segment averages, smoothed once a day by resolve_border)."""
+    if ids.size:
+        model.seg_attempts_ema += (1.0 - model.decay) * np.bincount(
+            model.people.segment[ids].astype(np.int64), minlength=model.world.n_segments)
 
 
 def segment_table(model: MigrationModel) -> np.ndarray:
