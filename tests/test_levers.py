@@ -421,3 +421,17 @@ def test_an_announcement_after_the_closure_is_refused(tiny_world) -> None:
     spec = lever("crossing_closure", "Lithuania", when={"start": "2021-04-15"}, segments=["gate"], announced="2021-04-20")
     with pytest.raises(ConfigError, match=r"levers\.x\.announced: 2021-04-20 is after the closure starts"):
         MigrationModel(tiny_world({"x": spec}))
+
+
+def test_the_network_forgets_once_a_day_in_a_world_with_crossing_points(tiny_world) -> None:
+    """Protects: what the network remembers decays once a day (report_half_life_days), also in a
+    world with crossing points, whose phase adds its reports before the border's phase smooths
+    them (they were once smoothed twice a day there)."""
+    model = MigrationModel(tiny_world())
+    assert model.world.seg_crossing.any()
+    model.success_ema[:] = 1.0
+    model.failure_ema[:] = 1.0
+    model.seg_attempts_ema[:] = 1.0
+    model.step()  # day 0: nobody has reached the border yet, nothing is reported
+    assert np.allclose(model.success_ema, model.decay) and np.allclose(model.failure_ema, model.decay)
+    assert np.allclose(model.seg_attempts_ema, model.decay)
