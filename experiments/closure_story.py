@@ -88,11 +88,14 @@ def main(argv: list[str] | None = None) -> str:
         out = {"registered from the first closure to the run's end": a.loc[first.isoformat():].sum(),
                "in the transit country at the run's end": d["in_transit_country"].iloc[-1] / scale,
                "peak in the transit country after the first closure": (d["in_transit_country"] / scale).loc[first.isoformat():].max()}
-        for name, start, end, _, _ in shut:
-            if end is not None and end < cfg.run.end:
-                day = (end + dt.timedelta(days=1)).isoformat()
-                nxt = (end + dt.timedelta(days=2)).isoformat()
-                out[f"registered on {day} and {nxt} ({name} lifted)"] = a.loc[day:nxt].sum()
+        lifted: dict[dt.date, list[str]] = {}
+        for name, _, end, _, hours in shut:
+            if end is not None and end < cfg.run.end and hours == 0.0:
+                lifted.setdefault(end + dt.timedelta(days=1), []).append(name)
+        for day, names in sorted(lifted.items()):
+            nxt = day + dt.timedelta(days=1)
+            out[f"registered on {day} and {nxt} (closures lifted: {', '.join(names)})"] = \
+                a.loc[day.isoformat():nxt.isoformat()].sum()
         return out
 
     rows = pd.DataFrame([totals(d) for d in frames])
