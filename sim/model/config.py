@@ -149,7 +149,7 @@ class TravelConfig:
     rebook_wait_days: int = nonneg(10, "days a ticketed person waits for a seat before the agency rebooks through a hub (days)")
     hub_stranded_days: int = nonneg(21, "days at a hub with no flight that will carry them before going home (days)")
     city_to_border_per_day: float = prob(0.12, "daily chance of leaving the city for the border, unaided")
-    closing_soon_mult: float = nonneg(21.2, "multiplier on that chance while a closure of a crossing point the person can "
+    closing_soon_mult: float = nonneg(23.2, "multiplier on that chance while a closure of a crossing point the person can "
                                       "reach has been announced and is not yet in force (the last chance: people rush); "
                                       "calibrated on the 2023 record, the only one with announced closures")
     package_cancel_days: int = nonneg(60, "days a bought package waits for a visa application before the agency cancels it and refunds part (days)")
