@@ -914,6 +914,8 @@ def effects_rows(effects: pd.DataFrame, scenario: str, start: dt.date) -> list[l
 
 HEADLINE = [
     "arrivals",
+    "reached_destination",
+    "applied",
     "got_through",
     "attempts",
     "peak_in_transit_country",
@@ -1075,12 +1077,13 @@ def write_report(
             "mean); ◆: the 90 % CI of the mean excludes zero.",
             "",
         ]
-        head = ["scenario", *[labels.say(next(o.label for o in OUTCOMES if o.key == k)) for k in HEADLINE]]
+        headline = [k for k in HEADLINE if k in set(effects["outcome"])]  # what this world has
+        head = ["scenario", *[labels.say(next(o.label for o in OUTCOMES if o.key == k)) for k in headline]]
         rows = []
         for sc in others:
             e = effects[effects["scenario"] == sc].set_index("outcome")
             cells = [f"`{sc}`"]
-            for k in HEADLINE:
+            for k in headline:
                 r = e.loc[k]
                 unit = next(o.unit for o in OUTCOMES if o.key == k)
                 cells.append(
@@ -1088,7 +1091,7 @@ def write_report(
                     f"{' ◆' if r.clear else ''}"
                 )
             rows.append(cells)
-        md += _table(head, rows, "l" + "r" * len(HEADLINE))
+        md += _table(head, rows, "l" + "r" * len(headline))
         md += [
             "",
             f"![Effects of each scenario against {baseline}]({save(plot_effects(effects, baseline), 'effects')})",
