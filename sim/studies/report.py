@@ -183,8 +183,8 @@ def paired_effects(
             continue
         for o in OUTCOMES:
             s, b = paired(m, sc, baseline, o.key) if not m.empty and o.key in m else (np.zeros(0), np.zeros(0))
-            if s.size and not (s.any() or b.any()) and o.key in ("applied", "got_through", "repatriated"):
-                continue  # nothing of the kind in this world (no crossing points, no repatriation): no row
+            if s.size and not (s.any() or b.any()):
+                continue  # nothing of the kind in this world (no crossing points, no green border crossed): no row
             d = s - b
             n = d.size
             lo, hi = _t_interval(d)
