@@ -160,7 +160,8 @@ def CorridorView(model: AppModel):
         y = model.column(name)
         return float(y[-7:].mean()) if len(y) else 0.0
 
-    across = np.array([last7(f"caught_{s}") + last7(f"got_through_{s}") for s in w.segment_ids])
+    # across: caught and kept, through unseen, or registered at a crossing point
+    across = np.array([last7(f"caught_{s}") + last7(f"got_through_{s}") + last7(f"applied_{s}") for s in w.segment_ids])
     home = last7("repatriated") + last7("returned_own_ticket")
     in_transit = (p.state == State.IN_TRANSIT) & (p.hub >= 0)
     at_hub = np.bincount(p.hub[in_transit].astype(np.int64), minlength=len(w.hubs)) * k

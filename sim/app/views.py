@@ -369,7 +369,8 @@ class CorridorDiagram:
             via: (origins, 1 + hubs) arrivals in the transit country a day by origin, from home
                 (column 0) or via each hub.
             to_segment: (segments,) people leaving the city for each segment a day.
-            across: (segments,) people getting across a day (caught and kept, or unseen).
+            across: (segments,) people getting across a day (caught and kept, unseen, or registered
+                at a crossing point).
             home: people leaving the transit country for home a day.
             at_hub, at_segment: people at each hub / at each segment now; in_city, in_destination too.
         """
