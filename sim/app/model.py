@@ -356,6 +356,7 @@ class AppModel(MigrationModel):
         if self.day == day:  # nothing happened (end of the run)
             return
         arrived = np.flatnonzero(p.day_arrived == day)
+        arrived = arrived[w.origin_home_entry[p.origin[arrived]] < 0]  # flown in (residents set out where they live)
         via = hub_before[arrived].astype(np.int64) + 1  # 0 = direct
         flows = np.zeros((w.n_origins, len(w.hubs) + 1))
         np.add.at(flows, (p.origin[arrived].astype(np.int64), via), 1.0)
