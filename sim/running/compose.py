@@ -152,7 +152,7 @@ _BY_NAME = re.compile(r"Index '([^']*)' \(str\) is not an int")
 
 def by_name_error(error: TypeError, overrides: list[str], compose_without: Callable[[list[str]], Any]) -> Exception:
     """What to say when an override addresses an element of a list by name
-    (``world.segments.lithuania.travel_days=2``): Hydra addresses list elements by position only.
+    (``world.segments.<id>.detect_max=0.5``): Hydra addresses list elements by position only.
 
     Returns a :class:`ConfigError` naming the override, the list, and each element's position and
     name (composed without the offending overrides), or ``error`` itself if it is another error.
