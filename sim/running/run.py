@@ -227,6 +227,7 @@ def provenance(cfg: Config, started: dt.datetime, wall_seconds: float) -> dict[s
         "run_end": cfg.run.end.isoformat(),
         "days": cfg.n_days,
         "population_size": cfg.population.size,
+        "population_pool": cfg.population.pool,
         "corridor_version": _version("corridor"),
         "git_revision": git["revision"],
         "git_dirty": git["dirty"],
@@ -326,14 +327,21 @@ def format_summary(
 ) -> str:
     """The run's key numbers as a plain-text table for the terminal, in the words of the run's
     world (``labels``: ``Labels.of(cfg)``; neutral words if None)."""
-    s = summary
     say = (labels or Labels()).say
     lines: list[str] = []
+    size = (meta or {}).get("population_size", 0)
+    pool = (meta or {}).get("population_pool", size)
+    # the summary's counts are rows of the sample: in real people they are rows x pool/size
+    per_row = pool / size if size and pool and size != pool else 1.0
+    s = {k: (v * per_row if isinstance(v, int | float) and not isinstance(v, bool) and k != "days" else v)
+         for k, v in summary.items()}
     if meta:
+        sample = (f"{_n(size)} people" if per_row == 1.0 else
+                  f"{_n(size)} rows for a pool of {_n(pool)} people; counts below in real people")
         lines.append(
             f"Corridor run: scenario {meta.get('scenario', '?')}, seed {meta.get('seed', '?')}, "
             f"{meta.get('run_start', '?')} to {meta.get('run_end', '?')} "
-            f"({s.get('days', '?')} days, {_n(meta.get('population_size', 0))} people in the pool)"
+            f"({s.get('days', '?')} days, {sample})"
         )
         lines.append("")
 
