@@ -220,3 +220,18 @@ def test_no_code_names_a_shipped_worlds_places():
             if found:
                 bad.append(f"{path.relative_to(ROOT)}:{node.lineno}: {text!r} names {found}")
     assert not bad, "code names a shipped world's places (take them from the config):\n" + "\n".join(bad)
+
+
+def test_the_terminal_summary_counts_real_people_when_rows_sample_a_pool(renamed_run) -> None:
+    """Protects: summary.json counts rows (the daily table's totals); the terminal summary says
+    how many real people that is (rows x pool/size) when the rows sample a larger or smaller pool."""
+    cfg, daily, summary = renamed_run
+    same = format_summary(summary, {"scenario": "tiny", "population_size": 4000, "population_pool": 4000},
+                          Labels.of(cfg))
+    sampled = format_summary(summary, {"scenario": "tiny", "population_size": 4000, "population_pool": 20000},
+                             Labels.of(cfg))
+    assert "4,000 people)" in same and "4,000 rows for a pool of 20,000 people; counts below in real people" in sampled
+    line = next(x for x in same.splitlines() if x.startswith("Arrivals"))
+    scaled = next(x for x in sampled.splitlines() if x.startswith("Arrivals"))
+    rows = int(line.split()[-1].replace(",", ""))
+    assert rows > 0 and int(scaled.split()[-1].replace(",", "")) == 5 * rows
