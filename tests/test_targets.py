@@ -22,6 +22,14 @@ KNOWN_MISSES = {
                                                 "August flights (950 of 960); the record counts 690",
     ("stranded_at_borders_kri", "2021-11-11"): "the Kurdistan Region's share of those in Belarus is too high "
                                                "(0.68 against about half)",
+    # Frontex's monthly detections on the Eastern Borders route (data/observed/frontex_eastern_2021.csv):
+    # after the pushback policies the model keeps nobody caught inside (who is kept: the next issue's
+    # mechanism), and August is a sixth of the record
+    ("frontex_detections", "2021-08-01"): "August: about 340 caught and kept against 1,953 detections",
+    ("frontex_detections", "2021-09-01"): "September: nobody kept after the pushback policies (421 detections)",
+    ("frontex_detections", "2021-10-01"): "October: nobody kept after the pushback policies (780 detections)",
+    ("frontex_detections", "2021-11-01"): "November: nobody kept after the pushback policies (559 detections)",
+    ("frontex_detections", "2021-12-01"): "December: nobody kept after the pushback policies (156 detections)",
     ("arrived_in_transit_country_cumulative", "2021-05-01"): "arrivals May-Oct (about 20,000) above the 10,000-15,000 "
                                                      "estimate: the autumn flow through the hubs is too strong",
 }
