@@ -172,7 +172,7 @@ def test_cross_twins_agree(seed: int) -> None:
              g.integers(0, O, N).astype(np.int8), g.integers(0, K, N).astype(np.int8),
              g.integers(0, 5, N).astype(np.int16), g.integers(0, 5, N).astype(np.int16), np.zeros(N, np.int16),
              30, key(g), key(g), key(g), key(g), death, g.random(S), g.random(S), g.random(S) < 0.5, detect,
-             switch, S, O, K)
+             switch, S, O, K, np.where(g.random(S) < 0.5, g.random(S), 0.0), key(g))
 
 
 # ---- each kernel does what its rule says ----------------------------------------------------------
@@ -278,7 +278,7 @@ def test_cross_sorts_every_attempt_into_one_outcome() -> None:
     by_seg, by_origin, kept_by_nat, died, into_eu, back, switch = NUMPY.cross(
         att, segment, np.zeros(n, bool), np.zeros(n, np.int8), (np.arange(n) % 3 == 0).astype(np.int8),
         attempts, pushbacks, day_due, 8, np.uint64(1), np.uint64(2), np.uint64(3), np.uint64(4), 0.0,
-        np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array([False, False]), 1.0, 1.0, 2, 1, 2)
+        np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array([False, False]), 1.0, 1.0, 2, 1, 2, np.zeros(2), np.uint64(5))
     assert by_seg[STOPPED].tolist() == [20, 0] and by_seg[CAUGHT_KEPT].tolist() == [0, 20]
     assert by_seg[DIED].sum() == by_seg[THROUGH].sum() == 0 and died.size == 0
     assert back.tolist() == switch.tolist() == list(range(0, 40, 2)) and into_eu.tolist() == list(range(1, 40, 2))
@@ -290,5 +290,26 @@ def test_cross_sorts_every_attempt_into_one_outcome() -> None:
     assert (day_due[back] == 9).all() and not day_due[into_eu].any()
     everyone_dies = NUMPY.cross(att, segment, np.zeros(n, bool), np.zeros(n, np.int8), np.zeros(n, np.int8),
                                 attempts, pushbacks, day_due, 8, np.uint64(1), np.uint64(2), np.uint64(3),
-                                np.uint64(4), 1.0, np.ones(2), np.ones(2), np.array([True, True]), 1.0, 1.0, 2, 1, 1)
+                                np.uint64(4), 1.0, np.ones(2), np.ones(2), np.array([True, True]), 1.0, 1.0, 2, 1, 1,
+                                np.zeros(2), np.uint64(5))
     assert everyone_dies[3].tolist() == att.tolist() and everyone_dies[0][DIED].tolist() == [20, 20]
+
+
+def test_cross_keeps_a_share_of_those_caught_where_the_segment_pushes_back() -> None:
+    """Protects the kept share: where a segment pushes back, those caught inside are turned back
+    unless their keep draw is below kept_share[s] (0: everyone back; 1: everyone kept; 0.5: about
+    half, and exactly those whose draw is below it)."""
+    from sim.model.rng import draw
+
+    n = 4001
+    att = np.arange(n - 1, dtype=np.int64)
+    segment = np.zeros(n, np.int8)
+    kept = {}
+    for share in (0.0, 0.5, 1.0):
+        out = NUMPY.cross(att, segment, np.zeros(n, bool), np.zeros(n, np.int8), np.zeros(n, np.int8),
+                          np.zeros(n, np.int16), np.zeros(n, np.int16), np.zeros(n, np.int16), 8, np.uint64(1),
+                          np.uint64(2), np.uint64(3), np.uint64(4), 0.0, np.array([0.0]), np.array([1.0]),
+                          np.array([True]), 1.0, 0.0, 1, 1, 1, np.array([share]), np.uint64(9))
+        kept[share] = out[0][CAUGHT_KEPT][0]
+    assert kept[0.0] == 0 and kept[1.0] == n - 1
+    assert kept[0.5] == int(np.count_nonzero(draw(np.uint64(9), att) < 0.5)) and 1800 < kept[0.5] < 2200

@@ -246,7 +246,7 @@ INACTIVE_CASES = {
     "repatriation_flights": lever("repatriation_flights", "Iraq", when={"dates": [START, "2021-05-20"]}, seats=[100],
                                   nationalities=["iraqi", "syrian"]),
     "smuggler_crackdown": lever("smuggler_crackdown", "Iraq", capacity_mult=0.0),
-    "border_policy": lever("border_policy", "Poland", segments=["poland"], pushback=True, guard_mult=3.0,
+    "border_policy": lever("border_policy", "Poland", segments=["poland"], pushback=True, kept_share=0.4, guard_mult=3.0,
                            interior_catch_mult=2.0),
     "information_campaign": lever("information_campaign", "Belarus", intensity=2.0),
     "transit_facilitation": lever("transit_facilitation", "Belarus", transport_mult=3.0,
@@ -435,3 +435,22 @@ def test_the_network_forgets_once_a_day_in_a_world_with_crossing_points(tiny_wor
     model.step()  # day 0: nobody has reached the border yet, nothing is reported
     assert np.allclose(model.success_ema, model.decay) and np.allclose(model.failure_ema, model.decay)
     assert np.allclose(model.seg_attempts_ema, model.decay)
+
+
+def test_a_pushback_policy_keeps_its_kept_share_of_those_caught(tiny_world, run) -> None:
+    """Protects border_policy's kept_share: with pushbacks and no kept share nobody caught inside
+    Poland is kept from the policy's start; with a share, some are (asylum claims, vulnerability),
+    the more the larger the share."""
+    when = {"start": "2021-03-01"}
+    caught = {}
+    for share in (0.0, 0.3, 0.9):
+        spec = lever("border_policy", "Poland", when=when, segments=["poland"], pushback=True, kept_share=share)
+        _, d = run(tiny_world({"x": spec}))
+        caught[share] = int(window(d, "2021-03-01")["caught_poland"].sum())
+    assert caught[0.0] == 0 and 0 < caught[0.3] < caught[0.9]
+
+
+def test_a_kept_share_outside_zero_to_one_is_refused(tiny_world) -> None:
+    spec = lever("border_policy", "Poland", segments=["poland"], pushback=True, kept_share=1.5)
+    with pytest.raises(ConfigError, match=r"levers\.x\.kept_share: 1\.5 is out of range"):
+        MigrationModel(tiny_world({"x": spec}))

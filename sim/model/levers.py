@@ -441,6 +441,7 @@ class SmugglerCrackdown(Lever):
 class BorderParams:
     segments: list[str] = field(default_factory=list)
     pushback: bool = False
+    kept_share: float = 0.0
     guard_mult: float = 1.0
     interior_catch_mult: float = 1.0
 
@@ -449,7 +450,9 @@ class BorderParams:
 class BorderPolicy(Lever):
     """A border state's policy at its segments: pushbacks (people caught inside are returned
     to the transit country), reinforcement (``guard_mult`` on guard capacity, ramped by the schedule) and
-    interior controls (``interior_catch_mult``, e.g. a state of emergency's closed zone).
+    interior controls (``interior_catch_mult``, e.g. a state of emergency's closed zone). Where it
+    pushes back, ``kept_share`` of those caught inside are kept all the same (asylum claims
+    registered, families and people in need of care, court orders stopping a return).
     Stands for: Lithuania's pushback decree (events 2021-08-02), the states of emergency in
     Latvia (2021-08-10), Poland (2021-09-02) and Lithuania (2021-11-09), Poland's legalised
     pushbacks (2021-10-26).
@@ -464,12 +467,16 @@ class BorderPolicy(Lever):
         for k in ("guard_mult", "interior_catch_mult"):
             if getattr(p, k) < 0:
                 raise ConfigError(f"{where}.{k}: {getattr(p, k)} is negative; allowed: >= 0")
+        if not 0.0 <= p.kept_share <= 1.0:
+            raise ConfigError(f"{where}.kept_share: {p.kept_share} is out of range; allowed: a share in [0, 1]")
         self.idx = _indices(world, "segment", p.segments, f"{where}.segments")
 
     def apply(self, policy: Policy, strength: float, day: int) -> None:
         p = self.params
         if p.pushback or self.kind_name == "pushback":  # kind: pushback means pushback: true
             policy.pushback[self.idx] = True
+        if p.kept_share > 0:  # who is kept all the same: the largest share any active lever sets
+            policy.kept_share[self.idx] = np.maximum(policy.kept_share[self.idx], strength * p.kept_share)
         policy.guard_cap_mult[self.idx] *= 1.0 + strength * (p.guard_mult - 1.0)
         policy.interior_catch_mult[self.idx] *= 1.0 + strength * (p.interior_catch_mult - 1.0)
 

@@ -283,13 +283,15 @@ def stop_share(detect_max: np.ndarray, capacity: np.ndarray, attempts: np.ndarra
 
 def resolve_crossings(segment: np.ndarray, u_death: np.ndarray, u_line: np.ndarray,
                       u_inside: np.ndarray, death_prob: float, p_stop: np.ndarray,
-                      p_inside: np.ndarray, pushback: np.ndarray, detect_mult: np.ndarray):
+                      p_inside: np.ndarray, pushback: np.ndarray, detect_mult: np.ndarray,
+                      kept_share: np.ndarray | None = None, u_keep: np.ndarray | None = None):
     """Outcome of each attempt: died, stopped at the line, caught inside, or through unseen.
 
     Formula, for a person at segment ``s`` with detection multiplier ``m`` (a smuggler lowers it):
     died if ``u_death < death_prob``; else stopped at the line if ``u_line < m * p_stop_s``;
     else caught inside if ``u_inside < m * p_inside_s``; else through unseen. Caught inside is
-    turned back when segment ``s`` pushes back, kept in the EU otherwise.
+    kept in the destination unless segment ``s`` pushes back; where it does, still kept if
+    ``u_keep < kept_share_s`` (asylum claims registered, vulnerability, court orders).
 
     Returns:
         (died, stopped, caught_inside, caught_kept, through) bool masks over the attempts.
@@ -298,7 +300,8 @@ def resolve_crossings(segment: np.ndarray, u_death: np.ndarray, u_line: np.ndarr
     stopped = ~died & (u_line < detect_mult * p_stop[segment])
     crossed = ~died & ~stopped
     caught_inside = crossed & (u_inside < detect_mult * p_inside[segment])
-    caught_kept = caught_inside & ~pushback[segment]
+    kept_anyway = (u_keep < kept_share[segment]) if kept_share is not None else False
+    caught_kept = caught_inside & (~pushback[segment] | kept_anyway)
     through = crossed & ~caught_inside
     return died, stopped, caught_inside, caught_kept, through
 

@@ -78,6 +78,7 @@ SMUGGLER = Stream("smuggler", "who, attempting for the first time, hires a smugg
 CROSS_DEATH = Stream("cross.death", "who dies in an attempt")
 CROSS_LINE = Stream("cross.line", "who is stopped at the line")
 CROSS_INSIDE = Stream("cross.inside", "who, across, is caught inside")
+CROSS_KEEP = Stream("cross.keep", "who, caught inside where the segment pushes back, is kept all the same")
 SWITCH = Stream("switch", "who, pushed back, switches segment")
 CROSSING_TIE = Stream("crossing.tie", "the order of equal claims on a crossing point's registrations today")
 CLOSED_CHOICE = Stream("crossing.closed", "who, at a closed crossing point, chooses again, goes back or waits")

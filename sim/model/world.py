@@ -38,6 +38,8 @@ class Policy:
         guard_cap_mult: (S,) float, guard reinforcement.
         interior_catch_mult: (S,) float, multiplier on the chance of being caught inside.
         pushback: (S,) bool, people caught inside are returned to the transit country.
+        kept_share: (S,) float, where a segment pushes back, the share of those caught inside who
+            are kept all the same (asylum claims registered, vulnerability, court orders).
         segment_weight: (S,) float, the transit state's transport weight per segment (steering).
         crossing_hours: (S,) float, hours a crossing point is open today (0: closed; a green
             segment keeps 24).
@@ -66,6 +68,7 @@ class Policy:
     guard_cap_mult: np.ndarray
     interior_catch_mult: np.ndarray
     pushback: np.ndarray
+    kept_share: np.ndarray
     segment_weight: np.ndarray
     crossing_hours: np.ndarray
     mode_banned: np.ndarray
@@ -298,6 +301,7 @@ class World:
             guard_cap_mult=np.ones(S),
             interior_catch_mult=np.ones(S),
             pushback=np.zeros(S, bool),
+            kept_share=np.zeros(S),
             segment_weight=np.ones(S),
             crossing_hours=self.seg_hours.copy(),
             mode_banned=np.zeros((S, len(self.modes)), bool),

@@ -56,17 +56,19 @@ def cross(att: np.ndarray, segment: np.ndarray, has_smuggler: np.ndarray, origin
           nationality: np.ndarray, attempts: np.ndarray, pushbacks: np.ndarray, day_due: np.ndarray,
           day: int, key_death: np.uint64, key_line: np.uint64, key_inside: np.uint64, key_switch: np.uint64,
           death_prob: float, p_stop: np.ndarray, p_inside: np.ndarray, pushback: np.ndarray,
-          detect_mult: float, switch_prob: float, n_seg: int, n_origin: int, n_nat: int):
+          detect_mult: float, switch_prob: float, n_seg: int, n_origin: int, n_nat: int,
+          kept_share: np.ndarray, key_keep: np.uint64):
     """Each attempt's outcome, the counts the books need, who is turned back and who switches."""
     return _cross(att, segment, has_smuggler, origin, nationality, attempts, pushbacks, day_due, day,
                   key_death, key_line, key_inside, key_switch, as_numpy_compares(death_prob), p_stop, p_inside,
-                  pushback, np.float32(detect_mult), as_numpy_compares(switch_prob), n_seg, n_origin, n_nat)
+                  pushback, np.float32(detect_mult), as_numpy_compares(switch_prob), n_seg, n_origin, n_nat,
+                  np.asarray(kept_share, dtype=np.float64), key_keep)
 
 
 @njit(cache=True)
 def _cross(att, segment, has_smuggler, origin, nationality, attempts, pushbacks, day_due, day, key_death,
            key_line, key_inside, key_switch, death_prob, p_stop, p_inside, pushback, detect_mult, switch_prob,
-           n_seg, n_origin, n_nat):
+           n_seg, n_origin, n_nat, kept_share, key_keep):
     n = att.shape[0]
     outcome = np.empty(n, dtype=np.int8)
     by_seg = np.zeros((5, n_seg), dtype=np.int64)  # outcome x segment
@@ -82,7 +84,8 @@ def _cross(att, segment, has_smuggler, origin, nationality, attempts, pushbacks,
         elif u01(key_line, i) < m * p_stop[s]:
             o = STOPPED
         elif u01(key_inside, i) < m * p_inside[s]:
-            o = CAUGHT_TURNED if pushback[s] else CAUGHT_KEPT
+            kept_anyway = np.float64(u01(key_keep, i)) < kept_share[s]
+            o = CAUGHT_TURNED if pushback[s] and not kept_anyway else CAUGHT_KEPT
         else:
             o = THROUGH
         outcome[j] = o

@@ -86,7 +86,7 @@ PHASES: tuple[Phase, ...] = (
           (rng.CROSSING_TIE, rng.CLOSED_CHOICE, rng.CLOSED_RECHOICE, rng.EXIT_CHECK)),
     Phase("resolve_border", border.resolve_border,
           "at green segments: who tries today, smugglers hired, each attempt's outcome, what the network hears",
-          (rng.ATTEMPT, rng.SMUGGLER, rng.CROSS_DEATH, rng.CROSS_LINE, rng.CROSS_INSIDE, rng.SWITCH,
+          (rng.ATTEMPT, rng.SMUGGLER, rng.CROSS_DEATH, rng.CROSS_LINE, rng.CROSS_INSIDE, rng.CROSS_KEEP, rng.SWITCH,
            rng.SEGMENT_RECHOICE)),
 )
 

@@ -22,6 +22,7 @@ from sim.model.rng import (
     CLOSED_RECHOICE,
     CROSS_DEATH,
     CROSS_INSIDE,
+    CROSS_KEEP,
     CROSS_LINE,
     CROSSING_TIE,
     EXIT_CHECK,
@@ -128,7 +129,8 @@ def resolve_border(model: MigrationModel, today: Day) -> None:
         streams.counter_key(CROSS_DEATH, day), streams.counter_key(CROSS_LINE, day),
         streams.counter_key(CROSS_INSIDE, day), streams.counter_key(SWITCH, day),
         b.death_prob_per_attempt * (1.0 + b.cold_death_mult * cold), p_stop, p_inside, pol.pushback,
-        cfg.purchase.smuggler_detect_mult, b.switch_prob_after_pushback, S, O, K)
+        cfg.purchase.smuggler_detect_mult, b.switch_prob_after_pushback, S, O, K, pol.kept_share,
+        streams.counter_key(CROSS_KEEP, day))
 
     counts = {"attempts": n_att, "turned_back": by_seg[STOPPED] + by_seg[CAUGHT_TURNED],
               "caught_inside": by_seg[CAUGHT_TURNED] + by_seg[CAUGHT_KEPT],
@@ -185,11 +187,13 @@ def cross(att: np.ndarray, segment: np.ndarray, has_smuggler: np.ndarray, origin
           nationality: np.ndarray, attempts: np.ndarray, pushbacks: np.ndarray, day_due: np.ndarray,
           day: int, key_death: np.uint64, key_line: np.uint64, key_inside: np.uint64, key_switch: np.uint64,
           death_prob: float, p_stop: np.ndarray, p_inside: np.ndarray, pushback: np.ndarray,
-          detect_mult: float, switch_prob: float, n_seg: int, n_origin: int, n_nat: int):
+          detect_mult: float, switch_prob: float, n_seg: int, n_origin: int, n_nat: int,
+          kept_share: np.ndarray, key_keep: np.uint64):
     """Each attempt's outcome (:func:`resolve_crossings`; a smuggler's client has the detection
-    multiplier float32(``detect_mult``), others 1), the counts the books need, and who is turned
-    back (stopped, or caught inside where the segment pushes back) and who of them switches segment
-    (the switch draw < ``switch_prob``).
+    multiplier float32(``detect_mult``), others 1; where a segment pushes back, one caught inside
+    is still kept if the keep draw < ``kept_share[s]``), the counts the books need, and who is
+    turned back (stopped, or caught inside and pushed back) and who of them switches segment (the
+    switch draw < ``switch_prob``).
 
     Also: ``attempts[att] += 1``; ``pushbacks[back] += 1``; ``day_due[back] = day + 1``.
 
@@ -202,7 +206,8 @@ def cross(att: np.ndarray, segment: np.ndarray, has_smuggler: np.ndarray, origin
     seg = segment[att].astype(np.int64)
     died, stopped, caught_in, kept, through = resolve_crossings(
         seg, draw(key_death, att), draw(key_line, att), draw(key_inside, att), death_prob, p_stop, p_inside,
-        pushback, np.where(has_smuggler[att], np.float32(detect_mult), np.float32(1.0)))
+        pushback, np.where(has_smuggler[att], np.float32(detect_mult), np.float32(1.0)), kept_share,
+        draw(key_keep, att))
     outcome = np.full(att.size, THROUGH)
     outcome[caught_in] = CAUGHT_TURNED
     outcome[kept] = CAUGHT_KEPT
