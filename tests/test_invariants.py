@@ -219,3 +219,16 @@ def test_closed_agencies_sell_nothing(tiny_world) -> None:
         if model.day > 9:
             assert all(a.sold_today == 0 for a in model.agencies if a.origin == 0)
     assert sum(a.revenue_usd for a in model.agencies if a.origin == 1) > 0
+
+
+def test_repeated_attempts_are_counted_per_person(finished) -> None:
+    """Protects the repeated-attempt outputs: the people at the border by the attempts they have
+    made add up to those at the border; everyone who has tried only grows, and at the end is
+    everyone whose own count of attempts is above 0, so attempts per person who tried is the
+    daily attempts' sum over it."""
+    model, d = finished
+    tries = d[["at_border_tries_0", "at_border_tries_1", "at_border_tries_2", "at_border_tries_3plus"]]
+    assert (tries.sum(axis=1) == d["n_at_border"]).all()
+    assert (d["people_attempted"].diff().fillna(0) >= 0).all()
+    assert d["people_attempted"].iloc[-1] == int(np.count_nonzero(model.people.attempts))
+    assert d["attempts"].sum() == int(model.people.attempts.sum())

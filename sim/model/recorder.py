@@ -55,6 +55,8 @@ TRANSITIONS = [
 
 _FLOW_SRC, _FLOW_DST = (np.array(side) for side in zip(*TRANSITIONS, strict=True))
 _FLOW_CELLS = _FLOW_SRC * N_STATES + _FLOW_DST  # the same cells of the flows, flattened
+# people at the border by the attempts they have made so far (0, 1, 2, 3 or more)
+TRIES_COLUMNS = ["at_border_tries_0", "at_border_tries_1", "at_border_tries_2", "at_border_tries_3plus"]
 # the outcomes of border attempts, one column per segment each
 OUTCOMES = ("attempts", "turned_back", "caught_inside", "caught", "got_through", "deaths")
 
@@ -161,6 +163,10 @@ class Recorder:
             row.update(zip(self.group_columns, n[1:].tolist(), strict=True))
         row.update(zip(self.waiting_columns, np.bincount(p.segment[at_border].astype(np.int64), minlength=w.n_segments).tolist(),
                        strict=True))
+        # repeated attempts: people at the border by the attempts they have made, and everyone who has tried
+        tries = np.bincount(np.minimum(p.attempts[at_border], 3).astype(np.int64), minlength=4)
+        row.update(zip(TRIES_COLUMNS, tries.tolist(), strict=True))
+        row["people_attempted"] = int(np.count_nonzero(p.attempts))
         flows = p.flows.take(_FLOW_CELLS).tolist()  # p.flows[_FLOW_SRC, _FLOW_DST]
         if int(p.flows.sum()) != sum(flows):
             raise RuntimeError("a transition outside TRANSITIONS happened; add it to the recorder")
