@@ -57,7 +57,7 @@ def allocate_by_group(
     Returns:
         bool mask over candidates.
     """
-    cap = np.floor(np.maximum(capacity, 0)).astype(np.int64)
+    cap = whole_units(capacity)
     counts = np.bincount(group, minlength=capacity.shape[0])
     short = counts > cap  # groups that cannot serve everyone asking
     win = ~short[group]
@@ -71,6 +71,11 @@ def allocate_by_group(
     rank = np.arange(order.size) - first[g_sorted]
     win[order] = rank < cap[g_sorted]
     return win
+
+
+def whole_units(capacity: np.ndarray) -> np.ndarray:
+    """A capacity as whole units, none below 0: ``floor(max(capacity, 0))`` (int64)."""
+    return np.floor(np.maximum(capacity, 0)).astype(np.int64)
 
 
 def group_fifo_order(group: np.ndarray, day_waiting: np.ndarray, tie: np.ndarray) -> np.ndarray:

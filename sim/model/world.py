@@ -310,6 +310,11 @@ class World:
             repat_ok=np.zeros(K, bool),
         )
 
+    def banned_legs(self, policy: Policy) -> np.ndarray:
+        """(E, S) bool: a leg reaches segment s from entry point e and its mode is banned at s today."""
+        mode = self.leg_mode[np.maximum(self.leg_of, 0)]  # (E, S); where no leg, masked by reach
+        return policy.mode_banned[np.arange(self.n_segments), mode] & self.reach
+
     def routes_in_service(self, day: int) -> np.ndarray:
         """(R,) bool: scheduled service covers ``day`` and no lever closed the route."""
         return (self.route_start <= day) & (day <= self.route_end) & self.policy.route_open
@@ -458,10 +463,8 @@ class World:
         reached = {x for _, x in pairs}
         for i, s in enumerate(w.segments):
             need(s.id in reached, f"segments[{i}]", f"no leg reaches {s.id!r} (nobody could ever get there); add it to a leg's to")
-        used = {w.transit.entry_points[[e.airport for e in t.entry_points].index(r.destination)].id
-                for r in w.routes if r.destination} | {o.lives_in for o in w.origins if o.lives_in}
-        if any(not r.destination for r in w.routes):
-            used.add(entries[0])
+        entry_of_airport = {e.airport: e.id for e in t.entry_points if e.airport}
+        used = {entry_of_airport.get(r.destination, entries[0]) for r in w.routes} | {o.lives_in for o in w.origins if o.lives_in}
         for e in sorted(used):
             need(any(a == e for a, _ in pairs), "legs",
                  f"no leg leaves entry point {e!r}, where people arrive or live (they could never reach the border); add one")

@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit
 
 from sim.engines.compiled.common import as_numpy_compares, first_k_by_group, u01
+from sim.model.allocate import whole_units
 from sim.model.rules.border import CAUGHT_KEPT, CAUGHT_TURNED, DIED, STOPPED, THROUGH
 
 
@@ -133,7 +134,7 @@ def present_at_crossings(at: np.ndarray, day: int, day_due: np.ndarray, day_ente
     (a banned mode) or queue; each crossing registers its first ``cap[s]`` by (day entered,
     ``crossing.tie`` draw, position) (:func:`first_k_by_group`); the closed ones' rows apart."""
     return _present_at_crossings(at, day, day_due, day_entered, segment, entry, open_,
-                                 np.floor(np.maximum(cap, 0)).astype(np.int64), refuse_at, key, n_seg)
+                                 whole_units(cap), refuse_at, key, n_seg)
 
 
 @njit(cache=True)

@@ -18,6 +18,8 @@ import numpy as np
 from numba import njit
 
 from sim.engines.compiled.common import as_numpy_compares, first_k, first_k_by_group, u01
+from sim.model.allocate import whole_units
+from sim.model.population import cumulative_shares
 
 
 @njit(cache=True)
@@ -197,10 +199,8 @@ def _leavers(in_city, key, chance):
 def pick_segments(ids: np.ndarray, key: np.uint64, weights: np.ndarray, entry: np.ndarray, segment: np.ndarray,
                   day_due: np.ndarray, travel: np.ndarray, day: int) -> None:
     """Each of ``ids`` picks a segment by its entry point's row of ``weights``; the normalised
-    cumulative weights are made in numpy, as ``cumulative_shares`` makes them."""
-    cum = np.cumsum(weights, axis=1)
-    total = cum[:, -1:]
-    cum = cum / np.where(total > 0, total, 1.0)
+    cumulative weights are made in numpy (``cumulative_shares``)."""
+    cum = cumulative_shares(weights)
     _pick_segments(ids, key, cum, entry, segment, day_due, travel, day)
 
 
@@ -224,7 +224,7 @@ def _pick_segments(ids, key, cum, entry, segment, day_due, travel, day):
 def board_legs(go: np.ndarray, leg: np.ndarray, cap: np.ndarray, day_entered: np.ndarray, key: np.uint64):
     """:func:`sim.model.rules.transit.board_legs`: within each leg, the first ``cap[l]`` by
     (day entered, ``leg.tie`` draw, position) (:func:`first_k_by_group`)."""
-    return _board_legs(go, leg.astype(np.int64), np.floor(np.maximum(cap, 0)).astype(np.int64), day_entered, key)
+    return _board_legs(go, leg.astype(np.int64), whole_units(cap), day_entered, key)
 
 
 @njit(cache=True)

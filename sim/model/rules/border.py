@@ -25,13 +25,12 @@ from sim.model.rng import (
     CROSS_KEEP,
     CROSS_LINE,
     CROSSING_TIE,
-    EXIT_CHECK,
     SEGMENT_RECHOICE,
     SMUGGLER,
     SWITCH,
     draw,
 )
-from sim.model.rules.transit import choose_segment, heard_kept_back
+from sim.model.rules.transit import choose_segment, stopped_on_the_way
 
 if TYPE_CHECKING:
     from sim.model.day import Day
@@ -60,8 +59,7 @@ def at_crossings(model: MigrationModel, today: Day) -> None:
     at = at[w.seg_crossing[p.segment[at]]]
     open_ = pol.crossing_hours > 0
     cap = token_bucket(model.crossing_credit, np.where(w.seg_crossing, pol.crossing_hours * w.seg_throughput, 0.0) * model.scale)
-    refuse_at = (pol.mode_banned[np.arange(w.n_segments), w.leg_mode[np.maximum(w.leg_of, 0)]]
-                 & w.reach & ~w.seg_registers)  # (E, S)
+    refuse_at = w.banned_legs(pol) & ~w.seg_registers  # (E, S): banned, at a gate that refuses on it
     admitted, refused, closed, n_admitted, n_refused = model.kernels.present_at_crossings(
         at, day, p.day_due, p.day_entered, p.segment, p.entry, open_, cap, refuse_at,
         streams.counter_key(CROSSING_TIE, day), w.n_segments)
@@ -73,11 +71,7 @@ def at_crossings(model: MigrationModel, today: Day) -> None:
 
     # those choosing again head for another segment; the transit state may stop them on its side
     again = choose_segment(model, again, CLOSED_RECHOICE)
-    if pol.exit_control.any() and again.size:
-        kept = model.kernels.exit_checks(again, p.segment, pol.exit_control, streams.counter_key(EXIT_CHECK, day))
-        rec.add("kept_from_border", int(np.count_nonzero(kept)))
-        heard_kept_back(model, again[kept])
-        back = np.union1d(back, again[kept])
+    back = np.union1d(back, again[stopped_on_the_way(model, again)])  # stopped: back to the city
     rec.add_many(rec.applied_columns, n_admitted.tolist())
     rec.add_many(rec.refused_columns, n_refused.tolist())
     k = np.bincount(p.nationality[admitted], minlength=w.n_nationalities)

@@ -116,22 +116,27 @@ def go_to_border(model: MigrationModel, today: Day) -> None:
         extra = model.kernels.leavers(in_city[soon[p.entry[in_city]]], key, rush)
         go = np.union1d(go, extra)
     go = choose_segment(model, go, SEGMENT_CHOICE)
-    if pol.exit_control.any():  # the transit state stops some on its side: they stay in the city
-        kept = model.kernels.exit_checks(go, p.segment, pol.exit_control, model.streams.counter_key(EXIT_CHECK, day))
-        heard_kept_back(model, go[kept])
-        p.segment[go[kept]] = -1
-        model.recorder.add("kept_from_border", int(np.count_nonzero(kept)))
-        go = go[~kept]
+    kept = stopped_on_the_way(model, go)  # they stay in the city, and choose again another day
+    p.segment[go[kept]] = -1
+    go = go[~kept]
     go = take_legs(model, go)
     p.move(go, State.IN_CITY, State.AT_BORDER, day)
 
 
-def heard_kept_back(model: MigrationModel, ids: np.ndarray) -> None:
-    """People the transit state stopped on their way to a segment tell the network: an attempt
-    there without success (the per-segment averages, smoothed once a day by resolve_border)."""
-    if ids.size:
-        model.seg_attempts_ema += (1.0 - model.decay) * np.bincount(
-            model.people.segment[ids].astype(np.int64), minlength=model.world.n_segments)
+def stopped_on_the_way(model: MigrationModel, ids: np.ndarray) -> np.ndarray:
+    """Which of ``ids``, heading for their segment, the transit state stops on its side (its exit
+    control there: ``exit_checks``), a bool mask over ``ids``. Counted (``kept_from_border``), and
+    they tell the network: an attempt there without success (the per-segment averages, smoothed
+    once a day by resolve_border). The one rule for leaving the city and for choosing again."""
+    exit_control = model.world.policy.exit_control
+    if ids.size == 0 or not exit_control.any():
+        return np.zeros(ids.size, dtype=bool)
+    segment = model.people.segment
+    kept = model.kernels.exit_checks(ids, segment, exit_control, model.streams.counter_key(EXIT_CHECK, model.day))
+    model.recorder.add("kept_from_border", int(np.count_nonzero(kept)))
+    model.seg_attempts_ema += (1.0 - model.decay) * np.bincount(
+        segment[ids[kept]].astype(np.int64), minlength=model.world.n_segments)
+    return kept
 
 
 def segment_table(model: MigrationModel) -> np.ndarray:
@@ -149,8 +154,7 @@ def segment_table(model: MigrationModel) -> np.ndarray:
     open_ = pol.crossing_hours > 0
     table = weights * w.reach * open_
     if pol.mode_banned.any() and pol.exit_control.any():
-        banned = pol.mode_banned[np.arange(w.n_segments), w.leg_mode[w.leg_of]] & w.reach  # (E, S)
-        table = table * (1.0 - pol.exit_control * banned)
+        table = table * (1.0 - pol.exit_control * w.banned_legs(pol))
     return table
 
 
