@@ -481,3 +481,17 @@ def test_gather_of_an_empty_or_missing_folder(tmp_path: Path) -> None:
         and (tmp_path / "runs.parquet").exists()
         and not (tmp_path / "daily.parquet").exists()
     )
+
+
+def test_a_job_folder_caught_before_its_first_record_is_its_planned_job(tmp_path: Path) -> None:
+    """Protects 'one row per run' for a sweep killed while a job was starting: its folder exists
+    but holds no record and no overrides yet; its number places it in the plan, so it is that
+    job, incomplete, not a ninth row beside the job still counted pending."""
+    plan = [[f"run.seed={s}"] for s in range(1, 5)]
+    SweepState(tmp_path).write_plan(plan)
+    (tmp_path / "2" / ".hydra").mkdir(parents=True)
+    records = gather(tmp_path).runs
+    assert len(records) == 4
+    by_num = records.set_index("job_num")["status"].to_dict()
+    assert by_num == {0: "pending", 1: "pending", 2: "incomplete", 3: "pending"}
+    assert records.set_index("job_num").loc[2, "overrides"] == "run.seed=3"

@@ -130,7 +130,14 @@ def _override_columns(overrides: list[str]) -> dict[str, str]:
 def collect(root: Path | str) -> list[dict[str, Any]]:
     """Every job of the sweep folder, one record each (no files written)."""
     root = Path(os.path.abspath(root))
+    planned = [list(ov) for ov in (SweepState(root).read_plan() or {}).get("jobs") or []]
     records = [_job_record(root, d) for d in _job_folders(root)]
+    for rec in records:
+        # a folder caught between its creation and its first record (killed, or still starting)
+        # says nothing of its overrides: its number places it in the plan
+        n = rec.get("job_num")
+        if not rec["overrides"] and n is not None and 0 <= n < len(planned):
+            rec["overrides"] = planned[n]
     # one record per set of overrides: the best status, then own results, then the first folder
     best: dict[tuple[str, ...], dict[str, Any]] = {}
     for rec in sorted(
@@ -143,8 +150,7 @@ def collect(root: Path | str) -> list[dict[str, Any]]:
         ),
     ):
         best.setdefault(tuple(rec["overrides"]), rec)
-    plan = SweepState(root).read_plan() or {}
-    for i, ov in enumerate(plan.get("jobs") or []):
+    for i, ov in enumerate(planned):
         if tuple(ov) not in best:
             best[tuple(ov)] = {
                 "job": None,
