@@ -117,7 +117,8 @@ def make_tiny_world(levers: dict[str, Any] | None = None, **overrides: Any) -> d
         # busy from the first days: people intend, buy and travel fast
         "intention": {"base_rate_per_day": 5.0e-3},
         # the tiny world's own behaviour (sim.model.config.WORLD_BEHAVIOUR), the schema's defaults
-        "border": {"attempt_prob_per_day": 0.0556, "death_prob_per_attempt": 2.0e-4},
+        "border": {"attempt_prob_per_day": 0.0556, "death_prob_per_attempt": 2.0e-4, "retry_days": 1,
+                   "cold_attempt_drop": 0.0},
         "purchase": {"smuggler_fee_usd": 6500.0, "hotel_usd_per_day": 25.0},
         "travel": {"city_to_border_per_day": 0.12},
         "output": {"figures": False, "csv": False, "progress": False},
@@ -184,6 +185,11 @@ TINY_LEVERS: dict[str, Any] = {
                 "shelter": True},
     "eu_visa": {"kind": "visa_leverage", "actor": "EU", "when": {"start": "2021-04-01"},
                 "nationality": "iraqi", "cooperation_drop": 0.5},
+    "escort": {"kind": "transit_facilitation", "actor": "Belarus", "when": {"start": "2021-03-20", "end": "2021-04-10"},
+               "escort_to": ["lithuania"], "escort_per_day": 0.2, "relocate_per_day": 0.1, "hold_at_border": 0.5},
+    "pl_fence": {"kind": "fence", "actor": "Poland", "when": {"start": "2021-03-05", "ramp_days": 10},
+                 "segments": ["poland"], "line_stop_mult": 1.3, "attempt_cost_usd": 150.0, "kept_share": 0.3,
+                 "claim_mult": 0.5},
 }
 
 

@@ -167,12 +167,13 @@ def test_cross_twins_agree(seed: int) -> None:
     g = np.random.default_rng(seed)
     att = rows(g, N, sizes(seed))
     S, O, K = 4, 3, 2
-    for death, detect, switch in ((2e-4, 0.6, 0.3), (0.5, 0.6, np.float64(0.3)), (0.0, 0.0, 1.0), (1.0, 1.0, 0.0)):
+    for death, detect, switch, retry in ((2e-4, 0.6, 0.3, 1), (0.5, 0.6, np.float64(0.3), 4), (0.0, 0.0, 1.0, 2),
+                                         (1.0, 1.0, 0.0, 1)):
         both("cross", att, g.integers(0, S, N).astype(np.int8), g.random(N) < 0.4,
              g.integers(0, O, N).astype(np.int8), g.integers(0, K, N).astype(np.int8),
              g.integers(0, 5, N).astype(np.int16), g.integers(0, 5, N).astype(np.int16), np.zeros(N, np.int16),
              30, key(g), key(g), key(g), key(g), death, g.random(S), g.random(S), g.random(S) < 0.5, detect,
-             switch, S, O, K, np.where(g.random(S) < 0.5, g.random(S), 0.0), key(g))
+             switch, S, O, K, np.where(g.random(S) < 0.5, g.random(S), 0.0), key(g), retry)
 
 
 # ---- each kernel does what its rule says ----------------------------------------------------------
@@ -278,7 +279,8 @@ def test_cross_sorts_every_attempt_into_one_outcome() -> None:
     by_seg, by_origin, kept_by_nat, died, into_eu, back, switch = NUMPY.cross(
         att, segment, np.zeros(n, bool), np.zeros(n, np.int8), (np.arange(n) % 3 == 0).astype(np.int8),
         attempts, pushbacks, day_due, 8, np.uint64(1), np.uint64(2), np.uint64(3), np.uint64(4), 0.0,
-        np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array([False, False]), 1.0, 1.0, 2, 1, 2, np.zeros(2), np.uint64(5))
+        np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array([False, False]), 1.0, 1.0, 2, 1, 2, np.zeros(2), np.uint64(5),
+        1)
     assert by_seg[STOPPED].tolist() == [20, 0] and by_seg[CAUGHT_KEPT].tolist() == [0, 20]
     assert by_seg[DIED].sum() == by_seg[THROUGH].sum() == 0 and died.size == 0
     assert back.tolist() == switch.tolist() == list(range(0, 40, 2)) and into_eu.tolist() == list(range(1, 40, 2))
@@ -291,7 +293,7 @@ def test_cross_sorts_every_attempt_into_one_outcome() -> None:
     everyone_dies = NUMPY.cross(att, segment, np.zeros(n, bool), np.zeros(n, np.int8), np.zeros(n, np.int8),
                                 attempts, pushbacks, day_due, 8, np.uint64(1), np.uint64(2), np.uint64(3),
                                 np.uint64(4), 1.0, np.ones(2), np.ones(2), np.array([True, True]), 1.0, 1.0, 2, 1, 1,
-                                np.zeros(2), np.uint64(5))
+                                np.zeros(2), np.uint64(5), 1)
     assert everyone_dies[3].tolist() == att.tolist() and everyone_dies[0][DIED].tolist() == [20, 20]
 
 
@@ -309,7 +311,24 @@ def test_cross_keeps_a_share_of_those_caught_where_the_segment_pushes_back() -> 
         out = NUMPY.cross(att, segment, np.zeros(n, bool), np.zeros(n, np.int8), np.zeros(n, np.int8),
                           np.zeros(n, np.int16), np.zeros(n, np.int16), np.zeros(n, np.int16), 8, np.uint64(1),
                           np.uint64(2), np.uint64(3), np.uint64(4), 0.0, np.array([0.0]), np.array([1.0]),
-                          np.array([True]), 1.0, 0.0, 1, 1, 1, np.array([share]), np.uint64(9))
+                          np.array([True]), 1.0, 0.0, 1, 1, 1, np.array([share]), np.uint64(9), 1)
         kept[share] = out[0][CAUGHT_KEPT][0]
     assert kept[0.0] == 0 and kept[1.0] == n - 1
     assert kept[0.5] == int(np.count_nonzero(draw(np.uint64(9), att) < 0.5)) and 1800 < kept[0.5] < 2200
+
+
+def test_cross_rests_the_turned_back_for_retry_days() -> None:
+    """Protects repeated attempts' rest: those turned back may try again ``retry_days`` later (the
+    first day their attempt draw counts), the kept and the through are not touched."""
+    n = 21
+    att = np.arange(20, dtype=np.int64)
+    segment = (np.arange(n) % 2).astype(np.int8)  # segment 0 stops everyone, 1 lets everyone through
+    for retry in (1, 5):
+        day_due = np.zeros(n, np.int16)
+        out = NUMPY.cross(att, segment, np.zeros(n, bool), np.zeros(n, np.int8), np.zeros(n, np.int8),
+                          np.zeros(n, np.int16), np.zeros(n, np.int16), day_due, 8, np.uint64(1), np.uint64(2),
+                          np.uint64(3), np.uint64(4), 0.0, np.array([1.0, 0.0]), np.array([0.0, 0.0]),
+                          np.array([True, True]), 1.0, 0.0, 2, 1, 1, np.zeros(2), np.uint64(5), retry)
+        back = out[5]
+        assert back.tolist() == list(range(0, 20, 2))
+        assert (day_due[back] == 8 + retry).all() and not day_due[1::2].any()

@@ -247,11 +247,12 @@ INACTIVE_CASES = {
                                   nationalities=["iraqi", "syrian"]),
     "smuggler_crackdown": lever("smuggler_crackdown", "Iraq", capacity_mult=0.0),
     "border_policy": lever("border_policy", "Poland", segments=["poland"], pushback=True, kept_share=0.4, guard_mult=3.0,
-                           interior_catch_mult=2.0),
+                           interior_catch_mult=2.0, claim_mult=0.5, line_stop_mult=1.5, attempt_cost_usd=100.0),
     "information_campaign": lever("information_campaign", "Belarus", intensity=2.0),
     "transit_facilitation": lever("transit_facilitation", "Belarus", transport_mult=3.0,
                                   segment_weights={"poland": 3.0}, attempt_mult=2.0, shelter=True,
-                                  exit_control_mult=0.5),
+                                  exit_control_mult=0.5, escort_to=["lithuania"], escort_per_day=0.3,
+                                  relocate_per_day=0.2, hold_at_border=0.5),
     "crossing_closure": lever("crossing_closure", "Lithuania", segments=["gate"]),
     "mode_ban": lever("mode_ban", "Lithuania", modes=["bicycle"], segments=["gate"]),
 }
@@ -454,3 +455,109 @@ def test_a_kept_share_outside_zero_to_one_is_refused(tiny_world) -> None:
     spec = lever("border_policy", "Poland", segments=["poland"], pushback=True, kept_share=1.5)
     with pytest.raises(ConfigError, match=r"levers\.x\.kept_share: 1\.5 is out of range"):
         MigrationModel(tiny_world({"x": spec}))
+
+
+# ---- issue 15: the autumn's mechanisms ------------------------------------------------------------
+
+def test_an_emergency_zone_lowers_the_kept_share_by_its_chance_to_claim(tiny_world, run) -> None:
+    """Protects border_policy's claim_mult: where a segment pushes back and keeps a share, a
+    closed zone that halves the chance to claim asylum keeps fewer of those caught inside (about
+    half as many per person caught), and none with no chance at all."""
+    when = {"start": "2021-03-01"}
+    kept_per_caught = {}
+    for claim in (1.0, 0.5, 0.0):
+        levers = {"pb": lever("pushback", "Poland", when=when, segments=["poland"], pushback=True, kept_share=0.8),
+                  "zone": lever("state_of_emergency", "Poland", when=when, segments=["poland"], claim_mult=claim)}
+        _, d = run(tiny_world(levers))
+        w = window(d, "2021-03-01")
+        kept_per_caught[claim] = w["caught_poland"].sum() / w["caught_inside_poland"].sum()
+    assert kept_per_caught[0.0] == 0.0
+    assert 0.7 < kept_per_caught[1.0] < 0.9 and 0.3 < kept_per_caught[0.5] < 0.5
+
+
+def test_a_fence_stops_more_at_the_line_and_each_attempt_costs(tiny_world, run) -> None:
+    """Protects the fence (border_policy's line_stop_mult and attempt_cost_usd): more of the
+    attempts at the fenced segment are stopped at the line, and each attempt there is paid for
+    (what people have, at most the cost), nothing before the fence stands or elsewhere."""
+    fence = {"x": lever("fence", "Poland", segments=["poland"], line_stop_mult=1.4, attempt_cost_usd=200.0)}
+    off, on, _ = compare(tiny_world, run, fence)
+    stopped = {k: (window(d)["turned_back_poland"] - window(d)["caught_inside_poland"]
+                   + window(d)["caught_poland"]).sum() / window(d)["attempts_poland"].sum()
+               for k, d in (("off", off), ("on", on))}
+    assert stopped["on"] > stopped["off"] * 1.2
+    paid, attempts = window(on)["paid_attempts_usd"].sum(), window(on)["attempts_poland"].sum()
+    assert 0.9 * 200.0 * attempts <= paid <= 200.0 * attempts
+    assert on.loc[on["date"] < START, "paid_attempts_usd"].sum() == 0 and off["paid_attempts_usd"].sum() == 0
+
+
+def test_the_transit_state_escorts_people_to_the_segments_it_chooses(tiny_world, run) -> None:
+    """Protects transit_facilitation's escorts: its forces take people from the city and from
+    the other green segments to the ones it names; while they do, the others empty and the
+    escorted are counted."""
+    esc = {"x": lever("transit_facilitation", "Belarus", when={"start": "2021-03-01", "end": "2021-03-31"},
+                      escort_to=["lithuania"], escort_per_day=0.5, relocate_per_day=0.5)}
+    off, on, _ = compare(tiny_world, run, esc)
+    march = ("2021-03-10", "2021-03-31")
+    assert window(on, *march)["escorted"].sum() > 50 and off["escorted"].sum() == 0
+    assert window(on, *march)["waiting_poland"].mean() < 0.1 * window(off, *march)["waiting_poland"].mean()
+    assert window(on, *march)["attempts_lithuania"].sum() > window(off, *march)["attempts_lithuania"].sum()
+    assert on.loc[on["date"] < "2021-03-01", "escorted"].sum() == 0
+
+
+def test_the_transit_state_keeps_people_at_the_border_from_going_home(tiny_world, run) -> None:
+    """Protects transit_facilitation's hold_at_border: with every way back blocked nobody goes
+    home from the border (people in the city still do); with half blocked fewer go."""
+    went = {}
+    for hold in (0.0, 0.5, 1.0):
+        levers = {"x": lever("transit_facilitation", "Belarus", hold_at_border=hold)}
+        _, d = run(tiny_world(levers))
+        went[hold] = int(window(d)["flow_at_border__returning"].sum())
+        if hold == 1.0:
+            assert window(d)["flow_in_city__returning"].sum() > 0
+    assert went[1.0] == 0 and went[0.0] > 20 and went[0.5] < went[0.0]
+
+
+def test_the_turned_back_rest_before_trying_again(tiny_world, run) -> None:
+    """Protects border.retry_days: where people try often (half of them on any day) and are
+    pushed back, a week's rest after each pushback means far fewer attempts a day per person at
+    the border (about one in two days without a rest, one in eight with it)."""
+    rate = {}
+    pushbacks = {"pb": lever("pushback", "Poland", when={}, segments=["poland", "lithuania"], pushback=True)}
+    for days in (1, 7):
+        model, d = run(tiny_world(pushbacks, **{"border.retry_days": days, "border.attempt_prob_per_day": 0.5}))
+        green = d["waiting_poland"] + d["waiting_lithuania"]
+        rate[days] = d["attempts"].sum() / green.sum()
+    assert rate[1] > 0.3 and rate[7] < 0.5 * rate[1]
+
+
+def test_the_cold_keeps_people_from_trying_unless_sheltered(tiny_world, run) -> None:
+    """Protects border.cold_attempt_drop: in the tiny world's cold January-February a full drop
+    leaves almost no attempts, against many without it; a shelter lifts it."""
+    cold = {"border.cold_attempt_drop": 1.0, "run.end": "2021-02-28"}
+    _, warm = run(tiny_world(**{"run.end": "2021-02-28"}))
+    _, frozen = run(tiny_world(**cold))
+    shelter = {"x": lever("transit_facilitation", "Belarus", when={"start": "2021-01-01"}, shelter=True)}
+    _, housed = run(tiny_world(shelter, **cold))
+    assert warm["attempts"].sum() > 50
+    assert frozen["attempts"].sum() < 0.2 * warm["attempts"].sum()
+    assert housed["attempts"].sum() > 0.5 * warm["attempts"].sum()
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"escort_per_day": 0.2}, r"levers\.x\.escort_to: empty, but escort_per_day or relocate_per_day is set"),
+    ({"escort_to": ["nowhere"], "relocate_per_day": 0.2}, r"levers\.x\.escort_to\[0\]"),
+    ({"hold_at_border": 1.5}, r"levers\.x\.hold_at_border: 1\.5 is out of range; allowed: a share in \[0, 1\]"),
+])
+def test_bad_escorts_are_refused(tiny_world, params, message) -> None:
+    with pytest.raises(ConfigError, match=message):
+        MigrationModel(tiny_world({"x": lever("transit_facilitation", "Belarus", **params)}))
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"claim_mult": 2.0}, r"levers\.x\.claim_mult: 2\.0 is out of range; allowed: a share in \[0, 1\]"),
+    ({"line_stop_mult": -1.0}, r"levers\.x\.line_stop_mult: -1\.0 is negative"),
+    ({"attempt_cost_usd": -5.0}, r"levers\.x\.attempt_cost_usd: -5\.0 is negative"),
+])
+def test_bad_fences_are_refused(tiny_world, params, message) -> None:
+    with pytest.raises(ConfigError, match=message):
+        MigrationModel(tiny_world({"x": lever("fence", "Poland", segments=["poland"], **params)}))

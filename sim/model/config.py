@@ -167,6 +167,10 @@ class BorderConfig:
     congestion_half: float = param(1.0, "attempts per unit of guard capacity at which the stop share halves", 1e-6, None)
     death_prob_per_attempt: float = prob(2.0e-4, "chance an attempt ends in death at mild temperatures")
     cold_death_mult: float = nonneg(4.0, "extra death multiplier at full cold (December)")
+    retry_days: int = param(1, "days from being turned back at a green segment to the first day one may try again "
+                               "(rest, injuries, regrouping; then the daily attempt chance) (days)", 1, 365)
+    cold_attempt_drop: float = prob(0.0, "share by which full cold lowers the daily attempt chance at green segments "
+                                         "(the world's cold index scales it; a shelter removes it)")
     closed_rechoose_per_day: float = prob(0.5, "daily chance that a person at a closed crossing point chooses again among "
                                           "the segments open to them (a closure is public: nobody sets out for a closed one)")
     closed_go_back_per_day: float = prob(0.15, "daily chance that a person at a closed crossing point who does not choose "
@@ -469,6 +473,8 @@ WORLD_BEHAVIOUR: tuple[str, ...] = (
     "intention.base_rate_per_day",
     "border.attempt_prob_per_day",
     "border.death_prob_per_attempt",
+    "border.retry_days",
+    "border.cold_attempt_drop",
     "purchase.smuggler_fee_usd",
     "purchase.hotel_usd_per_day",
     "travel.city_to_border_per_day",

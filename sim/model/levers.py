@@ -442,20 +442,28 @@ class BorderParams:
     segments: list[str] = field(default_factory=list)
     pushback: bool = False
     kept_share: float = 0.0
+    claim_mult: float = 1.0
     guard_mult: float = 1.0
     interior_catch_mult: float = 1.0
+    line_stop_mult: float = 1.0
+    attempt_cost_usd: float = 0.0
 
 
-@register("border_policy", "pushback", "reinforcement", "state_of_emergency")
+@register("border_policy", "pushback", "reinforcement", "state_of_emergency", "fence")
 class BorderPolicy(Lever):
     """A border state's policy at its segments: pushbacks (people caught inside are returned
     to the transit country), reinforcement (``guard_mult`` on guard capacity, ramped by the schedule) and
     interior controls (``interior_catch_mult``, e.g. a state of emergency's closed zone). Where it
     pushes back, ``kept_share`` of those caught inside are kept all the same (asylum claims
-    registered, families and people in need of care, court orders stopping a return).
+    registered, families and people in need of care, court orders stopping a return), the
+    largest share any active lever sets, times ``claim_mult`` (the chance to claim asylum: a
+    closed zone that keeps lawyers, NGOs and media out lowers it). A fence (``line_stop_mult`` on
+    the share stopped at the line, ramped while it is built) makes each attempt cost more
+    (``attempt_cost_usd``: ladders, cutters, guides; paid at every attempt there).
     Stands for: Lithuania's pushback decree (events 2021-08-02), the states of emergency in
-    Latvia (2021-08-10), Poland (2021-09-02) and Lithuania (2021-11-09), Poland's legalised
-    pushbacks (2021-10-26).
+    Latvia (2021-08-10), Poland (2021-09-02, NGOs and media barred) and Lithuania (2021-11-09),
+    Poland's legalised pushbacks (2021-10-26); the razor-wire fences of Lithuania (2021-07-07)
+    and Poland (2021-08-26).
     """
 
     Params = BorderParams
@@ -464,11 +472,12 @@ class BorderPolicy(Lever):
         p = self.params
         if not p.segments:
             raise ConfigError(f"{where}.segments: empty; name segments: {', '.join(world.segment_ids)}")
-        for k in ("guard_mult", "interior_catch_mult"):
+        for k in ("guard_mult", "interior_catch_mult", "line_stop_mult", "attempt_cost_usd"):
             if getattr(p, k) < 0:
                 raise ConfigError(f"{where}.{k}: {getattr(p, k)} is negative; allowed: >= 0")
-        if not 0.0 <= p.kept_share <= 1.0:
-            raise ConfigError(f"{where}.kept_share: {p.kept_share} is out of range; allowed: a share in [0, 1]")
+        for k in ("kept_share", "claim_mult"):
+            if not 0.0 <= getattr(p, k) <= 1.0:
+                raise ConfigError(f"{where}.{k}: {getattr(p, k)} is out of range; allowed: a share in [0, 1]")
         self.idx = _indices(world, "segment", p.segments, f"{where}.segments")
 
     def apply(self, policy: Policy, strength: float, day: int) -> None:
@@ -477,8 +486,11 @@ class BorderPolicy(Lever):
             policy.pushback[self.idx] = True
         if p.kept_share > 0:  # who is kept all the same: the largest share any active lever sets
             policy.kept_share[self.idx] = np.maximum(policy.kept_share[self.idx], strength * p.kept_share)
+        policy.claim_mult[self.idx] *= 1.0 + strength * (p.claim_mult - 1.0)
         policy.guard_cap_mult[self.idx] *= 1.0 + strength * (p.guard_mult - 1.0)
         policy.interior_catch_mult[self.idx] *= 1.0 + strength * (p.interior_catch_mult - 1.0)
+        policy.line_stop_mult[self.idx] *= 1.0 + strength * (p.line_stop_mult - 1.0)
+        policy.attempt_cost_usd[self.idx] += strength * p.attempt_cost_usd
 
 
 @dataclass(frozen=True)
@@ -518,6 +530,10 @@ class FacilitationParams:
     shelter: bool = False
     exit_control_mult: float = 1.0
     exit_control_segments: list[str] = field(default_factory=list)
+    escort_to: list[str] = field(default_factory=list)
+    escort_per_day: float = 0.0
+    relocate_per_day: float = 0.0
+    hold_at_border: float = 0.0
 
 
 @register("transit_facilitation")
@@ -527,9 +543,14 @@ class TransitFacilitation(Lever):
     all if empty: 0 lifts it), transport from the city (``transport_mult``), where it takes people
     (``segment_weights`` per segment: steering), pressure to try (``attempt_mult``; a camp at a
     crossing raises it) and a shelter that houses people at the border (``shelter``: no cold).
-    Stands for, in 2021: Belarus' announcement of 26 May (events 2021-05-26), the camp at the
-    crossing (2021-11-08) and the logistics-centre shelter (2021-11-18); in 2023: Russia no
-    longer keeping people from Finland's crossing points (events 2023-08-01).
+    Its forces escort people: each day ``escort_per_day`` of those in the city are taken to the
+    ``escort_to`` segments (no exit control, no leg, no fare) and ``relocate_per_day`` of those
+    at other green segments are moved there; and they keep ``hold_at_border`` of the people at
+    the border who want to go home from going back to the capital (they stay, and try again).
+    Stands for, in 2021: Belarus' announcement of 26 May (events 2021-05-26), its forces blocking
+    the way back from the border (2021-08-05), the column escorted to the crossing and the camp
+    there (2021-11-08), the logistics-centre shelter (2021-11-18); in 2023: Russia no longer
+    keeping people from Finland's crossing points (events 2023-08-01).
     """
 
     Params = FacilitationParams
@@ -546,6 +567,13 @@ class TransitFacilitation(Lever):
         for k in ("transport_mult", "attempt_mult", "exit_control_mult"):
             if getattr(p, k) < 0:
                 raise ConfigError(f"{where}.{k}: {getattr(p, k)} is negative; allowed: >= 0")
+        for k in ("escort_per_day", "relocate_per_day", "hold_at_border"):
+            if not 0.0 <= getattr(p, k) <= 1.0:
+                raise ConfigError(f"{where}.{k}: {getattr(p, k)} is out of range; allowed: a share in [0, 1]")
+        if (p.escort_per_day > 0 or p.relocate_per_day > 0) and not p.escort_to:
+            raise ConfigError(f"{where}.escort_to: empty, but escort_per_day or relocate_per_day is set; "
+                              f"name the segments the escorts go to: {', '.join(world.segment_ids)}")
+        self.escort_idx = _indices(world, "segment", p.escort_to, f"{where}.escort_to")
 
     def apply(self, policy: Policy, strength: float, day: int) -> None:
         p = self.params
@@ -553,6 +581,11 @@ class TransitFacilitation(Lever):
         policy.segment_weight *= 1.0 + strength * (self.weights - 1.0)
         policy.attempt_mult *= 1.0 + strength * (p.attempt_mult - 1.0)
         policy.shelter = policy.shelter or (p.shelter and strength > 0)
+        policy.escort_to[self.escort_idx] = True
+        # shares of people a day: the largest any active lever sets
+        policy.escort_per_day = max(policy.escort_per_day, strength * p.escort_per_day)
+        policy.relocate_per_day = max(policy.relocate_per_day, strength * p.relocate_per_day)
+        policy.hold_at_border = max(policy.hold_at_border, strength * p.hold_at_border)
         policy.exit_control[self.exit_idx] = np.minimum(
             1.0, policy.exit_control[self.exit_idx] * (1.0 + strength * (p.exit_control_mult - 1.0)))
 

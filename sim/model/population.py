@@ -173,9 +173,12 @@ class Population:
         """(N_STATES,) people in each state now."""
         return self._stocks.copy()
 
-    def pay(self, ids: np.ndarray, usd: np.ndarray | float) -> None:
-        """Take ``usd`` from each person's savings (never below 0) and add it to spent."""
+    def pay(self, ids: np.ndarray, usd: np.ndarray | float) -> float:
+        """Take ``usd`` from each person's savings (never below 0) and add it to spent; returns
+        the total paid (what they had, where it was less)."""
+        before = float(self.savings_usd[ids].sum(dtype=np.float64))
         pay(ids, usd, self.savings_usd, self.spent_usd)
+        return before - float(self.savings_usd[ids].sum(dtype=np.float64))
 
     def nbytes(self) -> int:
         """Bytes held by the per-person columns."""

@@ -96,7 +96,8 @@ class Recorder:
             ["packages_sold", "package_demand", "visa_lapsed", "cancelled", "rerouted_via_hub",
              "stranded_at_hub_went_home", "repatriated", "returned_own_ticket", "repatriation_seats",
              "repatriation_flights", "paid_agencies_usd", "paid_airlines_usd", "paid_smugglers_usd",
-             "paid_visas_usd", "paid_legs_usd", "set_out_residents", "kept_from_border"]
+             "paid_visas_usd", "paid_legs_usd", "paid_attempts_usd", "set_out_residents", "kept_from_border",
+             "escorted"]
             + self.arrival_columns + self.visa_application_columns + self.visa_columns
             + [f"{m}_{s}" for s in w.segment_ids for m in OUTCOMES]
             + self.caught_by_nationality_columns
@@ -227,6 +228,8 @@ def summarize(daily, world_segments: list[str], start_day_arrived: Any = None) -
         "paid_smugglers_usd": float(d["paid_smugglers_usd"].sum()),
         "paid_visas_usd": float(d["paid_visas_usd"].sum()),
         "paid_legs_usd": float(d["paid_legs_usd"].sum()),
+        "paid_attempts_usd": float(d["paid_attempts_usd"].sum()),
+        "escorted": int(d["escorted"].sum()),
     }
     for s in world_segments:
         for k in ("attempts", "turned_back", "caught", "got_through", "deaths", "applied"):

@@ -40,7 +40,13 @@ class Policy:
         pushback: (S,) bool, people caught inside are returned to the transit country.
         kept_share: (S,) float, where a segment pushes back, the share of those caught inside who
             are kept all the same (asylum claims registered, vulnerability, court orders).
+        claim_mult: (S,) float, multiplier on the kept share: the chance to claim asylum (an
+            emergency zone that keeps lawyers and NGOs out lowers it).
+        line_stop_mult: (S,) float, multiplier on the share stopped at the line (a fence).
+        attempt_cost_usd: (S,) float, what each attempt at s costs on top (ladders, cutters,
+            guides across a fence or a closed zone).
         segment_weight: (S,) float, the transit state's transport weight per segment (steering).
+        escort_to: (S,) bool, the segments the transit state's forces take people to.
         crossing_hours: (S,) float, hours a crossing point is open today (0: closed; a green
             segment keeps 24).
         mode_banned: (S, M) bool, arriving by mode m is banned at segment s.
@@ -49,6 +55,11 @@ class Policy:
         transport_mult: float, multiplier on the daily chance of going from the city to the border.
         attempt_mult: float, multiplier on the daily attempt chance (a shelter lowers it).
         shelter: bool, people at the border are housed (no cold stress, no cold deaths).
+        escort_per_day: float, share of the people in the city the transit state's forces take to
+            the ``escort_to`` segments today.
+        relocate_per_day: float, share of the people at other green segments they move there today.
+        hold_at_border: float, share of the people at the border willing to go home whom they keep
+            from going back to the capital today.
         repat_seats: int, free repatriation seats out of the transit country today (before cooperation).
         charters: list of (airline code, seats) repatriation flights ordered today.
         repat_fare_usd: the fare on today's repatriation flights (0 = free; the cheapest wins).
@@ -69,7 +80,11 @@ class Policy:
     interior_catch_mult: np.ndarray
     pushback: np.ndarray
     kept_share: np.ndarray
+    claim_mult: np.ndarray
+    line_stop_mult: np.ndarray
+    attempt_cost_usd: np.ndarray
     segment_weight: np.ndarray
+    escort_to: np.ndarray
     crossing_hours: np.ndarray
     mode_banned: np.ndarray
     exit_control: np.ndarray
@@ -77,6 +92,9 @@ class Policy:
     transport_mult: float = 1.0
     attempt_mult: float = 1.0
     shelter: bool = False
+    escort_per_day: float = 0.0
+    relocate_per_day: float = 0.0
+    hold_at_border: float = 0.0
     repat_seats: int = 0
     repat_ok: np.ndarray | None = None
     charters: list = field(default_factory=list)
@@ -302,7 +320,11 @@ class World:
             interior_catch_mult=np.ones(S),
             pushback=np.zeros(S, bool),
             kept_share=np.zeros(S),
+            claim_mult=np.ones(S),
+            line_stop_mult=np.ones(S),
+            attempt_cost_usd=np.zeros(S),
             segment_weight=np.ones(S),
+            escort_to=np.zeros(S, bool),
             crossing_hours=self.seg_hours.copy(),
             mode_banned=np.zeros((S, len(self.modes)), bool),
             exit_control=self.seg_exit_control.copy(),

@@ -58,18 +58,18 @@ def cross(att: np.ndarray, segment: np.ndarray, has_smuggler: np.ndarray, origin
           day: int, key_death: np.uint64, key_line: np.uint64, key_inside: np.uint64, key_switch: np.uint64,
           death_prob: float, p_stop: np.ndarray, p_inside: np.ndarray, pushback: np.ndarray,
           detect_mult: float, switch_prob: float, n_seg: int, n_origin: int, n_nat: int,
-          kept_share: np.ndarray, key_keep: np.uint64):
+          kept_share: np.ndarray, key_keep: np.uint64, retry_days: int):
     """Each attempt's outcome, the counts the books need, who is turned back and who switches."""
     return _cross(att, segment, has_smuggler, origin, nationality, attempts, pushbacks, day_due, day,
                   key_death, key_line, key_inside, key_switch, as_numpy_compares(death_prob), p_stop, p_inside,
                   pushback, np.float32(detect_mult), as_numpy_compares(switch_prob), n_seg, n_origin, n_nat,
-                  np.asarray(kept_share, dtype=np.float64), key_keep)
+                  np.asarray(kept_share, dtype=np.float64), key_keep, np.int64(retry_days))
 
 
 @njit(cache=True)
 def _cross(att, segment, has_smuggler, origin, nationality, attempts, pushbacks, day_due, day, key_death,
            key_line, key_inside, key_switch, death_prob, p_stop, p_inside, pushback, detect_mult, switch_prob,
-           n_seg, n_origin, n_nat, kept_share, key_keep):
+           n_seg, n_origin, n_nat, kept_share, key_keep, retry_days):
     n = att.shape[0]
     outcome = np.empty(n, dtype=np.int8)
     by_seg = np.zeros((5, n_seg), dtype=np.int64)  # outcome x segment
@@ -123,7 +123,7 @@ def _cross(att, segment, has_smuggler, origin, nationality, attempts, pushbacks,
             if u01(key_switch, i) < switch_prob:
                 switch[ns] = i
                 ns += 1
-            day_due[i] = day + 1
+            day_due[i] = day + retry_days
     return by_seg, by_origin, kept_by_nat, died, into_destination, back, switch[:ns]
 
 

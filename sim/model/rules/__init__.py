@@ -80,6 +80,9 @@ PHASES: tuple[Phase, ...] = (
           "people leave the city for the border, choosing a segment open to them; the transit state stops some "
           "on its side (exit control); the others take the leg there if it has room",
           (rng.GO_TO_BORDER, rng.SEGMENT_CHOICE, rng.EXIT_CHECK, rng.LEG_TIE)),
+    Phase("escort", transit.escort,
+          "the transit state's forces take people from the city, and from other segments, to the segments it chooses",
+          (rng.ESCORT, rng.RELOCATE, rng.ESCORT_CHOICE)),
     Phase("at_crossings", border.at_crossings,
           "at open crossing points people present themselves and are registered as far as the throughput goes; "
           "at closed ones they choose again (the transit state may stop them), go back to the city or wait",

@@ -98,7 +98,10 @@ def at_crossings(model: MigrationModel, today: Day) -> None:
 
 
 def resolve_border(model: MigrationModel, today: Day) -> None:
-    """Attempts at each green segment and their outcomes; turned-back people may switch segment."""
+    """Attempts at each green segment and their outcomes; turned-back people rest (``retry_days``)
+    and may switch segment. The cold lowers the attempt chance and raises deaths unless the
+    transit state shelters people; each attempt pays what the border makes it cost (a fence);
+    the stop share at the line rises with a fence; the kept share with the chance to claim."""
     p, w, cfg, day = model.people, model.world, model.cfg, model.day
     pol = w.policy
     b = cfg.border
@@ -106,25 +109,27 @@ def resolve_border(model: MigrationModel, today: Day) -> None:
     at = p.ids(State.AT_BORDER)
     if w.seg_crossing.any():
         at = at[~w.seg_crossing[p.segment[at]]]
+    cold = w.cold_on(day) * (not pol.shelter)
     att, n_hired = model.kernels.attempts_today(
         at, day, p.day_due, p.risk, p.has_smuggler, p.savings_usd, p.spent_usd,
-        b.attempt_prob_per_day * pol.attempt_mult, streams.counter_key(ATTEMPT, day),
+        b.attempt_prob_per_day * pol.attempt_mult * (1.0 - b.cold_attempt_drop * cold), streams.counter_key(ATTEMPT, day),
         cfg.purchase.smuggler_fee_usd, cfg.purchase.smuggler_take_prob, streams.counter_key(SMUGGLER, day))
     rec.add("paid_smugglers_usd", float(n_hired * cfg.purchase.smuggler_fee_usd))
+    if pol.attempt_cost_usd.any() and att.size:
+        rec.add("paid_attempts_usd", p.pay(att, pol.attempt_cost_usd[p.segment[att]]))
 
     S, O, K = w.n_segments, w.n_origins, w.n_nationalities
     n_att = np.bincount(p.segment[att].astype(np.int64), minlength=S)
     cap = np.array([g.capacity(pol.guard_cap_mult[g.segment]) for g in model.guards]) * model.scale
-    p_stop = stop_share(w.seg_detect, cap, n_att, b.congestion_half)
+    p_stop = stop_share(np.minimum(1.0, w.seg_detect * pol.line_stop_mult), cap, n_att, b.congestion_half)
     p_inside = np.minimum(1.0, w.seg_interior * pol.interior_catch_mult)
-    cold = w.cold_on(day) * (not pol.shelter)
     by_seg, by_origin, kept_by_nat, died, into_destination, back, switch = model.kernels.cross(
         att, p.segment, p.has_smuggler, p.origin, p.nationality, p.attempts, p.pushbacks, p.day_due, day,
         streams.counter_key(CROSS_DEATH, day), streams.counter_key(CROSS_LINE, day),
         streams.counter_key(CROSS_INSIDE, day), streams.counter_key(SWITCH, day),
         b.death_prob_per_attempt * (1.0 + b.cold_death_mult * cold), p_stop, p_inside, pol.pushback,
-        cfg.purchase.smuggler_detect_mult, b.switch_prob_after_pushback, S, O, K, pol.kept_share,
-        streams.counter_key(CROSS_KEEP, day))
+        cfg.purchase.smuggler_detect_mult, b.switch_prob_after_pushback, S, O, K, pol.kept_share * pol.claim_mult,
+        streams.counter_key(CROSS_KEEP, day), b.retry_days)
 
     counts = {"attempts": n_att, "turned_back": by_seg[STOPPED] + by_seg[CAUGHT_TURNED],
               "caught_inside": by_seg[CAUGHT_TURNED] + by_seg[CAUGHT_KEPT],
@@ -140,6 +145,8 @@ def resolve_border(model: MigrationModel, today: Day) -> None:
     p.move(died, State.AT_BORDER, State.DIED, day)
     p.move(into_destination, State.AT_BORDER, State.IN_DESTINATION, day)
     choose_segment(model, switch, SEGMENT_RECHOICE)
+    if b.retry_days > 1:  # a new segment is reached after its leg; a rest is taken all the same
+        p.day_due[switch] = np.maximum(p.day_due[switch], day + b.retry_days)
 
     # what the network hears: per origin, and per segment
     through_o, kept_o, back_o, died_o = by_origin
@@ -149,7 +156,8 @@ def resolve_border(model: MigrationModel, today: Day) -> None:
     model.success_ema = model.success_ema * model.decay + a * succ
     model.failure_ema = model.failure_ema * model.decay + a * fail
     d = 1.0 - model.decay  # per-segment EMAs stay in simulated people (only their ratio is used)
-    model.seg_success_ema = model.seg_success_ema * model.decay + d * (by_seg[CAUGHT_KEPT] + by_seg[THROUGH])
+    model.seg_success_ema = model.seg_success_ema * model.decay + d * (
+        cfg.intention.caught_success_weight * by_seg[CAUGHT_KEPT] + by_seg[THROUGH])
     model.seg_attempts_ema = model.seg_attempts_ema * model.decay + d * n_att
     nz = np.flatnonzero(kept_by_nat)  # adding 0 changes no count: only the others
     rec.add_many([rec.caught_by_nationality_columns[j] for j in nz.tolist()], kept_by_nat[nz].tolist())
@@ -182,14 +190,15 @@ def cross(att: np.ndarray, segment: np.ndarray, has_smuggler: np.ndarray, origin
           day: int, key_death: np.uint64, key_line: np.uint64, key_inside: np.uint64, key_switch: np.uint64,
           death_prob: float, p_stop: np.ndarray, p_inside: np.ndarray, pushback: np.ndarray,
           detect_mult: float, switch_prob: float, n_seg: int, n_origin: int, n_nat: int,
-          kept_share: np.ndarray, key_keep: np.uint64):
+          kept_share: np.ndarray, key_keep: np.uint64, retry_days: int):
     """Each attempt's outcome (:func:`resolve_crossings`; a smuggler's client has the detection
     multiplier float32(``detect_mult``), others 1; where a segment pushes back, one caught inside
     is still kept if the keep draw < ``kept_share[s]``), the counts the books need, and who is
     turned back (stopped, or caught inside and pushed back) and who of them switches segment (the
     switch draw < ``switch_prob``).
 
-    Also: ``attempts[att] += 1``; ``pushbacks[back] += 1``; ``day_due[back] = day + 1``.
+    Also: ``attempts[att] += 1``; ``pushbacks[back] += 1``; ``day_due[back] = day + retry_days``
+    (the first day they may try again).
 
     Returns:
         (by_seg (5, n_seg): attempts per outcome (``DIED`` .. ``THROUGH``) and segment,
@@ -214,7 +223,7 @@ def cross(att: np.ndarray, segment: np.ndarray, has_smuggler: np.ndarray, origin
     back = att[stopped | (caught_in & ~kept)]
     pushbacks[back] += 1
     switch = back[draw(key_switch, back) < switch_prob]
-    day_due[back] = day + 1
+    day_due[back] = day + retry_days
     return by_seg, by_origin.reshape(4, n_origin), kept_by_nat, att[died], att[kept | through], back, switch
 
 

@@ -26,9 +26,12 @@ from sim.model.population import (
     segment_weights,
 )
 from sim.model.rng import (
+    ESCORT,
+    ESCORT_CHOICE,
     EXIT_CHECK,
     GO_TO_BORDER,
     LEG_TIE,
+    RELOCATE,
     REPATRIATION_SEATS,
     RETURN_OWN,
     RETURN_TIE,
@@ -62,7 +65,8 @@ def live_in_transit_country(model: MigrationModel, today: Day) -> None:
 def go_home(model: MigrationModel, today: Day) -> None:
     """Returning people land (returned); stranded people become willing to return: free seats first
     (FIFO by day in the transit country), then own tickets; they are returning until the next day
-    (and leave their segment: a later trip chooses afresh)."""
+    (and leave their segment: a later trip chooses afresh). At the border, the transit state may
+    keep a share of the willing from going back (``hold_at_border``)."""
     p, w, c, day, kernels = model.people, model.world, model.cfg.returns, model.day, model.kernels
     pol = w.policy
     home = kernels.arrive_home(p.ids(State.RETURNING), p.day_due, p.returns, day)
@@ -80,6 +84,8 @@ def go_home(model: MigrationModel, today: Day) -> None:
         pol.repat_ok, seats > 0, fare, w.cold_on(day) * (not pol.shelter), c.own_ticket_usd, c.free_seat_mult)
     prob = return_willingness(c.base_willing_per_day, days, c.days_scale, pushbacks, c.pushback_weight,
                               cold, c.cold_weight, broke, c.broke_weight, risk, c.stress_max, seat_mult)
+    if pol.hold_at_border > 0:  # the transit state's forces keep some at the border from the way back
+        prob[in_city.size:] *= 1.0 - pol.hold_at_border
     keys = model.streams
     free_city, free_border, own_city, own_border = kernels.decide_returns(
         here, in_city.size, prob, broke, eligible, seats, keys.counter_key(RETURN_WILLING, day),
@@ -123,6 +129,27 @@ def go_to_border(model: MigrationModel, today: Day) -> None:
     p.move(go, State.IN_CITY, State.AT_BORDER, day)
 
 
+def escort(model: MigrationModel, today: Day) -> None:
+    """The transit state's forces take people to the segments it chooses (``escort_to``): a share
+    of those in the city (``escort_per_day``: no exit control, no leg, no fare) and a share of
+    those at its other green segments (``relocate_per_day``). Each goes to one of the chosen
+    segments by today's weights (:func:`choose_segment`), reached after the leg's days."""
+    p, w, day = model.people, model.world, model.day
+    pol = w.policy
+    if not pol.escort_to.any() or pol.escort_per_day + pol.relocate_per_day == 0:
+        return
+    keys, kernels = model.streams, model.kernels
+    taken = kernels.leavers(p.ids(State.IN_CITY), keys.counter_key(ESCORT, day), pol.escort_per_day)
+    at = p.ids(State.AT_BORDER)
+    seg = p.segment[at]
+    at = at[~pol.escort_to[seg] & ~w.seg_crossing[seg]]
+    moved = kernels.leavers(at, keys.counter_key(RELOCATE, day), pol.relocate_per_day)
+    ids = choose_segment(model, np.union1d(taken, moved), ESCORT_CHOICE, only=pol.escort_to)
+    taken = ids[p.state[ids] == State.IN_CITY]
+    p.move(taken, State.IN_CITY, State.AT_BORDER, day)
+    model.recorder.add("escorted", ids.size)
+
+
 def stopped_on_the_way(model: MigrationModel, ids: np.ndarray) -> np.ndarray:
     """Which of ``ids``, heading for their segment, the transit state stops on its side (its exit
     control there: ``exit_checks``), a bool mask over ``ids``. Counted (``kept_from_border``), and
@@ -158,14 +185,18 @@ def segment_table(model: MigrationModel) -> np.ndarray:
     return table
 
 
-def choose_segment(model: MigrationModel, ids: np.ndarray, stream: Stream) -> np.ndarray:
-    """``ids`` choose a border segment with draws from ``stream`` by today's weights from their
-    entry point (:func:`segment_table`). Returns those who chose (ascending): anyone with no
-    segment open to them stays as they are."""
+def choose_segment(model: MigrationModel, ids: np.ndarray, stream: Stream,
+                   only: np.ndarray | None = None) -> np.ndarray:
+    """``ids`` (ascending) choose a border segment with draws from ``stream`` by today's weights
+    from their entry point (:func:`segment_table`), among the segments ``only`` (S,) allows if
+    given. Returns those who chose (ascending): anyone with no such segment open to them stays
+    as they are."""
     if ids.size == 0:
         return ids
     p = model.people
     table = segment_table(model)
+    if only is not None:
+        table = table * only
     some = table.sum(axis=1) > 0
     if not some.all():
         ids = ids[some[p.entry[ids]]]
@@ -202,9 +233,7 @@ def take_legs(model: MigrationModel, go: np.ndarray) -> np.ndarray:
         go, leg = go[won], leg[won]
     price = w.leg_price[leg]
     if price.any():  # what they pay: the price, or what they have left
-        paid = np.minimum(price.astype(np.float32), p.savings_usd[go])
-        p.pay(go, price)
-        rec.add("paid_legs_usd", float(paid.sum()))
+        rec.add("paid_legs_usd", p.pay(go, price))
     return go
 
 
