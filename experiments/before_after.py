@@ -38,16 +38,10 @@ def table_rows(text: str) -> dict[tuple[str, str], dict[str, str]]:
     return rows
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="before_after.py", description=__doc__.splitlines()[0])
-    ap.add_argument("--before", required=True, help="git revision whose page holds the 'before' table")
-    ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "validation.md", help="page (default %(default)s)")
-    args = ap.parse_args(argv)
-    rel = args.doc.resolve().relative_to(ROOT)
-    old_text = subprocess.run(["git", "show", f"{args.before}:{rel.as_posix()}"], cwd=ROOT, check=True,
-                              capture_output=True, text=True).stdout
-    before, after = table_rows(old_text), table_rows(args.doc.read_text(encoding="utf-8"))
-    lines = [f"Before: the page at `{args.before}`; after: the table above. Model values are means over the seeds.", "",
+def before_after(old_text: str, new_text: str, label: str) -> str:
+    """The before/after table (markdown) of two pages' validation tables."""
+    before, after = table_rows(old_text), table_rows(new_text)
+    lines = [f"Before: the page at `{label}`; after: the table above. Model values are means over the seeds.", "",
              "| target | period | record | before | within | after | within |",
              "|---|---|---:|---:|:---:|:---:|:---:|"]
     n_before = n_after = 0
@@ -59,7 +53,18 @@ def main(argv: list[str] | None = None) -> None:
         lines.append(f"| {key[0]} | {key[1]} | {record} | {b['model'] if b else '–'} | {b['within'] if b else '–'} | "
                      f"{a['model'] if a else '–'} | {a['within'] if a else '–'} |")
     lines += ["", f"Within tolerance: {n_before} of {len(before)} before, {n_after} of {len(after)} after."]
-    text = "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="before_after.py", description=__doc__.splitlines()[0])
+    ap.add_argument("--before", required=True, help="git revision whose page holds the 'before' table")
+    ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "validation.md", help="page (default %(default)s)")
+    args = ap.parse_args(argv)
+    rel = args.doc.resolve().relative_to(ROOT)
+    old_text = subprocess.run(["git", "show", f"{args.before}:{rel.as_posix()}"], cwd=ROOT, check=True,
+                              capture_output=True, text=True).stdout
+    text = before_after(old_text, args.doc.read_text(encoding="utf-8"), args.before)
     print(text)
     replace_section(args.doc, *SECTION, text)
     print(f"updated {args.doc}")

@@ -156,10 +156,12 @@ def test_pick_segments_twins_agree(seed: int) -> None:
 def test_attempts_today_twins_agree(seed: int) -> None:
     g = np.random.default_rng(seed)
     at_border = rows(g, N, sizes(seed))
-    for base, fee, take in ((0.0556, 6500.0, 0.35), (np.float64(0.9), 400.0, 1.0), (0.0, 0.0, 0.0), (2.0, 400, 0.5)):
+    S = 3
+    for base, fee, take in ((0.0556, 6500.0, 0.35), (0.9, 400.0, 1.0), (0.0, 0.0, 0.0), (2.0, 400, 0.5)):
+        per_segment = (base * np.array([1.0, 0.5, 23.2])).astype(np.float32)  # one segment announced: a rush
         both("attempts_today", at_border, 20, g.integers(15, 25, N).astype(np.int16),
-             g.random(N).astype(np.float32), g.random(N) < 0.3, money(g), np.zeros(N, np.float32), base,
-             key(g), fee, take, key(g))
+             g.random(N).astype(np.float32), g.integers(0, S, N).astype(np.int8), g.random(N) < 0.3, money(g),
+             np.zeros(N, np.float32), per_segment, key(g), fee, take, key(g))
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -259,13 +261,19 @@ def test_attempts_today_only_the_due_try_and_only_who_can_pay_hires_once() -> No
     has_smuggler = np.array([False, False, True, False, False, False])
     savings = np.array([7000.0, 100.0, 7000.0, 7000.0, 7000.0, 6500.0], np.float32)
     spent = np.zeros(6, np.float32)
-    att, n_hired = NUMPY.attempts_today(at_border, 5, day_due, np.ones(6, np.float32), has_smuggler, savings,
-                                        spent, 1.0, np.uint64(1), 6500.0, 1.0, np.uint64(2))
+    segment = np.zeros(6, np.int8)
+    att, n_hired = NUMPY.attempts_today(at_border, 5, day_due, np.ones(6, np.float32), segment, has_smuggler, savings,
+                                        spent, np.array([1.0], np.float32), np.uint64(1), 6500.0, 1.0, np.uint64(2))
     assert att.tolist() == [0, 1, 2, 3, 5]  # 4 is not due
     assert n_hired == 3 and has_smuggler.tolist() == [True, False, True, True, False, True]
     assert spent.tolist() == [6500.0, 0.0, 0.0, 6500.0, 0.0, 6500.0]  # 1 too poor, 2 had one
-    assert NUMPY.attempts_today(at_border, 5, day_due, np.ones(6, np.float32), has_smuggler, savings, spent,
-                                0.0, np.uint64(1), 6500.0, 1.0, np.uint64(2))[0].size == 0
+    assert NUMPY.attempts_today(at_border, 5, day_due, np.ones(6, np.float32), segment, has_smuggler, savings, spent,
+                                np.array([0.0], np.float32), np.uint64(1), 6500.0, 1.0, np.uint64(2))[0].size == 0
+    # per segment: nobody tries where the chance is 0, everyone where it is 1
+    two = np.array([0, 1, 0, 1, 0, 1], np.int8)
+    att = NUMPY.attempts_today(at_border, 5, day_due, np.ones(6, np.float32), two, has_smuggler, savings, spent,
+                               np.array([0.0, 1.0], np.float32), np.uint64(1), 6500.0, 1.0, np.uint64(2))[0]
+    assert att.tolist() == [1, 3, 5]
 
 
 def test_cross_sorts_every_attempt_into_one_outcome() -> None:

@@ -420,7 +420,7 @@ def test_an_announced_closure_brings_departures_forward_and_then_closes(tiny_wor
 def test_an_announcement_after_the_closure_is_refused(tiny_world) -> None:
     """Protects: a closure announced after it starts is a configuration error naming the key."""
     spec = lever("crossing_closure", "Lithuania", when={"start": "2021-04-15"}, segments=["gate"], announced="2021-04-20")
-    with pytest.raises(ConfigError, match=r"levers\.x\.announced: 2021-04-20 is after the closure starts"):
+    with pytest.raises(ConfigError, match=r"levers\.x\.announced: 2021-04-20 is after the lever starts \(2021-04-15\)"):
         MigrationModel(tiny_world({"x": spec}))
 
 
@@ -561,3 +561,30 @@ def test_bad_escorts_are_refused(tiny_world, params, message) -> None:
 def test_bad_fences_are_refused(tiny_world, params, message) -> None:
     with pytest.raises(ConfigError, match=message):
         MigrationModel(tiny_world({"x": lever("fence", "Poland", segments=["poland"], **params)}))
+
+
+def test_an_announced_pushback_policy_brings_attempts_forward(tiny_world, run) -> None:
+    """Protects border_policy's announced (the one rule of announced levers, Lever.announce): on
+    the days between the announcement and the start, nobody is pushed back yet, those at the
+    segment try border.announced_attempt_mult times as often, and the other segment is untouched."""
+    spec = lever("pushback", "Poland", when={"start": "2021-03-15"}, announced="2021-03-12", segments=["poland"],
+                 pushback=True)
+    notice = ("2021-03-12", "2021-03-14")
+    out = {}
+    for mult in (1.0, 10.0):
+        _, d = run(tiny_world({"x": spec}, **{"border.announced_attempt_mult": mult}))
+        out[mult] = window(d, *notice)
+        assert (out[mult]["caught_poland"] == out[mult]["caught_inside_poland"]).all()  # not yet in force
+    assert out[10.0]["attempts_poland"].sum() > 3 * out[1.0]["attempts_poland"].sum()
+    assert out[10.0]["attempts_lithuania"].sum() == out[1.0]["attempts_lithuania"].sum()
+
+
+def test_only_a_pushback_policy_is_announced(tiny_world) -> None:
+    spec = lever("reinforcement", "Poland", when={"start": "2021-03-15"}, announced="2021-03-12", segments=["poland"],
+                 guard_mult=2.0)
+    with pytest.raises(ConfigError, match=r"levers\.x\.announced: only a pushback policy is announced"):
+        MigrationModel(tiny_world({"x": spec}))
+    late = lever("pushback", "Poland", when={"start": "2021-03-15"}, announced="2021-03-20", segments=["poland"],
+                 pushback=True)
+    with pytest.raises(ConfigError, match=r"levers\.x\.announced: 2021-03-20 is after the lever starts \(2021-03-15\)"):
+        MigrationModel(tiny_world({"x": late}))

@@ -149,9 +149,11 @@ class TravelConfig:
     rebook_wait_days: int = nonneg(10, "days a ticketed person waits for a seat before the agency rebooks through a hub (days)")
     hub_stranded_days: int = nonneg(21, "days at a hub with no flight that will carry them before going home (days)")
     city_to_border_per_day: float = prob(0.12, "daily chance of leaving the city for the border, unaided")
-    closing_soon_mult: float = nonneg(23.2, "multiplier on that chance while a closure of a crossing point the person can "
-                                      "reach has been announced and is not yet in force (the last chance: people rush); "
-                                      "calibrated on the 2023 record, the only one with announced closures")
+    closing_soon_mult: float = nonneg(23.2, "multiplier on that chance while a closure of a crossing point, or a pushback "
+                                      "policy at a green segment, that the person can reach has been announced and is not "
+                                      "yet in force (the last chance: people rush; those already at a green segment try "
+                                      "sooner: border.announced_attempt_mult); calibrated on the 2023 record's announced "
+                                      "closures")
     package_cancel_days: int = nonneg(60, "days a bought package waits for a visa application before the agency cancels it and refunds part (days)")
     refund_share: float = prob(0.5, "share of the package price refunded when a trip is cancelled")
 
@@ -169,6 +171,9 @@ class BorderConfig:
     cold_death_mult: float = nonneg(4.0, "extra death multiplier at full cold (December)")
     retry_days: int = param(1, "days from being turned back at a green segment to the first day one may try again "
                                "(rest, injuries, regrouping; then the daily attempt chance) (days)", 1, 365)
+    announced_attempt_mult: float = param(1.0, "multiplier on the daily attempt chance at a green segment while a pushback "
+                                                "policy there has been announced and is not yet in force (the last chance)",
+                                          0.0, None)
     cold_attempt_drop: float = prob(0.0, "share by which full cold lowers the daily attempt chance at green segments "
                                          "(the world's cold index scales it; a shelter removes it)")
     closed_rechoose_per_day: float = prob(0.5, "daily chance that a person at a closed crossing point chooses again among "
@@ -475,6 +480,7 @@ WORLD_BEHAVIOUR: tuple[str, ...] = (
     "border.death_prob_per_attempt",
     "border.retry_days",
     "border.cold_attempt_drop",
+    "border.announced_attempt_mult",
     "purchase.smuggler_fee_usd",
     "purchase.hotel_usd_per_day",
     "travel.city_to_border_per_day",

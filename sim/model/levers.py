@@ -154,6 +154,7 @@ class Lever(ABC):
 
     kind: ClassVar[str] = ""
     Params: ClassVar[type] = object
+    notice: frozenset[int] = frozenset()  # the days between the lever's announcement and its start
 
     def __init__(self, name: str, spec: LeverSpec, world: World, metric_names: list[str]) -> None:
         self.name = name
@@ -181,11 +182,28 @@ class Lever(ABC):
         """What ``apply(policy, strength, day)`` does, as a value: the world builds one policy per
         distinct combination of the active levers' effects and reuses it on every day that repeats
         it (:class:`DayPolicy`). The strength, since most levers read nothing
-        else; a lever whose ``apply`` also reads the day overrides this."""
-        return strength
+        else (and whether today is a day of notice, for an announced lever); a lever whose
+        ``apply`` also reads the day overrides this."""
+        return (strength, day in self.notice) if self.notice else strength
+
+    def announce(self, announced: dt.date | None, world: World, where: str) -> None:
+        """A lever made public before it acts: its days of notice, from ``announced`` to the day
+        before its schedule starts (on those days it acts too, and ``apply`` tells them apart by
+        the day). The one rule for every announced lever."""
+        if announced is None:
+            return
+        first = self.schedule.start
+        said = world.day_of(announced)
+        if said > first:
+            raise ConfigError(f"{where}.announced: {announced} is after the lever starts "
+                              f"({world.date_of(first)}); announce it on or before its start")
+        self.notice = frozenset(range(max(said, 0), first))
 
     def strength_today(self, day: int, metric: Callable[[str], float]) -> float:
-        """Today's strength (0: the lever does not act), after feeding a trigger yesterday's metrics."""
+        """Today's strength (0: the lever does not act), after feeding a trigger yesterday's
+        metrics; 1 on a day of notice."""
+        if day in self.notice:
+            return 1.0
         s = self.schedule
         if day < len(s.by_day):
             return s.by_day[day]
@@ -447,6 +465,7 @@ class BorderParams:
     interior_catch_mult: float = 1.0
     line_stop_mult: float = 1.0
     attempt_cost_usd: float = 0.0
+    announced: dt.date | None = None
 
 
 @register("border_policy", "pushback", "reinforcement", "state_of_emergency", "fence")
@@ -460,6 +479,9 @@ class BorderPolicy(Lever):
     closed zone that keeps lawyers, NGOs and media out lowers it). A fence (``line_stop_mult`` on
     the share stopped at the line, ramped while it is built) makes each attempt cost more
     (``attempt_cost_usd``: ladders, cutters, guides; paid at every attempt there).
+    ``announced``: the day a pushback policy was made public; from then until it acts, people who
+    can reach those segments leave for them sooner (``travel.closing_soon_mult``, as before an
+    announced closure of a crossing point) and those there try sooner (``border.announced_attempt_mult``).
     Stands for: Lithuania's pushback decree (events 2021-08-02), the states of emergency in
     Latvia (2021-08-10), Poland (2021-09-02, NGOs and media barred) and Lithuania (2021-11-09),
     Poland's legalised pushbacks (2021-10-26); the razor-wire fences of Lithuania (2021-07-07)
@@ -479,10 +501,21 @@ class BorderPolicy(Lever):
             if not 0.0 <= getattr(p, k) <= 1.0:
                 raise ConfigError(f"{where}.{k}: {getattr(p, k)} is out of range; allowed: a share in [0, 1]")
         self.idx = _indices(world, "segment", p.segments, f"{where}.segments")
+        if p.announced is not None and not self.pushes_back:
+            raise ConfigError(f"{where}.announced: only a pushback policy is announced (it closes the segments to those "
+                              "caught); set pushback: true or leave announced out")
+        self.announce(p.announced, world, where)
+
+    @property
+    def pushes_back(self) -> bool:
+        return self.params.pushback or self.kind_name == "pushback"  # kind: pushback means pushback: true
 
     def apply(self, policy: Policy, strength: float, day: int) -> None:
+        if day in self.notice:  # announced, not yet in force
+            policy.closing_soon[self.idx] = True
+            return
         p = self.params
-        if p.pushback or self.kind_name == "pushback":  # kind: pushback means pushback: true
+        if self.pushes_back:
             policy.pushback[self.idx] = True
         if p.kept_share > 0:  # who is kept all the same: the largest share any active lever sets
             policy.kept_share[self.idx] = np.maximum(policy.kept_share[self.idx], strength * p.kept_share)
@@ -622,21 +655,7 @@ class CrossingClosure(Lever):
                                   "acts on crossing points (kind: crossing); for a green border use border_policy")
         if not 0.0 <= p.hours_per_day <= 24.0:
             raise ConfigError(f"{where}.hours_per_day: {p.hours_per_day} is out of range; allowed: hours in [0, 24]")
-        self.notice: set[int] = set()  # the days between the announcement and the closure
-        if p.announced is not None:
-            first = self.schedule.start
-            said = world.day_of(p.announced)
-            if said > first:
-                raise ConfigError(f"{where}.announced: {p.announced} is after the closure starts "
-                                  f"({world.date_of(first)}); announce it on or before its start")
-            self.notice = set(range(max(said, 0), first))
-
-    def strength_today(self, day: int, metric: Callable[[str], float]) -> float:
-        """On the days of notice the lever acts too (``apply`` tells them apart by the day)."""
-        return 1.0 if day in self.notice else super().strength_today(day, metric)
-
-    def effect(self, strength: float, day: int) -> Hashable:
-        return (strength, day in self.notice)
+        self.announce(p.announced, world, where)
 
     def apply(self, policy: Policy, strength: float, day: int) -> None:
         if day in self.notice:

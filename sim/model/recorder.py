@@ -114,7 +114,8 @@ class Recorder:
         self.rows: list[dict[str, Any]] = []
         self.today: dict[str, Any] = {}
         # fixed for the run, so made once: a new day's counters and levels, and the dates
-        self._new_day = dict.fromkeys(self.counters + self.levels, 0)
+        # (money in float from the first day, so a column's type never depends on whether anyone paid)
+        self._new_day = {c: 0.0 if c.endswith("_usd") else 0 for c in self.counters + self.levels}
         self._dates = [w.date_of(day).isoformat() for day in range(n_days)]
         self._schedule = np.zeros(2 * w.n_routes, dtype=np.int64)
 

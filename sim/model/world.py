@@ -51,7 +51,8 @@ class Policy:
             segment keeps 24).
         mode_banned: (S, M) bool, arriving by mode m is banned at segment s.
         exit_control: (S,) float, share of people heading for segment s whom the transit state stops.
-        closing_soon: (S,) bool, a closure of crossing point s is announced and not yet in force.
+        closing_soon: (S,) bool, a closure of crossing point s, or a pushback policy at green
+            segment s, is announced and not yet in force.
         transport_mult: float, multiplier on the daily chance of going from the city to the border.
         attempt_mult: float, multiplier on the daily attempt chance (a shelter lowers it).
         shelter: bool, people at the border are housed (no cold stress, no cold deaths).

@@ -18,27 +18,26 @@ from sim.model.allocate import whole_units
 from sim.model.rules.border import CAUGHT_KEPT, CAUGHT_TURNED, DIED, STOPPED, THROUGH
 
 
-def attempts_today(at_border: np.ndarray, day: int, day_due: np.ndarray, risk: np.ndarray,
-                   has_smuggler: np.ndarray, savings: np.ndarray, spent: np.ndarray, attempt_base: float,
+def attempts_today(at_border: np.ndarray, day: int, day_due: np.ndarray, risk: np.ndarray, segment: np.ndarray,
+                   has_smuggler: np.ndarray, savings: np.ndarray, spent: np.ndarray, attempt_base: np.ndarray,
                    key_attempt: np.uint64, fee: float, take_prob: float, key_smuggler: np.uint64):
     """Who of those at the border tries today, and who of them hires a smuggler first (paying)."""
-    return _attempts_today(at_border, day, day_due, risk, has_smuggler, savings, spent,
-                           as_numpy_compares(attempt_base), key_attempt, as_numpy_compares(fee),
+    return _attempts_today(at_border, day, day_due, risk, segment, has_smuggler, savings, spent,
+                           np.asarray(attempt_base, dtype=np.float32), key_attempt, as_numpy_compares(fee),
                            as_numpy_compares(take_prob), key_smuggler)
 
 
 @njit(cache=True)
-def _attempts_today(at_border, day, day_due, risk, has_smuggler, savings, spent, attempt_base, key_attempt,
-                    fee, take_prob, key_smuggler):
+def _attempts_today(at_border, day, day_due, risk, segment, has_smuggler, savings, spent, attempt_base,
+                    key_attempt, fee, take_prob, key_smuggler):
     half = np.float32(0.5)
-    one = attempt_base * 0 + 1  # 1 in the dtype numpy computes the chance in
     att = np.empty(at_border.shape[0], dtype=np.int64)
     n_att = 0
     n_hired = 0
     for i in at_border:
         if day_due[i] > day:
             continue
-        if u01(key_attempt, i) < min(one, attempt_base * (half + risk[i])):
+        if u01(key_attempt, i) < min(np.float32(1.0), attempt_base[segment[i]] * (half + risk[i])):
             att[n_att] = i
             n_att += 1
     fee32 = np.float32(fee)

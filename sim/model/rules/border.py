@@ -110,10 +110,13 @@ def resolve_border(model: MigrationModel, today: Day) -> None:
     if w.seg_crossing.any():
         at = at[~w.seg_crossing[p.segment[at]]]
     cold = w.cold_on(day) * (not pol.shelter)
+    base = b.attempt_prob_per_day * pol.attempt_mult * (1.0 - b.cold_attempt_drop * cold)
+    # a pushback policy announced and not yet in force: the last chance, people try sooner
+    base = (base * np.where(pol.closing_soon, b.announced_attempt_mult, 1.0)).astype(np.float32)
     att, n_hired = model.kernels.attempts_today(
-        at, day, p.day_due, p.risk, p.has_smuggler, p.savings_usd, p.spent_usd,
-        b.attempt_prob_per_day * pol.attempt_mult * (1.0 - b.cold_attempt_drop * cold), streams.counter_key(ATTEMPT, day),
-        cfg.purchase.smuggler_fee_usd, cfg.purchase.smuggler_take_prob, streams.counter_key(SMUGGLER, day))
+        at, day, p.day_due, p.risk, p.segment, p.has_smuggler, p.savings_usd, p.spent_usd, base,
+        streams.counter_key(ATTEMPT, day), cfg.purchase.smuggler_fee_usd, cfg.purchase.smuggler_take_prob,
+        streams.counter_key(SMUGGLER, day))
     rec.add("paid_smugglers_usd", float(n_hired * cfg.purchase.smuggler_fee_usd))
     if pol.attempt_cost_usd.any() and att.size:
         rec.add("paid_attempts_usd", p.pay(att, pol.attempt_cost_usd[p.segment[att]]))
@@ -164,20 +167,20 @@ def resolve_border(model: MigrationModel, today: Day) -> None:
 
 
 # ---- kernels ---------------------------------------------------------------------------------
-def attempts_today(at_border: np.ndarray, day: int, day_due: np.ndarray, risk: np.ndarray,
-                   has_smuggler: np.ndarray, savings: np.ndarray, spent: np.ndarray, attempt_base: float,
+def attempts_today(at_border: np.ndarray, day: int, day_due: np.ndarray, risk: np.ndarray, segment: np.ndarray,
+                   has_smuggler: np.ndarray, savings: np.ndarray, spent: np.ndarray, attempt_base: np.ndarray,
                    key_attempt: np.uint64, fee: float, take_prob: float, key_smuggler: np.uint64):
     """Who of those at the border tries today, and who of them hires a smuggler first (paying).
 
-    Ready if ``day_due <= day``; attempts if the attempt draw < ``min(1, attempt_base * (0.5 +
-    risk))``. An attempter without a smuggler whose ``savings >= fee`` hires one if the smuggler
+    Ready if ``day_due <= day``; attempts if the attempt draw < ``min(1, attempt_base[segment] *
+    (0.5 + risk))`` (``attempt_base``: (S,) float32, today's base chance per segment). An attempter without a smuggler whose ``savings >= fee`` hires one if the smuggler
     draw < ``take_prob``: pays ``fee`` (``pay``) and ``has_smuggler = True`` (for the run).
 
     Returns:
         (the attempters, ascending as ``at_border``; how many hired a smuggler).
     """
     ready = at_border[day_due[at_border] <= day]
-    att = ready[draw(key_attempt, ready) < np.minimum(1.0, attempt_base * (0.5 + risk[ready]))]
+    att = ready[draw(key_attempt, ready) < np.minimum(1.0, attempt_base[segment[ready]] * (0.5 + risk[ready]))]
     first = att[~has_smuggler[att] & (savings[att] >= fee)]
     hire = first[draw(key_smuggler, first) < take_prob]
     pay(hire, fee, savings, spent)
