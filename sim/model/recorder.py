@@ -57,6 +57,9 @@ _FLOW_SRC, _FLOW_DST = (np.array(side) for side in zip(*TRANSITIONS, strict=True
 _FLOW_CELLS = _FLOW_SRC * N_STATES + _FLOW_DST  # the same cells of the flows, flattened
 # people at the border by the attempts they have made so far (0, 1, 2, 3 or more)
 TRIES_COLUMNS = ["at_border_tries_0", "at_border_tries_1", "at_border_tries_2", "at_border_tries_3plus"]
+# everyone who has tried, by the attempts they have made so far: 1, 2, 3-5, 6-10, 11 or more
+TRIED_COLUMNS = ["people_tried_1", "people_tried_2", "people_tried_3to5", "people_tried_6to10", "people_tried_11plus"]
+_TRIED_BINS = np.array([0, 1, 2, 3, 3, 3, 4, 4, 4, 4, 4, 5])  # attempts (capped at 11) -> column (0: never)
 # the outcomes of border attempts, one column per segment each
 OUTCOMES = ("attempts", "turned_back", "caught_inside", "caught", "got_through", "deaths")
 
@@ -168,7 +171,9 @@ class Recorder:
         # repeated attempts: people at the border by the attempts they have made, and everyone who has tried
         tries = np.bincount(np.minimum(p.attempts[at_border], 3).astype(np.int64), minlength=4)
         row.update(zip(TRIES_COLUMNS, tries.tolist(), strict=True))
-        row["people_attempted"] = int(np.count_nonzero(p.attempts))
+        tried = np.bincount(_TRIED_BINS[np.minimum(p.attempts, 11)], minlength=6)
+        row.update(zip(TRIED_COLUMNS, tried[1:].tolist(), strict=True))
+        row["people_attempted"] = int(tried[1:].sum())
         flows = p.flows.take(_FLOW_CELLS).tolist()  # p.flows[_FLOW_SRC, _FLOW_DST]
         if int(p.flows.sum()) != sum(flows):
             raise RuntimeError("a transition outside TRANSITIONS happened; add it to the recorder")
@@ -231,6 +236,11 @@ def summarize(daily, world_segments: list[str], start_day_arrived: Any = None) -
         "paid_legs_usd": float(d["paid_legs_usd"].sum()),
         "paid_attempts_usd": float(d["paid_attempts_usd"].sum()),
         "escorted": int(d["escorted"].sum()),
+        # repeated attempts: everyone who tried, the mean attempts per person, and how many made how many
+        "people_attempted": int(d["people_attempted"].iloc[-1]) if len(d) else 0,
+        "mean_attempts_per_person": (float(d["attempts"].sum() / d["people_attempted"].iloc[-1])
+                                if len(d) and d["people_attempted"].iloc[-1] > 0 else 0.0),
+        **{c: int(d[c].iloc[-1]) if len(d) else 0 for c in TRIED_COLUMNS},
     }
     for s in world_segments:
         for k in ("attempts", "turned_back", "caught", "got_through", "deaths", "applied"):

@@ -318,6 +318,11 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------------------
 
 
+# summary values that are not counts of people (not scaled from rows to real people)
+RATIOS = frozenset({"days", "mean_attempts_per_person"})
+# the distribution of attempts per person who tried, as printed: (label, column suffix)
+TRIED_LABELS = (("1:", "1"), ("2:", "2"), ("3-5:", "3to5"), ("6-10:", "6to10"), ("11+:", "11plus"))
+
 def _n(x: float) -> str:
     return f"{x:,.0f}"
 
@@ -333,7 +338,7 @@ def format_summary(
     pool = (meta or {}).get("population_pool", size)
     # the summary's counts are rows of the sample: in real people they are rows x pool/size
     per_row = pool / size if size and pool and size != pool else 1.0
-    s = {k: (v * per_row if isinstance(v, int | float) and not isinstance(v, bool) and k != "days" else v)
+    s = {k: (v * per_row if isinstance(v, int | float) and not isinstance(v, bool) and k not in RATIOS else v)
          for k, v in summary.items()}
     if meta:
         sample = (f"{_n(size)} people" if per_row == 1.0 else
@@ -356,6 +361,10 @@ def format_summary(
             + (f", registered at crossing points {_n(s['applied'])}" if s.get("applied") else ""),
         ),
         ("Deaths at the border", s["deaths"], ""),
+        *([("People who tried to cross", s["people_attempted"],
+            f"{s['mean_attempts_per_person']:.1f} attempts each on average; by attempts made: "
+            + ", ".join(f"{k} {_n(s[f'people_tried_{c}'])}" for k, c in TRIED_LABELS))]
+          if s.get("people_attempted") else []),
         ("Repatriated (free flights)", s["repatriated"], ""),
         ("Went home on their own ticket", s["returned_own_ticket"], ""),
     ]
@@ -365,6 +374,8 @@ def format_summary(
         ("  to smugglers", s["paid_smugglers_usd"], ""),
         *([("  for visas bought outside the package", s["paid_visas_usd"], "")] if s.get("paid_visas_usd") else []),
         *([("  for legs to the border", s["paid_legs_usd"], "drivers, taxis, bicycles")] if s.get("paid_legs_usd") else []),
+        *([("  for attempts across fences", s["paid_attempts_usd"], "ladders, cutters, guides")]
+          if s.get("paid_attempts_usd") else []),
     ]
     width = max(len(r[0]) for r in rows + money)
     nw = max(len(_n(r[1])) for r in rows + money)
