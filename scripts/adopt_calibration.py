@@ -112,11 +112,11 @@ def main() -> int:
     files = {"code": CONFIG_PY, "world": CONFIGS / "world" / f"{cfg.world.name}.yaml",
              "behaviour": CONFIGS / "behaviour" / f"{cfg.world.name}.yaml"}
     text = {k: p.read_text(encoding="utf-8") for k, p in files.items()}
-    from sim.studies.sweep import schema_type
+    from sim.model.config import sampled_value
 
     for key, v in best.items():
         # a whole-number key (border.retry_days) as the runs had it: rounded to the nearest integer
-        value = str(int(round(v))) if schema_type(key) is int else rounded(v, args.digits)
+        value = str(sampled_value(key, v)) if isinstance(sampled_value(key, v), int) else rounded(v, args.digits)
         if key.startswith("world."):
             text["world"], old = set_world_value(text["world"], key, value)
         elif key.startswith("levers."):

@@ -322,6 +322,7 @@ def test_the_defaults_are_the_kept_fits_best_set():
     """The default config holds data/calibration/full's best set, rounded as adopt_calibration does."""
     from sim.running.compose import compose_dict
     from sim.studies.calibration import ROOT, rounded
+    from sim.model.config import sampled_value
     cal = read_calibration(ROOT / "data" / "calibration" / "full")
     assert len(cal.posterior) > 0 and cal.posterior["weight"].sum() == pytest.approx(1.0)
     data = compose_dict()
@@ -329,4 +330,18 @@ def test_the_defaults_are_the_kept_fits_best_set():
         node = data
         for part in key.split("."):
             node = next(x for x in node if part in (x.get("id"), x.get("name"))) if isinstance(node, list) else node[part]
-        assert float(node) == pytest.approx(float(rounded(value, 3)), rel=1e-12), key
+        whole = sampled_value(key, value)
+        want = whole if isinstance(whole, int) else float(rounded(value, 3))  # as adopt_calibration writes it
+        assert float(node) == pytest.approx(want, rel=1e-12), key
+
+
+def test_a_posterior_draw_of_a_whole_number_key_runs_as_a_whole_number():
+    """Protects sim.model.config.sampled_value, the one rule for sampled values: a draw from the
+    posterior (a real) of a whole-number key (border.retry_days) is set as the nearest integer,
+    as the calibration's runs had it; a real key is set as drawn."""
+    from sim.studies.ensemble import with_params
+
+    out = with_params({"border": {"retry_days": 1, "attempt_prob_per_day": 0.05}},
+                      {"border.retry_days": 5.97, "border.attempt_prob_per_day": 0.0612})
+    assert out["border"]["retry_days"] == 6 and isinstance(out["border"]["retry_days"], int)
+    assert out["border"]["attempt_prob_per_day"] == 0.0612

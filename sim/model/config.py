@@ -711,6 +711,26 @@ def load_config(data: typing.Mapping[str, Any] | Config | None = None) -> Config
     return cfg
 
 
+def schema_type(dotted: str) -> Any:
+    """The schema type of a dotted config key (``intention.network_gain`` -> float), or None."""
+    cls: Any = Config
+    for part in dotted.split("."):
+        if not dataclasses.is_dataclass(cls):
+            return None
+        hints = typing.get_type_hints(cls)
+        if part not in hints:
+            return None
+        cls = hints[part]
+    return cls
+
+
+def sampled_value(dotted: str, value: float) -> float | int:
+    """A value a sampler drew (a real) as the schema holds it: a whole-number key
+    (``border.retry_days``) to the nearest integer, any other as it is. The one rule for design
+    rows, posterior draws and adopted calibrations."""
+    return int(round(value)) if schema_type(dotted) is int else value
+
+
 def _has_key(data: typing.Mapping[str, Any], dotted: str) -> bool:
     node: Any = data
     for k in dotted.split("."):

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.model.config import Config, set_dotted
+from sim.model.config import sampled_value, set_dotted
 from sim.running.compose import compose_dict
 from sim.running.docs import replace_section
 from sim.running.paths import DOCS_DIR, PROJECT_DIR
@@ -69,10 +69,25 @@ def config_with(values: dict[str, float], size: int | None, overrides: list[str]
 
     data = compose_dict(list(overrides))
     for k, v in values.items():
-        set_dotted(data, k, v)
+        set_dotted(data, k, sampled_value(k, v))
     if size is not None:
         data["population"]["size"] = int(size)
     return data
+
+
+def value_at(data: dict[str, Any], dotted: str) -> float | None:
+    """The number at a dotted key of a plain config (list elements by ``id`` or ``name``), or None."""
+    node: Any = data
+    for part in dotted.split("."):
+        if isinstance(node, list):
+            node = next((x for x in node if isinstance(x, dict) and part in (x.get("id"), x.get("name"))), None)
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            return None
+        if node is None:
+            return None
+    return float(node) if isinstance(node, int | float) and not isinstance(node, bool) else None
 
 
 def _one(config: dict[str, Any], seed: int) -> tuple[pd.DataFrame, float]:
@@ -210,7 +225,7 @@ def plot_posterior(fits: dict[str, Calibration], previous: dict[str, float], pat
                     color=color, label=label)
             ax.axvline(cal.best["parameters"][name], color=color, lw=1.5)
         if name in previous:
-            ax.axvline(previous[name], color="k", ls=":", lw=1.2, label="default config (sim/model/config.py)")
+            ax.axvline(previous[name], color="k", ls=":", lw=1.2, label="the default config")
         if p.scale == "log":
             from matplotlib.ticker import LogLocator, NullFormatter
 
@@ -561,8 +576,8 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     groups = list(runs)
 
-    previous = {k: getattr(getattr(Config(), k.split(".")[0]), k.split(".")[1]) for k in full.spec.names
-                if not k.startswith("world.")}
+    defaults = compose_dict(list(full.spec.overrides))  # the values the config holds now, where each lives
+    previous = {k: v for k in full.spec.names if (v := value_at(defaults, k)) is not None}
     figs = [
         plot_targets(table, groups, out / "calibration_targets.png", fit_before),
         plot_series(runs, out / "calibration_series.png"),

@@ -42,7 +42,7 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
-from sim.model.config import Config, ConfigError, load_config, set_dotted, to_dict
+from sim.model.config import Config, ConfigError, load_config, sampled_value, set_dotted, to_dict
 from sim.model.model import MigrationModel, check_config
 from sim.model.recorder import summarize
 from sim.running.compose import compose
@@ -372,12 +372,13 @@ def run_job(config: dict[str, Any], job: Job) -> RunOutput | RunFailure:
 
 
 def with_params(config: dict[str, Any], params: dict[str, float]) -> dict[str, Any]:
-    """A copy of a plain config with parameter values set by dotted key (``world.segments.poland.x``)."""
+    """A copy of a plain config with parameter values set by dotted key (``world.segments.poland.x``;
+    a whole-number key rounded, :func:`sim.model.config.sampled_value`)."""
 
 
     out = copy.deepcopy(config)
     for k, v in params.items():
-        set_dotted(out, k, v)
+        set_dotted(out, k, sampled_value(k, v))
     return out
 
 

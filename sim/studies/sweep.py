@@ -68,7 +68,16 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
-from sim.model.config import Config, ConfigError, check_number, load_config, set_dotted, to_dict
+from sim.model.config import (
+    Config,
+    ConfigError,
+    check_number,
+    load_config,
+    sampled_value,
+    schema_type,  # noqa: F401  (part of this module's API: the sweeps' whole-number keys)
+    set_dotted,
+    to_dict,
+)
 from sim.running.paths import RESULT_FILES
 
 log = logging.getLogger("corridor.sweep")
@@ -183,19 +192,6 @@ def read_design(path: str | Path) -> tuple[list[str], list[list[str]]]:
     return _design_cache[key]
 
 
-def schema_type(dotted: str) -> Any:
-    """The schema type of a dotted config key (``intention.network_gain`` -> float), or None."""
-    cls: Any = Config
-    for part in dotted.split("."):
-        if not dataclasses.is_dataclass(cls):
-            return None
-        hints = typing.get_type_hints(cls)
-        if part not in hints:
-            return None
-        cls = hints[part]
-    return cls
-
-
 def apply_design_row(data: dict, design: str | Path, row: int) -> dict[str, Any]:
     """Set the values of design row ``row`` into ``data``; return them (key -> value).
 
@@ -209,9 +205,7 @@ def apply_design_row(data: dict, design: str | Path, row: int) -> dict[str, Any]
         )
     values: dict[str, Any] = {}
     for key, text in zip(header, rows[row], strict=True):
-        value: Any = check_number(text, f"{design}: row {row}: {key}", text=True)  # finite, or refused
-        if schema_type(key) is int:
-            value = int(round(value))
+        value = sampled_value(key, check_number(text, f"{design}: row {row}: {key}", text=True))  # finite, or refused
         set_dotted(data, key, value)
         values[key] = value
     return values
