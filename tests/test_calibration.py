@@ -320,9 +320,9 @@ def test_docs_list_the_free_parameters_and_observation_models_of_the_code():
 
 def test_the_defaults_are_the_kept_fits_best_set():
     """The default config holds data/calibration/full's best set, rounded as adopt_calibration does."""
+    from sim.model.config import sampled_value
     from sim.running.compose import compose_dict
     from sim.studies.calibration import ROOT, rounded
-    from sim.model.config import sampled_value
     cal = read_calibration(ROOT / "data" / "calibration" / "full")
     assert len(cal.posterior) > 0 and cal.posterior["weight"].sum() == pytest.approx(1.0)
     data = compose_dict()

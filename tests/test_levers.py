@@ -588,3 +588,13 @@ def test_only_a_pushback_policy_is_announced(tiny_world) -> None:
                  pushback=True)
     with pytest.raises(ConfigError, match=r"levers\.x\.announced: 2021-03-20 is after the lever starts \(2021-03-15\)"):
         MigrationModel(tiny_world({"x": late}))
+
+
+def test_a_disabled_announced_lever_outside_the_run_is_no_error(tiny_world, run) -> None:
+    """Protects: a scenario that switches off an announced lever (no_levers) and a run window that
+    ends before it (a sweep over spring) build and run; only an enabled lever gives notice."""
+    spec = lever("pushback", "Poland", when={"start": "2021-08-03"}, announced="2021-08-02", segments=["poland"],
+                 pushback=True)
+    spec["enabled"] = False
+    model = MigrationModel(tiny_world({"x": spec}))
+    assert model.levers == [] or all(not lv.notice for lv in model.levers)

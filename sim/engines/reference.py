@@ -56,6 +56,7 @@ from sim.model.day import Day
 from sim.model.model import MigrationModel
 from sim.model.population import N_STATES, State, segment_weights, stop_share
 from sim.model.rng import (
+    ESCORT_CHOICE,
     REPATRIATION_SEATS,
     SEAT_ROUTE_ORDER,
     SEGMENT_CHOICE,
@@ -130,20 +131,22 @@ class Outcome(IntEnum):
 
 
 def crossing_outcome(u_death: float, u_line: float, u_inside: float, death_prob: float,
-                     p_stop: float, p_inside: float, pushback: bool, detect_mult: float) -> Outcome:
+                     p_stop: float, p_inside: float, pushback: bool, detect_mult: float,
+                     kept_share: float = 0.0, u_keep: float = 1.0) -> Outcome:
     """The outcome of one attempt at a segment.
 
     Mirrors :func:`sim.model.population.resolve_crossings` for one person: died if
     ``u_death < death_prob``; else stopped at the line if ``u_line < m * p_stop``; else caught
-    inside if ``u_inside < m * p_inside`` (pushed back where the segment pushes back, kept
-    otherwise); else through unseen. ``m`` is the detection multiplier (a smuggler lowers it).
+    inside if ``u_inside < m * p_inside`` (pushed back where the segment pushes back unless
+    ``u_keep < kept_share``, kept otherwise); else through unseen. ``m`` is the detection
+    multiplier (a smuggler lowers it).
     """
     if u_death < death_prob:
         return Outcome.DIED
     if u_line < detect_mult * p_stop:
         return Outcome.STOPPED
     if u_inside < detect_mult * p_inside:
-        return Outcome.CAUGHT_PUSHED_BACK if pushback else Outcome.CAUGHT_KEPT
+        return Outcome.CAUGHT_PUSHED_BACK if pushback and not u_keep < kept_share else Outcome.CAUGHT_KEPT
     return Outcome.THROUGH
 
 
@@ -165,6 +168,7 @@ PLAN: dict[str, dict[State, str]] = {
     "arrive_home": {State.RETURNING: "arrive_home"},
     "return": {State.IN_CITY: "consider_going_home", State.AT_BORDER: "consider_going_home"},
     "city": {State.IN_CITY: "consider_the_border"},
+    "escort": {State.IN_CITY: "be_escorted", State.AT_BORDER: "be_escorted"},
     "border": {State.AT_BORDER: "consider_an_attempt"},
 }
 
@@ -262,13 +266,15 @@ class Migrant(mesa.Agent):
         m.count("cancelled")
         self.move_to(State.AT_HOME)
 
-    def choose_segment(self, decision: str) -> None:
+    def choose_segment(self, decision: str, only: list[bool] | None = None) -> None:
         """Pick a border segment by its attractiveness today; travel there if it is a new one.
 
         Mirrors :func:`sim.model.rules.transit.choose_segment` (weights: :func:`segment_weights`).
         """
         m = self.model
-        seg = pick_by_weight(m.segment_weights_today, m.draw(decision))
+        weights = m.segment_weights_today if only is None else [w * o for w, o in zip(m.segment_weights_today, only,
+                                                                                          strict=True)]
+        seg = pick_by_weight(weights, m.draw(decision))
         changed = seg != self.segment
         self.segment = seg
         self.day_due = m.day + (int(m.world.seg_travel[seg]) if changed else 1)
@@ -437,11 +443,14 @@ class Migrant(mesa.Agent):
         times turned back, cold at the border (unless sheltered) and money gone, and is
         ``free_seat_mult`` times higher when a free seat is open to me."""
         m, c = self.model, self.model.cfg.returns
-        cold = m.cold_today if self.state == State.AT_BORDER else 0.0
-        return return_chance(c.base_willing_per_day, m.day - self.day_arrived, c.days_scale,
-                             self.pushbacks, c.pushback_weight, cold, c.cold_weight,
-                             self.savings_usd < c.own_ticket_usd, c.broke_weight, self.risk,
-                             c.stress_max, c.free_seat_mult if free_seat_open else 1.0)
+        at_border = self.state == State.AT_BORDER
+        cold = m.cold_today if at_border else 0.0
+        p = return_chance(c.base_willing_per_day, m.day - self.day_arrived, c.days_scale,
+                          self.pushbacks, c.pushback_weight, cold, c.cold_weight,
+                          self.savings_usd < c.own_ticket_usd, c.broke_weight, self.risk,
+                          c.stress_max, c.free_seat_mult if free_seat_open else 1.0)
+        # at the border the transit state's forces may keep me from the way back (hold_at_border)
+        return p * (1.0 - m.hold_today) if at_border else p
 
     def take_free_seat(self) -> None:
         """A free repatriation seat (pay its fare, if any): leave the transit country."""
@@ -472,6 +481,20 @@ class Migrant(mesa.Agent):
             self.choose_segment(SEGMENT_CHOICE)
             self.move_to(State.AT_BORDER)
 
+    def be_escorted(self) -> None:
+        """Taken by the transit state's forces (if today's draw says so) to one of the segments
+        they choose: from the city (``escort_per_day``), or from another green segment
+        (``relocate_per_day``). Mirrors :func:`sim.model.rules.transit.escort`."""
+        m = self.model
+        if self.state == State.IN_CITY:
+            if m.draw("escort") < m.escort_today:
+                self.choose_segment(ESCORT_CHOICE, only=m.escort_to_today)
+                self.move_to(State.AT_BORDER)
+                m.count("escorted")
+        elif not m.escort_to_today[self.segment] and m.draw("escort.relocate") < m.relocate_today:
+            self.choose_segment(ESCORT_CHOICE, only=m.escort_to_today)
+            m.count("escorted")
+
     # ---- 6. guards (mirrors sim.model.rules: resolve_border) ---------------------------------
     def detection_mult(self) -> float:
         """How much my chance of being detected is multiplied (``smuggler_detect_mult`` with a
@@ -480,11 +503,13 @@ class Migrant(mesa.Agent):
 
     def consider_an_attempt(self) -> Request | None:
         """At the border, once there: try to cross today with chance
-        ``min(1, attempt_prob * attempt_mult * (0.5 + risk))``."""
+        ``min(1, base[segment] * (0.5 + risk))``, today's base chance at my segment (the attempt
+        rate, the transit state's pressure, the frost, the last chance before an announced
+        pushback policy: :func:`sim.model.rules.border.resolve_border`)."""
         m = self.model
         if self.day_due > m.day:
             return None
-        p = min(1.0, m.cfg.border.attempt_prob_per_day * m.attempt_mult_today * (0.5 + self.risk))
+        p = min(1.0, m.attempt_base_today[self.segment] * (0.5 + self.risk))
         return Request(self, self.day_due, 0.0, self.segment) if m.draw("attempt") < p else None
 
     def cross(self) -> Outcome:
@@ -498,9 +523,13 @@ class Migrant(mesa.Agent):
             self.has_smuggler = True
             m.count("paid_smugglers_usd", cfg.purchase.smuggler_fee_usd)
         s = self.segment
+        cost = m.attempt_cost_today[s]
+        if cost > 0:  # a fence makes every attempt cost
+            m.count("paid_attempts_usd", self.pay(cost))
         outcome = crossing_outcome(m.draw("cross.death"), m.draw("cross.line"), m.draw("cross.inside"),
                                    m.death_prob_today, m.stop_today[s], m.inside_today[s],
-                                   m.pushback_today[s], self.detection_mult())
+                                   m.pushback_today[s], self.detection_mult(), m.kept_today[s],
+                                   m.draw("cross.keep"))
         self.attempts += 1
         if outcome == Outcome.DIED:
             self.move_to(State.DIED)
@@ -508,9 +537,11 @@ class Migrant(mesa.Agent):
             self.move_to(State.IN_DESTINATION)
         else:
             self.pushbacks += 1
-            self.day_due = m.day + 1
+            retry = cfg.border.retry_days
+            self.day_due = m.day + retry
             if m.draw("switch") < cfg.border.switch_prob_after_pushback:
                 self.choose_segment(SEGMENT_RECHOICE)
+                self.day_due = max(self.day_due, m.day + retry)
         return outcome
 
 
@@ -803,6 +834,7 @@ class ReferenceModel(MigrationModel):
         self.repat_fare_today = pol.repat_fare_usd if seats > 0 else 0.0
         self.repat_ok_today = pol.repat_ok.tolist()
         self.cold_today = w.cold_on(day) * (not pol.shelter)
+        self.hold_today = pol.hold_at_border
         wants = self.run_stage("return")
         served, rest = self.allocate(seats, [q for q in wants if q.what])
         for q in served:
@@ -820,10 +852,26 @@ class ReferenceModel(MigrationModel):
             self.failure_ema[q.migrant.origin] += a
 
     def go_to_border(self, today: Day) -> None:
-        """People in the city leave for the border (stage ``city``)."""
-        self.to_border_today = min(1.0, self.cfg.travel.city_to_border_per_day * self.world.policy.transport_mult)
+        """People in the city leave for the border (stage ``city``); sooner while a closure or a
+        pushback policy at a segment they can reach is announced (``travel.closing_soon_mult``)."""
+        pol, travel = self.world.policy, self.cfg.travel
+        chance = travel.city_to_border_per_day * pol.transport_mult
+        if (self.world.reach[0] & pol.closing_soon).any():  # the one entry point reaches one closing soon
+            chance *= travel.closing_soon_mult
+        self.to_border_today = min(1.0, chance)
         self.segment_weights_today = self._segment_weights().tolist()
         self.run_stage("city")
+
+    def escort(self, today: Day) -> None:
+        """The transit state's forces take people from the city, and from its other green
+        segments, to the segments it chooses (stage ``escort``)."""
+        pol = self.world.policy
+        if not pol.escort_to.any() or pol.escort_per_day + pol.relocate_per_day == 0:
+            return
+        self.escort_today, self.relocate_today = pol.escort_per_day, pol.relocate_per_day
+        self.escort_to_today = pol.escort_to.tolist()
+        self.segment_weights_today = self._segment_weights().tolist()
+        self.run_stage("escort")
 
     def _segment_weights(self) -> np.ndarray:
         """(S,) today's attractiveness of each segment (as :func:`sim.model.rules.transit.choose_segment`)."""
@@ -840,15 +888,19 @@ class ReferenceModel(MigrationModel):
         adapt; what the network hears is updated."""
         w, pol, cfg, day = self.world, self.world.policy, self.cfg, self.day
         b, S, O = cfg.border, w.n_segments, w.n_origins
-        self.attempt_mult_today = pol.attempt_mult
+        cold = w.cold_on(day) * (not pol.shelter)
+        base = b.attempt_prob_per_day * pol.attempt_mult * (1.0 - b.cold_attempt_drop * cold)
+        self.attempt_base_today = (base * np.where(pol.closing_soon, b.announced_attempt_mult, 1.0)).tolist()
+        self.attempt_cost_today = pol.attempt_cost_usd.tolist()
+        self.kept_today = (pol.kept_share * pol.claim_mult).tolist()
         wants = self.run_stage("border")
         n_att = np.bincount(np.array([q.what for q in wants], dtype=np.int64), minlength=S)
 
         cap = np.array([g.capacity(pol.guard_cap_mult[g.segment]) for g in self.guards]) * self.scale
-        self.stop_today = stop_share(w.seg_detect, cap, n_att, b.congestion_half).tolist()
+        self.stop_today = stop_share(np.minimum(1.0, w.seg_detect * pol.line_stop_mult), cap, n_att,
+                                     b.congestion_half).tolist()
         self.inside_today = np.minimum(1.0, w.seg_interior * pol.interior_catch_mult).tolist()
         self.pushback_today = pol.pushback.tolist()
-        cold = w.cold_on(day) * (not pol.shelter)
         self.death_prob_today = b.death_prob_per_attempt * (1.0 + b.cold_death_mult * cold)
         self.segment_weights_today = self._segment_weights().tolist()
 
@@ -889,5 +941,6 @@ class ReferenceModel(MigrationModel):
         self.success_ema = self.success_ema * self.decay + a * succ
         self.failure_ema = self.failure_ema * self.decay + a * fail
         d = 1.0 - self.decay  # per-segment EMAs stay in simulated people
-        self.seg_success_ema = self.seg_success_ema * self.decay + d * (tally[:, Outcome.CAUGHT_KEPT] + tally[:, Outcome.THROUGH])
+        self.seg_success_ema = self.seg_success_ema * self.decay + d * (
+            cfg.intention.caught_success_weight * tally[:, Outcome.CAUGHT_KEPT] + tally[:, Outcome.THROUGH])
         self.seg_attempts_ema = self.seg_attempts_ema * self.decay + d * n_att

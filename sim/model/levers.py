@@ -167,6 +167,8 @@ class Lever(ABC):
             if "unknown key" in str(e):
                 raise ConfigError(f"{e}; every lever also takes kind, actor, enabled, when, note") from None
             raise
+        self.when = spec.when
+        self.enabled = spec.enabled
         self.schedule = Schedule(spec.when, world, f"{where}.when", metric_names, strict=spec.enabled)
         self.build(world, where)
 
@@ -192,12 +194,15 @@ class Lever(ABC):
         the day). The one rule for every announced lever."""
         if announced is None:
             return
-        first = self.schedule.start
-        said = world.day_of(announced)
-        if said > first:
+        start = self.when.start
+        if start is None:
+            raise ConfigError(f"{where}.announced: the lever has no when.start to be announced before; give one")
+        if announced > start:
             raise ConfigError(f"{where}.announced: {announced} is after the lever starts "
-                              f"({world.date_of(first)}); announce it on or before its start")
-        self.notice = frozenset(range(max(said, 0), first))
+                              f"({start}); announce it on or before its start")
+        if self.enabled:  # a disabled lever never acts, nor gives notice (its dates may lie outside the run)
+            first = min(world.day_of(start), world.n_days)
+            self.notice = frozenset(range(max(world.day_of(announced), 0), first))
 
     def strength_today(self, day: int, metric: Callable[[str], float]) -> float:
         """Today's strength (0: the lever does not act), after feeding a trigger yesterday's

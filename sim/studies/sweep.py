@@ -46,7 +46,6 @@ is skipped never imports Mesa, pandas or the model.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import datetime as dt
 import gc
 import hashlib
@@ -58,7 +57,6 @@ import sys
 import threading
 import time
 import traceback
-import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
