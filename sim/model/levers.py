@@ -490,7 +490,7 @@ class BorderPolicy(Lever):
     Stands for: Lithuania's pushback decree (events 2021-08-02), the states of emergency in
     Latvia (2021-08-10), Poland (2021-09-02, NGOs and media barred) and Lithuania (2021-11-09),
     Poland's legalised pushbacks (2021-10-26); the razor-wire fences of Lithuania (2021-07-07)
-    and Poland (2021-08-26).
+    and Poland (2021-08-28).
     """
 
     Params = BorderParams

@@ -176,9 +176,7 @@ class Population:
     def pay(self, ids: np.ndarray, usd: np.ndarray | float) -> float:
         """Take ``usd`` from each person's savings (never below 0) and add it to spent; returns
         the total paid (what they had, where it was less)."""
-        before = float(self.savings_usd[ids].sum(dtype=np.float64))
-        pay(ids, usd, self.savings_usd, self.spent_usd)
-        return before - float(self.savings_usd[ids].sum(dtype=np.float64))
+        return pay(ids, usd, self.savings_usd, self.spent_usd)
 
     def nbytes(self) -> int:
         """Bytes held by the per-person columns."""
@@ -190,15 +188,17 @@ class Population:
 # --------------------------------------------------------------------------------------
 
 
-def pay(ids: np.ndarray, usd: np.ndarray | float, savings: np.ndarray, spent: np.ndarray) -> None:
+def pay(ids: np.ndarray, usd: np.ndarray | float, savings: np.ndarray, spent: np.ndarray) -> float:
     """Each of ``ids`` (unique rows) pays ``usd`` (one amount, or one each), never below 0:
     ``amount = min(float32(usd), savings)``; ``savings -= amount``; ``spent += amount`` (float32).
-    The one rule of paying, for :meth:`Population.pay` and the kernels."""
+    Returns the total paid (the amounts summed in float64). The one rule of paying, for
+    :meth:`Population.pay` and the kernels."""
     if ids.size == 0:
-        return
+        return 0.0
     amount = np.minimum(np.asarray(usd, np.float32), savings[ids])
     savings[ids] -= amount
     spent[ids] += amount
+    return float(amount.sum(dtype=np.float64))
 
 
 def network_signal(success_ema: np.ndarray, failure_ema: np.ndarray, success_scale: float,
