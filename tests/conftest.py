@@ -118,7 +118,8 @@ def make_tiny_world(levers: dict[str, Any] | None = None, **overrides: Any) -> d
         "intention": {"base_rate_per_day": 5.0e-3},
         # the tiny world's own behaviour (sim.model.config.WORLD_BEHAVIOUR), the schema's defaults
         "border": {"attempt_prob_per_day": 0.0556, "death_prob_per_attempt": 2.0e-4, "retry_days": 1,
-                   "cold_attempt_drop": 0.0, "announced_attempt_mult": 1.0},
+                   "cold_attempt_drop": 0.0, "announced_attempt_mult": 1.0,
+                   "detention_stay_days": 90.0},
         "purchase": {"smuggler_fee_usd": 6500.0, "hotel_usd_per_day": 25.0},
         "travel": {"city_to_border_per_day": 0.12},
         "output": {"figures": False, "csv": False, "progress": False},
@@ -190,6 +191,8 @@ TINY_LEVERS: dict[str, Any] = {
     "pl_fence": {"kind": "fence", "actor": "Poland", "when": {"start": "2021-03-05", "ramp_days": 10},
                  "segments": ["poland"], "line_stop_mult": 1.3, "attempt_cost_usd": 150.0, "kept_share": 0.3,
                  "claim_mult": 0.5},
+    "pl_detention": {"kind": "detention", "actor": "Poland", "when": {"start": "2021-03-01", "ramp_days": 30},
+                     "segments": ["poland"], "places_at_start": 20, "places": 60},
 }
 
 

@@ -6,6 +6,7 @@ same people draw the same numbers: common random numbers).
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from typing import Any
 
 import numpy as np
@@ -253,6 +254,7 @@ INACTIVE_CASES = {
                                   segment_weights={"poland": 3.0}, attempt_mult=2.0, shelter=True,
                                   exit_control_mult=0.5, escort_to=["lithuania"], escort_per_day=0.3,
                                   relocate_per_day=0.2, hold_at_border=0.5),
+    "detention": lever("detention", "Poland", segments=["poland"], places=30.0),
     "crossing_closure": lever("crossing_closure", "Lithuania", segments=["gate"]),
     "mode_ban": lever("mode_ban", "Lithuania", modes=["bicycle"], segments=["gate"]),
 }
@@ -561,6 +563,67 @@ def test_bad_escorts_are_refused(tiny_world, params, message) -> None:
 def test_bad_fences_are_refused(tiny_world, params, message) -> None:
     with pytest.raises(ConfigError, match=message):
         MigrationModel(tiny_world({"x": lever("fence", "Poland", segments=["poland"], **params)}))
+
+
+def test_full_detention_centres_keep_fewer_of_those_caught(tiny_world, run) -> None:
+    """Protects the detention lever and border.detention_stay_days: where a segment pushes back
+    and keeps a share, few places keep fewer of those caught inside than many, and the places
+    bound the people detained (a day's intake over them at most); a shorter stay frees places
+    and keeps more; without a pushback policy the places limit nobody (all caught are kept)."""
+    when = {"start": "2021-03-01"}
+    pushback = lever("pushback", "Poland", when=when, segments=["poland"], pushback=True, kept_share=0.9)
+
+    def kept(places: float | None, stay: float = 90.0, pushes_back: bool = True) -> tuple[float, pd.DataFrame]:
+        levers = {"pb": pushback} if pushes_back else {}
+        if places is not None:
+            levers["centres"] = lever("detention", "Poland", when=when, segments=["poland"], places=places)
+        _, d = run(tiny_world(levers, **{"border.detention_stay_days": stay}))
+        w = window(d, "2021-03-01")
+        return w["caught_poland"].sum() / w["caught_inside_poland"].sum(), d
+
+    unlimited, d_unlimited = kept(None)
+    many, _ = kept(10_000.0)
+    few, d_few = kept(10.0)
+    few_short_stay, _ = kept(10.0, stay=3.0)
+    assert 0.85 < unlimited < 0.95 and many > 0.8 * unlimited
+    assert few < 0.5 * unlimited and few < few_short_stay
+    # once the places bind, the detained grow past them by no more than a day's intake (those
+    # kept before the policy were all kept); unlimited, they pile up
+    held, intake = d_few["detained_poland"].to_numpy(), d_few["caught_poland"].to_numpy()
+    after = window(d_few, "2021-03-02").index
+    assert (held[after] <= np.maximum(10.0, held[after - 1]) + intake[after] + 1e-9).all()
+    assert d_unlimited["detained_poland"].max() > 30.0
+    no_pushback, _ = kept(10.0, pushes_back=False)
+    assert no_pushback == 1.0
+
+
+def test_detention_places_add_up_and_ramp(tiny_world) -> None:
+    """Protects the detention lever's places: from places_at_start on its first day to places
+    once its ramp is done; two levers' places add up; segments a lever names share its places."""
+    model = MigrationModel(tiny_world({
+        "a": lever("detention", "Poland", when={"start": "2021-03-01", "ramp_days": 10}, segments=["poland", "lithuania"],
+                   places_at_start=100.0, places=200.0),
+        "b": lever("detention", "Poland", when={"start": "2021-03-01"}, segments=["poland"], places=50.0)}))
+    w = model.world
+    pl, lt = w.segment_ids.index("poland"), w.segment_ids.index("lithuania")
+    a, b = sorted(model.levers, key=lambda lv: lv.name)
+    first = w.neutral_policy()
+    assert np.isinf(first.detention_places).all()
+    a.apply(first, a.schedule.strength(w.day_of(dt.date(2021, 3, 1))), 0)
+    b.apply(first, 1.0, 0)
+    assert first.detention_places[pl] == pytest.approx(110.0 + 50.0) and first.detention_places[lt] == pytest.approx(110.0)
+    assert first.detention_pool[pl] == first.detention_pool[lt] == min(pl, lt)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"places": 0.0}, r"levers\.x\.places: 0\.0 is not positive; allowed: places \(people\) > 0"),
+    ({"places": 10.0, "places_at_start": -1.0}, r"levers\.x\.places_at_start: -1\.0 is not positive"),
+    ({"places": 10.0, "segments": []}, r"levers\.x\.segments: empty"),
+    ({"places": 10.0, "segments": ["nowhere"]}, r"levers\.x\.segments"),
+])
+def test_bad_detention_centres_are_refused(tiny_world, params, message) -> None:
+    with pytest.raises(ConfigError, match=message):
+        MigrationModel(tiny_world({"x": lever("detention", "Poland", **{"segments": ["poland"], **params})}))
 
 
 def test_an_announced_pushback_policy_brings_attempts_forward(tiny_world, run) -> None:

@@ -63,6 +63,7 @@ from sim.model.rng import (
     SEGMENT_RECHOICE,
     Streams,
 )
+from sim.model.rules.border import guards_after_the_day, kept_share_today
 from sim.model.rules.fly import hub_weights
 from sim.model.rules.sell import package_on_sale
 
@@ -892,7 +893,7 @@ class ReferenceModel(MigrationModel):
         base = b.attempt_prob_per_day * pol.attempt_mult * (1.0 - b.cold_attempt_drop * cold)
         self.attempt_base_today = (base * np.where(pol.closing_soon, b.announced_attempt_mult, 1.0)).tolist()
         self.attempt_cost_today = pol.attempt_cost_usd.tolist()
-        self.kept_today = (pol.kept_share * pol.claim_mult).tolist()
+        self.kept_today = kept_share_today(self).tolist()
         wants = self.run_stage("border")
         n_att = np.bincount(np.array([q.what for q in wants], dtype=np.int64), minlength=S)
 
@@ -933,9 +934,7 @@ class ReferenceModel(MigrationModel):
             self.recorder.set(f"pushback_{name}", int(pol.pushback[s]))
             for kk in range(w.n_nationalities):
                 self.count(f"caught_{name}_{w.nationalities[kk]}", int(kept_by_nat[s, kk]))
-        for g in self.guards:
-            g.pushback = bool(pol.pushback[g.segment])
-            g.adapt(int(n_att[g.segment]), cap[g.segment])
+        guards_after_the_day(self, n_att, cap, tally[:, Outcome.CAUGHT_KEPT])
 
         a = (1.0 - self.decay) / self.scale  # the origin EMAs are real people a day
         self.success_ema = self.success_ema * self.decay + a * succ

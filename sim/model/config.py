@@ -176,6 +176,10 @@ class BorderConfig:
                                           0.0, None)
     cold_attempt_drop: float = prob(0.0, "share by which full cold lowers the daily attempt chance at green segments "
                                          "(the world's cold index scales it; a shelter removes it)")
+    detention_stay_days: float = param(90.0, "mean days a person kept after being caught inside a green segment stays in "
+                                             "detention before release into the asylum procedure or return (a daily share "
+                                             "1/stay leaves; the places it frees are set by a detention lever) (days)",
+                                       1.0, None)
     closed_rechoose_per_day: float = prob(0.5, "daily chance that a person at a closed crossing point chooses again among "
                                           "the segments open to them (a closure is public: nobody sets out for a closed one)")
     closed_go_back_per_day: float = prob(0.15, "daily chance that a person at a closed crossing point who does not choose "
@@ -481,6 +485,7 @@ WORLD_BEHAVIOUR: tuple[str, ...] = (
     "border.retry_days",
     "border.cold_attempt_drop",
     "border.announced_attempt_mult",
+    "border.detention_stay_days",
     "purchase.smuggler_fee_usd",
     "purchase.hotel_usd_per_day",
     "travel.city_to_border_per_day",

@@ -532,6 +532,46 @@ class BorderPolicy(Lever):
 
 
 @dataclass(frozen=True)
+class DetentionParams:
+    segments: list[str] = field(default_factory=list)
+    places: float = 0.0
+    places_at_start: float | None = None
+
+
+@register("detention")
+class Detention(Lever):
+    """A border state's detention centres for the people it keeps after catching them inside at
+    ``segments`` (which share the places): ``places`` (people) once built, ``places_at_start`` on
+    the lever's first day (default: ``places``), rising with the schedule's ramp. Places of
+    several levers add up; where no lever acts there is no limit. Where the state pushes back, the
+    fuller the centres the fewer it keeps: the kept share is multiplied by the free share of the
+    places (:func:`sim.model.rules.border.detention_free_share`); people leave detention after
+    ``border.detention_stay_days`` on average. Stands for Poland's guarded centres for
+    foreigners: 628 places before August 2021, new centres opened from August (Biała Podlaska,
+    Czerwony Bór, Wędrzyn), 2,308 places at the end of 2021 (events 2021-08-02).
+    """
+
+    Params = DetentionParams
+
+    def build(self, world: World, where: str) -> None:
+        p = self.params
+        if not p.segments:
+            raise ConfigError(f"{where}.segments: empty; name segments: {', '.join(world.segment_ids)}")
+        for k in ("places", "places_at_start"):
+            v = getattr(p, k)
+            if v is not None and v <= 0:
+                raise ConfigError(f"{where}.{k}: {v} is not positive; allowed: places (people) > 0")
+        self.idx = _indices(world, "segment", p.segments, f"{where}.segments")
+        self.start_places = p.places if p.places_at_start is None else p.places_at_start
+
+    def apply(self, policy: Policy, strength: float, day: int) -> None:
+        places = policy.detention_places[self.idx]
+        added = self.start_places + strength * (self.params.places - self.start_places)
+        policy.detention_places[self.idx] = np.where(np.isinf(places), 0.0, places) + added
+        policy.detention_pool[self.idx] = min(self.idx)
+
+
+@dataclass(frozen=True)
 class InfoParams:
     origins: list[str] = field(default_factory=list)
     nationalities: list[str] = field(default_factory=list)

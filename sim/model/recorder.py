@@ -108,7 +108,8 @@ class Recorder:
         )
         self.guard_capacity_columns = [f"guard_capacity_{s}" for s in w.segment_ids]
         self.pushback_columns = [f"pushback_{s}" for s in w.segment_ids]
-        self.levels = self.guard_capacity_columns + self.pushback_columns
+        self.detained_columns = [f"detained_{s}" for s in w.segment_ids]
+        self.levels = self.guard_capacity_columns + self.pushback_columns + self.detained_columns
         # written at the end of the day
         self.stock_columns = [f"n_{name}" for name in STATE_NAMES]
         self.flow_columns = [flow_name(src, dst) for src, dst in TRANSITIONS]

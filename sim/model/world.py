@@ -45,6 +45,9 @@ class Policy:
         line_stop_mult: (S,) float, multiplier on the share stopped at the line (a fence).
         attempt_cost_usd: (S,) float, what each attempt at s costs on top (ladders, cutters,
             guides across a fence or a closed zone).
+        detention_places: (S,) float, places (real people) in the detention centres that hold
+            those kept at s (inf: no limit); detention_pool (S,) int: segments sharing places
+            have the same pool (the first of them).
         segment_weight: (S,) float, the transit state's transport weight per segment (steering).
         escort_to: (S,) bool, the segments the transit state's forces take people to.
         crossing_hours: (S,) float, hours a crossing point is open today (0: closed; a green
@@ -84,6 +87,8 @@ class Policy:
     claim_mult: np.ndarray
     line_stop_mult: np.ndarray
     attempt_cost_usd: np.ndarray
+    detention_places: np.ndarray
+    detention_pool: np.ndarray
     segment_weight: np.ndarray
     escort_to: np.ndarray
     crossing_hours: np.ndarray
@@ -324,6 +329,8 @@ class World:
             claim_mult=np.ones(S),
             line_stop_mult=np.ones(S),
             attempt_cost_usd=np.zeros(S),
+            detention_places=np.full(S, np.inf),
+            detention_pool=np.arange(S),
             segment_weight=np.ones(S),
             escort_to=np.zeros(S, bool),
             crossing_hours=self.seg_hours.copy(),

@@ -3,7 +3,8 @@
 A guard force has a capacity (attempts it can stop a day at full strength), reinforced by its
 state's levers (``Policy.guard_cap_mult``) and by its own adaptation: it shifts patrols to
 where the pressure is, growing its capacity while attempts exceed it. How the share stopped
-falls with congestion is :func:`sim.model.population.stop_share`.
+falls with congestion is :func:`sim.model.population.stop_share`. The guards hold those their
+state keeps in detention until they leave (:meth:`BorderGuard.release`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ class BorderGuard(mesa.Agent):
         level: own reinforcement multiplier (>= 1), grown under pressure.
         adapt_per_day, level_max: growth rate and ceiling of ``level``.
         pushback: whether the segment pushes people back today.
+        detained: people kept after being caught here who are still in detention (simulated
+            people; a float: leaving is a daily share).
     """
 
     def __init__(self, model: mesa.Model, segment: int, name: str, base_capacity: float,
@@ -32,6 +35,7 @@ class BorderGuard(mesa.Agent):
         self.adapt_per_day = adapt_per_day
         self.level_max = level_max
         self.pushback = False
+        self.detained = 0.0
 
     def capacity(self, reinforcement_mult: float) -> float:
         return self.base_capacity * self.level * reinforcement_mult
@@ -40,3 +44,12 @@ class BorderGuard(mesa.Agent):
         """Formula: ``level *= 1 + adapt`` while attempts exceed capacity, up to ``level_max``."""
         if attempts > capacity:
             self.level = min(self.level * (1.0 + self.adapt_per_day), self.level_max)
+
+    def release(self, stay_days: float) -> None:
+        """People leave detention (released into the asylum procedure, or returned) after
+        ``stay_days`` on average. Formula: ``detained *= 1 - 1 / stay_days`` (once a day)."""
+        self.detained *= 1.0 - 1.0 / stay_days
+
+    def detain(self, kept: int) -> None:
+        """Those kept today enter detention."""
+        self.detained += kept

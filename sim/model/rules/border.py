@@ -101,7 +101,8 @@ def resolve_border(model: MigrationModel, today: Day) -> None:
     """Attempts at each green segment and their outcomes; turned-back people rest (``retry_days``)
     and may switch segment. The cold lowers the attempt chance and raises deaths unless the
     transit state shelters people; each attempt pays what the border makes it cost (a fence);
-    the stop share at the line rises with a fence; the kept share with the chance to claim."""
+    the stop share at the line rises with a fence; the kept share with the chance to claim and
+    the free places in detention, where those kept go."""
     p, w, cfg, day = model.people, model.world, model.cfg, model.day
     pol = w.policy
     b = cfg.border
@@ -131,7 +132,7 @@ def resolve_border(model: MigrationModel, today: Day) -> None:
         streams.counter_key(CROSS_DEATH, day), streams.counter_key(CROSS_LINE, day),
         streams.counter_key(CROSS_INSIDE, day), streams.counter_key(SWITCH, day),
         b.death_prob_per_attempt * (1.0 + b.cold_death_mult * cold), p_stop, p_inside, pol.pushback,
-        cfg.purchase.smuggler_detect_mult, b.switch_prob_after_pushback, S, O, K, pol.kept_share * pol.claim_mult,
+        cfg.purchase.smuggler_detect_mult, b.switch_prob_after_pushback, S, O, K, kept_share_today(model),
         streams.counter_key(CROSS_KEEP, day), b.retry_days)
 
     counts = {"attempts": n_att, "turned_back": by_seg[STOPPED] + by_seg[CAUGHT_TURNED],
@@ -141,9 +142,7 @@ def resolve_border(model: MigrationModel, today: Day) -> None:
                  np.concatenate(list(counts.values())).tolist())
     rec.set_many(rec.guard_capacity_columns, (cap / model.scale).tolist())
     rec.set_many(rec.pushback_columns, pol.pushback.astype(int).tolist())
-    for g in model.guards:
-        g.pushback = bool(pol.pushback[g.segment])
-        g.adapt(int(n_att[g.segment]), cap[g.segment])
+    guards_after_the_day(model, n_att, cap, by_seg[CAUGHT_KEPT])
 
     p.move(died, State.AT_BORDER, State.DIED, day)
     p.move(into_destination, State.AT_BORDER, State.IN_DESTINATION, day)
@@ -164,6 +163,39 @@ def resolve_border(model: MigrationModel, today: Day) -> None:
     model.seg_attempts_ema = model.seg_attempts_ema * model.decay + d * n_att
     nz = np.flatnonzero(kept_by_nat)  # adding 0 changes no count: only the others
     rec.add_many([rec.caught_by_nationality_columns[j] for j in nz.tolist()], kept_by_nat[nz].tolist())
+
+
+def kept_share_today(model: MigrationModel) -> np.ndarray:
+    """(S,) where a segment pushes back, the share of those caught inside who are kept today: the
+    state's kept share x the chance to claim x the free share of its detention places. First,
+    people leave detention (:meth:`BorderGuard.release`, ``border.detention_stay_days``).
+
+    Formula: ``kept_share * claim_mult * clip(1 - occupied / places, 0, 1)``, where ``occupied``
+    sums the detained of the segments sharing the places (``Policy.detention_pool``) and
+    ``places`` are today's (real people, times the sampling fraction; inf: the free share is 1).
+    """
+    pol, stay = model.world.policy, model.cfg.border.detention_stay_days
+    detained = np.empty(len(model.guards))
+    for g in model.guards:
+        g.release(stay)
+        detained[g.segment] = g.detained
+    places = pol.detention_places * model.scale
+    occupied = np.bincount(pol.detention_pool, weights=detained, minlength=detained.size)[pol.detention_pool]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        free = np.where(np.isinf(places), 1.0, np.clip(1.0 - occupied / places, 0.0, 1.0))
+    return pol.kept_share * pol.claim_mult * free
+
+
+def guards_after_the_day(model: MigrationModel, n_att: np.ndarray, cap: np.ndarray, kept: np.ndarray) -> None:
+    """The guards after the day's attempts (both engines): each knows whether it pushes back,
+    adapts to the day's pressure (:meth:`BorderGuard.adapt`) and takes those kept into detention;
+    the recorder gets the people detained per segment."""
+    pol = model.world.policy
+    for g in model.guards:
+        g.pushback = bool(pol.pushback[g.segment])
+        g.adapt(int(n_att[g.segment]), cap[g.segment])
+        g.detain(int(kept[g.segment]))
+    model.recorder.set_many(model.recorder.detained_columns, [g.detained for g in model.guards])
 
 
 # ---- kernels ---------------------------------------------------------------------------------
