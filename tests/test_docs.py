@@ -51,3 +51,23 @@ def test_every_kernel_is_called_by_a_phase():
 
     called = {k for phase in PHASES for k in kernels_called(phase.run)}
     assert called == set(vars(numpy_kernels()))
+
+
+def test_the_new_world_guides_behaviour_table_is_what_each_world_sets():
+    """docs/new_world.md's table of the world behaviour keys (sim.model.config.WORLD_BEHAVIOUR)
+    gives each world's value as its behaviour file sets it: a key added, or a value recalibrated,
+    on one side only fails here."""
+    import re
+
+    from sim.model.config import WORLD_BEHAVIOUR
+    from sim.running.compose import compose
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "new_world.md").read_text(encoding="utf-8")
+    rows = dict((m[0], (float(m[1]), float(m[2])))
+                for m in re.findall(r"^\| `([\w.]+)` \| [^|]+ \| `([^`]+)` \| `([^`]+)` \|$", text, re.M))
+    assert set(rows) == set(WORLD_BEHAVIOUR)
+    worlds = (compose([]), compose(["scenario=finland_2023"]))
+    for key, documented in rows.items():
+        section, name = key.split(".")
+        actual = tuple(float(getattr(getattr(cfg, section), name)) for cfg in worlds)
+        assert documented == pytest.approx(actual, rel=1e-9), f"docs/new_world.md, {key}: {documented} vs {actual}"
