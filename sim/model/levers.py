@@ -545,7 +545,7 @@ class Detention(Lever):
     the lever's first day (default: ``places``), rising with the schedule's ramp. Places of
     several levers add up; where no lever acts there is no limit. Where the state pushes back, the
     fuller the centres the fewer it keeps: the kept share is multiplied by the free share of the
-    places (:func:`sim.model.rules.border.detention_free_share`); people leave detention after
+    places (:func:`sim.model.rules.border.kept_share_today`); people leave detention after
     ``border.detention_stay_days`` on average. Stands for Poland's guarded centres for
     foreigners: 628 places before August 2021, new centres opened from August (Biała Podlaska,
     Czerwony Bór, Wędrzyn), 2,308 places at the end of 2021 (events 2021-08-02).

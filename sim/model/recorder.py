@@ -246,4 +246,5 @@ def summarize(daily, world_segments: list[str], start_day_arrived: Any = None) -
     for s in world_segments:
         for k in ("attempts", "turned_back", "caught", "got_through", "deaths", "applied"):
             out[f"{k}_{s}"] = int(d[f"{k}_{s}"].sum())
+        out[f"peak_detained_{s}"] = int(round(float(d[f"detained_{s}"].max()))) if len(d) else 0
     return out
