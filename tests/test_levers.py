@@ -253,7 +253,7 @@ INACTIVE_CASES = {
     "transit_facilitation": lever("transit_facilitation", "Belarus", transport_mult=3.0,
                                   segment_weights={"poland": 3.0}, attempt_mult=2.0, shelter=True,
                                   exit_control_mult=0.5, escort_to=["lithuania"], escort_per_day=0.3,
-                                  relocate_per_day=0.2, hold_at_border=0.5),
+                                  relocate_per_day=0.2, hold_at_border=0.5, drive_mult=1.5),
     "detention": lever("detention", "Poland", segments=["poland"], places=30.0),
     "crossing_closure": lever("crossing_closure", "Lithuania", segments=["gate"]),
     "mode_ban": lever("mode_ban", "Lithuania", modes=["bicycle"], segments=["gate"]),
@@ -519,6 +519,21 @@ def test_the_transit_state_keeps_people_at_the_border_from_going_home(tiny_world
     assert went[1.0] == 0 and went[0.0] > 20 and went[0.5] < went[0.0]
 
 
+def test_the_transit_state_drives_people_to_the_line_where_it_sends_them(tiny_world, run) -> None:
+    """Protects transit_facilitation's drive_mult: at the escort_to segments people try more
+    often per person waiting there (the attempt chance x drive_mult), the more the larger the
+    multiplier; at the other segment the chance is untouched."""
+    per_person = {}
+    for drive in (1.0, 2.0, 4.0):
+        levers = {"x": lever("transit_facilitation", "Belarus", escort_to=["poland"], drive_mult=drive)}
+        _, d = run(tiny_world(levers))
+        w = window(d)
+        per_person[drive] = {seg: w[f"attempts_{seg}"].sum() / w[f"waiting_{seg}"].sum() for seg in ("poland", "lithuania")}
+    assert per_person[1.0]["poland"] * 1.5 < per_person[2.0]["poland"] < per_person[4.0]["poland"]
+    for drive in (2.0, 4.0):
+        assert per_person[drive]["lithuania"] == pytest.approx(per_person[1.0]["lithuania"], rel=0.2)
+
+
 def test_the_turned_back_rest_before_trying_again(tiny_world, run) -> None:
     """Protects border.retry_days: where people try often (half of them on any day) and are
     pushed back, a week's rest after each pushback means far fewer attempts a day per person at
@@ -546,7 +561,7 @@ def test_the_cold_keeps_people_from_trying_unless_sheltered(tiny_world, run) -> 
 
 
 @pytest.mark.parametrize("params, message", [
-    ({"escort_per_day": 0.2}, r"levers\.x\.escort_to: empty, but escort_per_day or relocate_per_day is set"),
+    ({"escort_per_day": 0.2}, r"levers\.x\.escort_to: empty, but escort_per_day, relocate_per_day or drive_mult is set"),
     ({"escort_to": ["nowhere"], "relocate_per_day": 0.2}, r"levers\.x\.escort_to\[0\]"),
     ({"hold_at_border": 1.5}, r"levers\.x\.hold_at_border: 1\.5 is out of range; allowed: a share in \[0, 1\]"),
 ])

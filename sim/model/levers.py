@@ -612,6 +612,7 @@ class FacilitationParams:
     escort_per_day: float = 0.0
     relocate_per_day: float = 0.0
     hold_at_border: float = 0.0
+    drive_mult: float = 1.0
 
 
 @register("transit_facilitation")
@@ -624,8 +625,10 @@ class TransitFacilitation(Lever):
     Its forces escort people: each day ``escort_per_day`` of those in the city are taken to the
     ``escort_to`` segments (no exit control, no leg, no fare) and ``relocate_per_day`` of those
     at other green segments are moved there; and they keep ``hold_at_border`` of the people at
-    the border who want to go home from going back to the capital (they stay, and try again).
-    Stands for, in 2021: Belarus' announcement of 26 May (events 2021-05-26), its forces blocking
+    the border who want to go home from going back to the capital (they stay, and try again),
+    and drive those at the ``escort_to`` segments to the line (``drive_mult`` on their daily
+    attempt chance: groups gathered and sent across night after night, the turned back sent
+    straight back). Stands for, in 2021: Belarus' announcement of 26 May (events 2021-05-26), its forces blocking
     the way back from the border (2021-08-05), the column escorted to the crossing and the camp
     there (2021-11-08), the logistics-centre shelter (2021-11-18); in 2023: Russia no longer
     keeping people from Finland's crossing points (events 2023-08-01).
@@ -642,14 +645,14 @@ class TransitFacilitation(Lever):
             self.weights[world.index("segment", s, f"{where}.segment_weights.{s}")] = w
         self.exit_idx = (_indices(world, "segment", p.exit_control_segments, f"{where}.exit_control_segments")
                          if p.exit_control_segments else list(range(world.n_segments)))
-        for k in ("transport_mult", "attempt_mult", "exit_control_mult"):
+        for k in ("transport_mult", "attempt_mult", "exit_control_mult", "drive_mult"):
             if getattr(p, k) < 0:
                 raise ConfigError(f"{where}.{k}: {getattr(p, k)} is negative; allowed: >= 0")
         for k in ("escort_per_day", "relocate_per_day", "hold_at_border"):
             if not 0.0 <= getattr(p, k) <= 1.0:
                 raise ConfigError(f"{where}.{k}: {getattr(p, k)} is out of range; allowed: a share in [0, 1]")
-        if (p.escort_per_day > 0 or p.relocate_per_day > 0) and not p.escort_to:
-            raise ConfigError(f"{where}.escort_to: empty, but escort_per_day or relocate_per_day is set; "
+        if (p.escort_per_day > 0 or p.relocate_per_day > 0 or p.drive_mult != 1.0) and not p.escort_to:
+            raise ConfigError(f"{where}.escort_to: empty, but escort_per_day, relocate_per_day or drive_mult is set; "
                               f"name the segments the escorts go to: {', '.join(world.segment_ids)}")
         self.escort_idx = _indices(world, "segment", p.escort_to, f"{where}.escort_to")
 
@@ -658,6 +661,7 @@ class TransitFacilitation(Lever):
         policy.transport_mult *= 1.0 + strength * (p.transport_mult - 1.0)
         policy.segment_weight *= 1.0 + strength * (self.weights - 1.0)
         policy.attempt_mult *= 1.0 + strength * (p.attempt_mult - 1.0)
+        policy.attempt_mult[self.escort_idx] *= 1.0 + strength * (p.drive_mult - 1.0)
         policy.shelter = policy.shelter or (p.shelter and strength > 0)
         policy.escort_to[self.escort_idx] = True
         # shares of people a day: the largest any active lever sets

@@ -57,7 +57,8 @@ class Policy:
         closing_soon: (S,) bool, a closure of crossing point s, or a pushback policy at green
             segment s, is announced and not yet in force.
         transport_mult: float, multiplier on the daily chance of going from the city to the border.
-        attempt_mult: float, multiplier on the daily attempt chance (a shelter lowers it).
+        attempt_mult: (S,) float, multiplier on the daily attempt chance at each segment (a
+            shelter lowers it; the transit state's forces driving people to the line raise it).
         shelter: bool, people at the border are housed (no cold stress, no cold deaths).
         escort_per_day: float, share of the people in the city the transit state's forces take to
             the ``escort_to`` segments today.
@@ -95,8 +96,8 @@ class Policy:
     mode_banned: np.ndarray
     exit_control: np.ndarray
     closing_soon: np.ndarray
+    attempt_mult: np.ndarray
     transport_mult: float = 1.0
-    attempt_mult: float = 1.0
     shelter: bool = False
     escort_per_day: float = 0.0
     relocate_per_day: float = 0.0
@@ -337,6 +338,7 @@ class World:
             mode_banned=np.zeros((S, len(self.modes)), bool),
             exit_control=self.seg_exit_control.copy(),
             closing_soon=np.zeros(S, bool),
+            attempt_mult=np.ones(S),
             repat_ok=np.zeros(K, bool),
         )
 
