@@ -75,3 +75,25 @@ def test_effects_before_after_writes_its_section_only(tmp_path: Path) -> None:
     unknown = script("effects_before_after.py", "--before", str(tmp_path / "before"), "--after",
                      str(tmp_path / "after"), "--outcomes", "peace", "--doc", str(doc))
     assert unknown.returncode != 0 and "--outcomes: peace not in" in unknown.stderr
+
+
+def test_switch_off_writes_each_mechanisms_months_and_refuses_an_unknown_metric(tmp_path) -> None:
+    """experiments/switch_off.py: the default beside a run with one lever switched off, per month,
+    written into the page's own section only; switching Poland's pushback regulation off keeps
+    more people in Poland in September (everyone caught is kept), so its row is higher there; an
+    unknown metric is refused with its name."""
+    page = tmp_path / "page.md"
+    page.write_text("before\n<!-- switch-off:begin -->\nold\n<!-- switch-off:end -->\nafter\n")
+    script = str(ROOT / "experiments" / "switch_off.py")
+    off = "levers.pl_pushbacks_regulation.enabled=false"
+    out = subprocess.run([sys.executable, script, "--seeds", "1", "--metric", "caught_poland", "--start", "2021-09",
+                          "--end", "2021-09", "--off", off, "--doc", str(page)], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    text = page.read_text()
+    assert text.startswith("before\n") and text.endswith("after\n") and "old" not in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "Sep 2021" not in line]
+    default, switched = (float(r.split("|")[2].replace(",", "")) for r in rows)
+    assert switched > default
+    bad = subprocess.run([sys.executable, script, "--seeds", "1", "--metric", "nope", "--doc", str(page)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode != 0 and "--metric 'nope' is not a column of the daily table" in bad.stderr
