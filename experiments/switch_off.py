@@ -1,13 +1,13 @@
 """What each mechanism does to a monthly series: the default run beside runs with one mechanism
 switched off (a Hydra override each), written into a page.
 
-    .venv/bin/python experiments/switch_off.py                       # the autumn's three, into docs/validation.md
-    .venv/bin/python experiments/switch_off.py --metric attempts_poland \\
-        --off levers.belarus_blocks_the_way_back.drive_mult=1.0 --doc /tmp/page.md
+    .venv/bin/python experiments/switch_off.py --off levers.<name>.enabled=false \
+        --off levers.<name>.<param>=<neutral value> [--metric caught] [--doc docs/validation.md]
 
 Each row is the mean over ``--seeds`` seeds (the same seeds in every row, so the differences are
 paired) of the metric summed per month, in real people, from ``--start`` to ``--end``. The table
 replaces the page's section between ``<!-- switch-off:begin -->`` and ``<!-- switch-off:end -->``.
+The command behind the table of docs/validation.md is written above that table.
 """
 
 from __future__ import annotations
@@ -24,15 +24,6 @@ from sim.studies.targets import DEFAULT_SEEDS
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = ("<!-- switch-off:begin -->", "<!-- switch-off:end -->")
-# the autumn's mechanisms (issue 15): Poland's detention places, its closed zone's chance to
-# claim, Belarus driving people to the line
-AUTUMN = [
-    "levers.pl_detention_centres.enabled=false",
-    "levers.pl_state_of_emergency.claim_mult=1.0",
-    "levers.belarus_blocks_the_way_back.drive_mult=1.0",
-]
-
-
 def monthly(overrides: list[str], metric: str, seeds: list[int], start: str, end: str) -> pd.Series:
     """The metric summed per month (real people), the mean over ``seeds``."""
     cfg = compose(overrides)
@@ -51,7 +42,7 @@ def monthly(overrides: list[str], metric: str, seeds: list[int], start: str, end
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="switch_off.py", description=__doc__.splitlines()[0])
     ap.add_argument("--metric", default="caught", help="a column of the daily table (default %(default)s: caught and kept, all segments)")
-    ap.add_argument("--off", action="append", default=None, help="an override that switches a mechanism off (repeat); default: the autumn's three")
+    ap.add_argument("--off", action="append", required=True, help="an override that switches a mechanism off (repeat)")
     ap.add_argument("--seeds", type=int, default=4, help="seeds per row (default %(default)s)")
     ap.add_argument("--start", default="2021-08", help="first month (default %(default)s)")
     ap.add_argument("--end", default="2021-12", help="last month (default %(default)s)")
@@ -59,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     seeds = DEFAULT_SEEDS[: args.seeds]
     rows = {"nothing (the default)": monthly([], args.metric, seeds, args.start, args.end)}
-    for off in args.off or AUTUMN:
+    for off in args.off:
         rows[f"`{off}`"] = monthly([off], args.metric, seeds, args.start, args.end)
     months = rows["nothing (the default)"].index
     lines = [f"`{args.metric}` per month, mean of {len(seeds)} seeds ({seeds[0]}..{seeds[-1]}):", "",

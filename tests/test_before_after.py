@@ -94,6 +94,6 @@ def test_switch_off_writes_each_mechanisms_months_and_refuses_an_unknown_metric(
     rows = [line for line in text.splitlines() if line.startswith("| ") and "Sep 2021" not in line]
     default, switched = (float(r.split("|")[2].replace(",", "")) for r in rows)
     assert switched > default
-    bad = subprocess.run([sys.executable, script, "--seeds", "1", "--metric", "nope", "--doc", str(page)],
+    bad = subprocess.run([sys.executable, script, "--seeds", "1", "--metric", "nope", "--off", off, "--doc", str(page)],
                          capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode != 0 and "--metric 'nope' is not a column of the daily table" in bad.stderr

@@ -676,3 +676,13 @@ def test_a_disabled_announced_lever_outside_the_run_is_no_error(tiny_world, run)
     spec["enabled"] = False
     model = MigrationModel(tiny_world({"x": spec}))
     assert model.levers == [] or all(not lv.notice for lv in model.levers)
+
+
+def test_the_no_levers_scenario_switches_off_every_lever_of_its_baseline() -> None:
+    """Protects configs/scenario/no_levers.yaml: a lever added to the baseline is switched off
+    there too (else 'no lever pulled' pulls it, and a short run refuses its dates)."""
+    from sim.running.compose import compose
+
+    cfg = compose(["scenario=no_levers"])
+    on = sorted(name for name, spec in cfg.levers.items() if spec.enabled)
+    assert not on, f"configs/scenario/no_levers.yaml: switch these off ({{enabled: false}}): {on}"
