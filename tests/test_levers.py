@@ -520,12 +520,14 @@ def test_the_transit_state_keeps_people_at_the_border_from_going_home(tiny_world
 
 
 def test_the_transit_state_drives_people_to_the_line_where_it_sends_them(tiny_world, run) -> None:
-    """Protects transit_facilitation's drive_mult: at the escort_to segments people try more
-    often per person waiting there (the attempt chance x drive_mult), the more the larger the
-    multiplier; at the other segment the chance is untouched."""
+    """Protects transit_facilitation's drive_mult and drive_at: at the segments named people try
+    more often per person waiting there (the attempt chance x drive_mult), the more the larger
+    the multiplier; at the other segment (an escort_to segment left out of drive_at) the chance
+    is untouched."""
     per_person = {}
     for drive in (1.0, 2.0, 4.0):
-        levers = {"x": lever("transit_facilitation", "Belarus", escort_to=["poland"], drive_mult=drive)}
+        levers = {"x": lever("transit_facilitation", "Belarus", escort_to=["poland", "lithuania"], drive_at=["poland"],
+                             drive_mult=drive)}
         _, d = run(tiny_world(levers))
         w = window(d)
         per_person[drive] = {seg: w[f"attempts_{seg}"].sum() / w[f"waiting_{seg}"].sum() for seg in ("poland", "lithuania")}
@@ -561,7 +563,9 @@ def test_the_cold_keeps_people_from_trying_unless_sheltered(tiny_world, run) -> 
 
 
 @pytest.mark.parametrize("params, message", [
-    ({"escort_per_day": 0.2}, r"levers\.x\.escort_to: empty, but escort_per_day, relocate_per_day or drive_mult is set"),
+    ({"escort_per_day": 0.2}, r"levers\.x\.escort_to: empty, but escort_per_day or relocate_per_day is set"),
+    ({"drive_mult": 2.0}, r"levers\.x\.drive_at: empty \(and so is escort_to\), but drive_mult is set"),
+    ({"drive_mult": 2.0, "drive_at": ["nowhere"]}, r"levers\.x\.drive_at\[0\]"),
     ({"escort_to": ["nowhere"], "relocate_per_day": 0.2}, r"levers\.x\.escort_to\[0\]"),
     ({"hold_at_border": 1.5}, r"levers\.x\.hold_at_border: 1\.5 is out of range; allowed: a share in \[0, 1\]"),
 ])

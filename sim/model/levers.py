@@ -613,6 +613,7 @@ class FacilitationParams:
     relocate_per_day: float = 0.0
     hold_at_border: float = 0.0
     drive_mult: float = 1.0
+    drive_at: list[str] | None = None
 
 
 @register("transit_facilitation")
@@ -626,9 +627,9 @@ class TransitFacilitation(Lever):
     ``escort_to`` segments (no exit control, no leg, no fare) and ``relocate_per_day`` of those
     at other green segments are moved there; and they keep ``hold_at_border`` of the people at
     the border who want to go home from going back to the capital (they stay, and try again),
-    and drive those at the ``escort_to`` segments to the line (``drive_mult`` on their daily
-    attempt chance: groups gathered and sent across night after night, the turned back sent
-    straight back). Stands for, in 2021: Belarus' announcement of 26 May (events 2021-05-26), its forces blocking
+    and drive people to the line at the ``drive_at`` segments (default: ``escort_to``):
+    ``drive_mult`` on their daily attempt chance (groups gathered and sent across night after
+    night, the turned back sent straight back). Stands for, in 2021: Belarus' announcement of 26 May (events 2021-05-26), its forces blocking
     the way back from the border (2021-08-05), the column escorted to the crossing and the camp
     there (2021-11-08), the logistics-centre shelter (2021-11-18); in 2023: Russia no longer
     keeping people from Finland's crossing points (events 2023-08-01).
@@ -651,17 +652,22 @@ class TransitFacilitation(Lever):
         for k in ("escort_per_day", "relocate_per_day", "hold_at_border"):
             if not 0.0 <= getattr(p, k) <= 1.0:
                 raise ConfigError(f"{where}.{k}: {getattr(p, k)} is out of range; allowed: a share in [0, 1]")
-        if (p.escort_per_day > 0 or p.relocate_per_day > 0 or p.drive_mult != 1.0) and not p.escort_to:
-            raise ConfigError(f"{where}.escort_to: empty, but escort_per_day, relocate_per_day or drive_mult is set; "
+        if (p.escort_per_day > 0 or p.relocate_per_day > 0) and not p.escort_to:
+            raise ConfigError(f"{where}.escort_to: empty, but escort_per_day or relocate_per_day is set; "
                               f"name the segments the escorts go to: {', '.join(world.segment_ids)}")
         self.escort_idx = _indices(world, "segment", p.escort_to, f"{where}.escort_to")
+        drive_at = p.escort_to if p.drive_at is None else p.drive_at
+        if p.drive_mult != 1.0 and not drive_at:
+            raise ConfigError(f"{where}.drive_at: empty (and so is escort_to), but drive_mult is set; "
+                              f"name the segments where people are driven to the line: {', '.join(world.segment_ids)}")
+        self.drive_idx = _indices(world, "segment", drive_at, f"{where}.drive_at")
 
     def apply(self, policy: Policy, strength: float, day: int) -> None:
         p = self.params
         policy.transport_mult *= 1.0 + strength * (p.transport_mult - 1.0)
         policy.segment_weight *= 1.0 + strength * (self.weights - 1.0)
         policy.attempt_mult *= 1.0 + strength * (p.attempt_mult - 1.0)
-        policy.attempt_mult[self.escort_idx] *= 1.0 + strength * (p.drive_mult - 1.0)
+        policy.attempt_mult[self.drive_idx] *= 1.0 + strength * (p.drive_mult - 1.0)
         policy.shelter = policy.shelter or (p.shelter and strength > 0)
         policy.escort_to[self.escort_idx] = True
         # shares of people a day: the largest any active lever sets
