@@ -167,18 +167,15 @@ def resolve_border(model: MigrationModel, today: Day) -> None:
 
 def kept_share_today(model: MigrationModel) -> np.ndarray:
     """(S,) where a segment pushes back, the share of those caught inside who are kept today: the
-    state's kept share x the chance to claim x the free share of its detention places. First,
-    people leave detention (:meth:`BorderGuard.release`, ``border.detention_stay_days``).
+    state's kept share x the chance to claim x the free share of its detention places (the
+    guards' ``detained``: those still held this morning, :func:`guards_after_the_day`).
 
     Formula: ``kept_share * claim_mult * clip(1 - occupied / places, 0, 1)``, where ``occupied``
     sums the detained of the segments sharing the places (``Policy.detention_pool``) and
     ``places`` are today's (real people, times the sampling fraction; inf: the free share is 1).
     """
-    pol, stay = model.world.policy, model.cfg.border.detention_stay_days
-    detained = np.empty(len(model.guards))
-    for g in model.guards:
-        g.release(stay)
-        detained[g.segment] = g.detained
+    pol = model.world.policy
+    detained = np.array([g.detained for g in model.guards])  # guards are in segment order
     places = pol.detention_places * model.scale
     occupied = np.bincount(pol.detention_pool, weights=detained, minlength=detained.size)[pol.detention_pool]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -189,13 +186,17 @@ def kept_share_today(model: MigrationModel) -> np.ndarray:
 def guards_after_the_day(model: MigrationModel, n_att: np.ndarray, cap: np.ndarray, kept: np.ndarray) -> None:
     """The guards after the day's attempts (both engines): each knows whether it pushes back,
     adapts to the day's pressure (:meth:`BorderGuard.adapt`) and takes those kept into detention;
-    the recorder gets the people detained per segment."""
-    pol = model.world.policy
+    the recorder gets the people detained per segment tonight; then the night's releases
+    (:meth:`BorderGuard.release`, ``border.detention_stay_days``), so that tomorrow's free places
+    are counted from those still held."""
+    pol, stay = model.world.policy, model.cfg.border.detention_stay_days
     for g in model.guards:
         g.pushback = bool(pol.pushback[g.segment])
         g.adapt(int(n_att[g.segment]), cap[g.segment])
         g.detain(int(kept[g.segment]))
     model.recorder.set_many(model.recorder.detained_columns, [g.detained for g in model.guards])
+    for g in model.guards:
+        g.release(stay)
 
 
 # ---- kernels ---------------------------------------------------------------------------------
